@@ -1,0 +1,91 @@
+//! The exit-code table shared by every hakit command. Codes are never reused.
+
+use std::fmt;
+
+/// How a command ended. The numeric value is the process exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// The command did what was asked.
+    Ok = 0,
+    /// The command ran and failed, bad input included; nothing was changed.
+    Failed = 1,
+    /// The command line was wrong (clap's own code).
+    Usage = 2,
+    /// The daemon the command needs could not be reached.
+    Unreachable = 3,
+}
+
+impl Exit {
+    /// The process exit status for this outcome.
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// The `kind` written in a JSON error envelope.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Exit::Ok => "ok",
+            Exit::Failed => "failed",
+            Exit::Usage => "usage",
+            Exit::Unreachable => "unreachable",
+        }
+    }
+}
+
+/// A failed command: the exit status, the error chain and an optional hint for the user.
+#[derive(Debug)]
+pub struct Failure {
+    /// Exit status to end with.
+    pub exit: Exit,
+    /// What went wrong, with context added on the way up.
+    pub error: anyhow::Error,
+    /// A likely fix, printed as `hint:` when known.
+    pub hint: Option<String>,
+}
+
+impl Failure {
+    /// A plain failure (exit 1).
+    pub fn failed(error: impl Into<anyhow::Error>) -> Failure {
+        Failure {
+            exit: Exit::Failed,
+            error: error.into(),
+            hint: None,
+        }
+    }
+
+    /// The daemon could not be reached (exit 3).
+    pub fn unreachable(error: impl Into<anyhow::Error>) -> Failure {
+        Failure {
+            exit: Exit::Unreachable,
+            error: error.into(),
+            hint: None,
+        }
+    }
+
+    /// A usage error found after parsing (exit 2).
+    pub fn usage(error: impl Into<anyhow::Error>) -> Failure {
+        Failure {
+            exit: Exit::Usage,
+            error: error.into(),
+            hint: None,
+        }
+    }
+
+    /// Adds a hint line.
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Failure {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(error: anyhow::Error) -> Failure {
+        Failure::failed(error)
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:#}", self.error)
+    }
+}

@@ -1,0 +1,1 @@
+//! The cluster configuration file `ha.conf`, in corosync.conf's syntax.

@@ -1,0 +1,1 @@
+//! The CIB: the typed cluster configuration and status model.

@@ -1,0 +1,3 @@
+//! The CIB, the crm shell language, the scheduler and the controller behind `ha-crm`.
+
+pub mod cib;

@@ -1,0 +1,1 @@
+//! Newline-delimited JSON requests and replies over Unix stream sockets.

@@ -1,0 +1,1 @@
+//! Membership, totally ordered delivery and quorum: the core behind `ha-ring`.

@@ -1,0 +1,3 @@
+//! The OS-facing helpers daemons and commands share. Cores never call into this module.
+
+pub mod fs;
