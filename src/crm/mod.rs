@@ -2,3 +2,7 @@
 
 pub mod cib;
 pub mod score;
+pub mod edit;
+pub mod render;
+pub mod shell;
+pub mod store;
