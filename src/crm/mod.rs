@@ -2,3 +2,4 @@
 
 pub mod cib;
 pub mod score;
+pub mod xml;
