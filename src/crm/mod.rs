@@ -1,4 +1,5 @@
 //! The CIB, the crm shell language, the scheduler and the controller behind `ha-crm`.
 
 pub mod cib;
+pub mod controller;
 pub mod score;
