@@ -3,3 +3,4 @@
 pub mod cib;
 pub mod controller;
 pub mod score;
+pub mod xml;
