@@ -1,8 +1,10 @@
 //! The CIB, the crm shell language, the scheduler and the controller behind `ha-crm`.
 
 pub mod cib;
-pub mod score;
+pub mod controller;
 pub mod edit;
 pub mod render;
+pub mod score;
 pub mod shell;
 pub mod store;
+pub mod xml;

@@ -1,3 +1,4 @@
 //! The OS-facing helpers daemons and commands share. Cores never call into this module.
 
 pub mod fs;
+pub mod net;
