@@ -66,6 +66,7 @@ pub fn not_implemented(what: &str) -> Failure {
 
 pub mod cfgtool;
 pub mod crm;
+pub mod crm_shell;
 pub mod keygen;
 pub mod lrmd;
 pub mod ring;

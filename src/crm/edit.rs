@@ -8,7 +8,10 @@
 use std::fmt;
 
 use super::cib::{Cib, Configuration, Constraint, Group, NvList, Resource};
-use super::shell::{Change, CloneDef, GroupDef, did_you_mean};
+use super::shell::{
+    Change, CloneDef, Command, ConfigureCommand, GroupDef, Level, Line, ParseError, Pos,
+    did_you_mean, lex, parse,
+};
 
 /// How definitions treat an id that already exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,18 +69,16 @@ pub fn apply(cib: &mut Cib, change: &Change, mode: Mode) -> Result<Vec<String>, 
     let mut config = cib.configuration.clone();
     let mut notes = Vec::new();
     match change {
-        Change::Node(node) => {
-            match config.nodes.iter_mut().find(|n| n.uname == node.uname) {
-                Some(existing) if mode == Mode::Update => *existing = node.clone(),
-                Some(_) => {
-                    return Err(EditError::new(
-                        format!("node \"{}\" already exists", node.uname),
-                        &node.uname,
-                    ));
-                }
-                None => config.nodes.push(node.clone()),
+        Change::Node(node) => match config.nodes.iter_mut().find(|n| n.uname == node.uname) {
+            Some(existing) if mode == Mode::Update => *existing = node.clone(),
+            Some(_) => {
+                return Err(EditError::new(
+                    format!("node \"{}\" already exists", node.uname),
+                    &node.uname,
+                ));
             }
-        }
+            None => config.nodes.push(node.clone()),
+        },
         Change::Primitive(p) => {
             let replaced = mode == Mode::Update && replace_primitive(&mut config, p);
             if !replaced {
@@ -214,7 +215,9 @@ fn take_top_level(
     }
     if let Some((parent, kind)) = parent_of(config, id) {
         return Err(EditError::new(
-            format!("resource \"{id}\" is already in {kind} \"{parent}\" (a resource can be in one {container} only)"),
+            format!(
+                "resource \"{id}\" is already in {kind} \"{parent}\" (a resource can be in one {container} only)"
+            ),
             id,
         ));
     }
@@ -246,7 +249,10 @@ fn define_group(config: &mut Configuration, def: &GroupDef, mode: Mode) -> Resul
     for (index, member) in def.members.iter().enumerate() {
         if def.members[..index].contains(member) {
             return Err(EditError::new(
-                format!("resource \"{member}\" is listed twice in group \"{}\"", def.id),
+                format!(
+                    "resource \"{member}\" is listed twice in group \"{}\"",
+                    def.id
+                ),
                 member,
             ));
         }
@@ -266,7 +272,9 @@ fn define_group(config: &mut Configuration, def: &GroupDef, mode: Mode) -> Resul
         params: def.params.clone(),
     });
     match position {
-        Some(index) => work.resources.insert(index.min(work.resources.len()), group),
+        Some(index) => work
+            .resources
+            .insert(index.min(work.resources.len()), group),
         None => work.resources.push(group),
     }
     *config = work;
@@ -301,7 +309,9 @@ fn define_clone(config: &mut Configuration, def: &CloneDef, mode: Mode) -> Resul
         params: def.params.clone(),
     });
     match position {
-        Some(index) => work.resources.insert(index.min(work.resources.len()), clone),
+        Some(index) => work
+            .resources
+            .insert(index.min(work.resources.len()), clone),
         None => work.resources.push(clone),
     }
     *config = work;
@@ -370,7 +380,10 @@ fn delete(
         collect_ids(resource, &mut removed);
         remove_resource(config, id, notes, &mut removed);
         config.constraints.retain(|c| {
-            let dangling = c.resource_refs().iter().any(|r| removed.iter().any(|x| x == r));
+            let dangling = c
+                .resource_refs()
+                .iter()
+                .any(|r| removed.iter().any(|x| x == r));
             if dangling {
                 notes.push(format!(
                     "removed {} {} (it referred to a deleted resource)",
@@ -411,7 +424,9 @@ fn remove_resource(
                 }
             }
             if emptied {
-                notes.push(format!("removed group {parent} (its last member was deleted)"));
+                notes.push(format!(
+                    "removed group {parent} (its last member was deleted)"
+                ));
                 removed.push(parent.clone());
                 remove_resource(config, &parent, notes, removed);
             }
@@ -484,8 +499,183 @@ fn rename(
             }
         }
         if touched {
-            notes.push(format!("updated {} {}", constraint.kind_name(), constraint.id()));
+            notes.push(format!(
+                "updated {} {}",
+                constraint.kind_name(),
+                constraint.id()
+            ));
         }
     }
     Ok(())
+}
+
+/// A failure at a place in crm text. Nothing was applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptError {
+    /// Where: the offending word, or the start of the line.
+    pub pos: Pos,
+    /// What is wrong, with a "did you mean" when one is known.
+    pub message: String,
+}
+
+impl fmt::Display for ScriptError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.pos, self.message)
+    }
+}
+
+impl std::error::Error for ScriptError {}
+
+impl From<ParseError> for ScriptError {
+    fn from(error: ParseError) -> ScriptError {
+        let mut message = error.message.clone();
+        if let Some(suggestion) = &error.suggestion {
+            message.push_str(&format!(" (did you mean \"{suggestion}\"?)"));
+        }
+        ScriptError {
+            pos: error.pos,
+            message,
+        }
+    }
+}
+
+/// Where in `line` the word an [`EditError`] is about starts (the line's start when absent).
+pub fn position_of(line: &Line, error: &EditError) -> Pos {
+    error
+        .subject
+        .as_deref()
+        .and_then(|subject| {
+            line.tokens
+                .iter()
+                .skip(1)
+                .find(|t| t.text == subject || t.text.split(':').next() == Some(subject))
+        })
+        .map(|t| t.pos)
+        .unwrap_or(line.pos)
+}
+
+/// Applies one parsed line's change, pointing errors at the offending word.
+pub fn apply_line(
+    cib: &mut Cib,
+    line: &Line,
+    change: &Change,
+    mode: Mode,
+) -> Result<Vec<String>, ScriptError> {
+    apply(cib, change, mode).map_err(|error| ScriptError {
+        pos: position_of(line, &error),
+        message: error.to_string(),
+    })
+}
+
+/// Applies configure-level crm text (definitions, `delete`, `rename`, `erase`; one command
+/// per logical line) to `cib`, all or nothing: on error the CIB is unchanged. Does not bump
+/// the epoch; the caller commits. This is the entry point for anything that receives crm
+/// text to apply (`load`, `edit`, the controller serving `ha-crm configure`).
+pub fn apply_text(cib: &mut Cib, text: &str, mode: Mode) -> Result<Vec<String>, ScriptError> {
+    let mut work = cib.clone();
+    let mut notes = Vec::new();
+    for line in lex(text)? {
+        match parse(Level::Configure, &line)? {
+            Command::Configure(ConfigureCommand::Change(change)) => {
+                notes.extend(apply_line(&mut work, &line, &change, mode)?);
+            }
+            _ => {
+                return Err(ScriptError {
+                    pos: line.pos,
+                    message: format!(
+                        "\"{}\" does not change the configuration (only definitions, delete, rename and erase are allowed here)",
+                        line.tokens[0].text
+                    ),
+                });
+            }
+        }
+    }
+    *cib = work;
+    Ok(notes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crm::cib::{NodeState, OpRecord, ResourceHistory};
+
+    fn cib(text: &str) -> Cib {
+        let mut cib = Cib::default();
+        apply_text(&mut cib, text, Mode::Create).unwrap();
+        cib
+    }
+
+    fn record(operation: &str, call_id: i64, rc_code: i32) -> OpRecord {
+        OpRecord {
+            operation: operation.into(),
+            call_id,
+            rc_code,
+            ..OpRecord::default()
+        }
+    }
+
+    #[test]
+    fn delete_refuses_a_running_resource_unless_forced() {
+        let mut cib = cib(
+            "primitive vip IPaddr params ip=10.0.0.1\nprimitive web lsb:apache2\ngroup g vip web\n",
+        );
+        cib.status.nodes.push(NodeState {
+            uname: "node1".into(),
+            resources: vec![ResourceHistory {
+                id: "vip".into(),
+                ops: vec![record("start", 3, 0), record("monitor", 4, 0)],
+                ..ResourceHistory::default()
+            }],
+            ..NodeState::default()
+        });
+        assert!(is_running(&cib, "vip"));
+        assert!(is_running(&cib, "g"), "a group runs when a member does");
+        assert!(!is_running(&cib, "web"));
+        let before = cib.clone();
+        let change = Change::Delete {
+            ids: vec!["g".into()],
+            force: false,
+        };
+        let error = apply(&mut cib, &change, Mode::Create).unwrap_err();
+        assert!(error.message.contains("is running"), "{error}");
+        assert_eq!(cib, before, "nothing changed");
+        let change = Change::Delete {
+            ids: vec!["g".into()],
+            force: true,
+        };
+        apply(&mut cib, &change, Mode::Create).unwrap();
+        assert!(cib.configuration.resources.is_empty());
+        // A later stop makes it not running.
+        cib.status.nodes[0].resources[0]
+            .ops
+            .push(record("stop", 5, 0));
+        assert!(!is_running(&cib, "vip"));
+    }
+
+    #[test]
+    fn group_takes_only_free_primitives() {
+        let mut cib = cib("primitive a Dummy\nprimitive b Dummy\ngroup g1 a\n");
+        let error = apply_text(&mut cib, "group g2 b a", Mode::Create).unwrap_err();
+        assert!(error.message.contains("already in group \"g1\""), "{error}");
+        assert_eq!(error.pos.col, 12);
+        let error = apply_text(&mut cib, "group g2 bb", Mode::Create).unwrap_err();
+        assert!(error.message.contains("did you mean \"b\""), "{error}");
+    }
+
+    #[test]
+    fn load_update_replaces_objects_in_place() {
+        let mut cib = cib("primitive a Dummy\nprimitive b Dummy\ngroup g a b\n");
+        apply_text(
+            &mut cib,
+            "primitive a Dummy params x=1\ngroup g b a\n",
+            Mode::Update,
+        )
+        .unwrap();
+        let text = crate::crm::render::show(&cib.configuration);
+        assert!(
+            text.contains("primitive a Dummy \\\n\tparams x=1\n"),
+            "{text}"
+        );
+        assert!(text.contains("group g b a\n"), "{text}");
+    }
 }

@@ -7,4 +7,5 @@ pub mod render;
 pub mod score;
 pub mod shell;
 pub mod store;
+pub mod verify;
 pub mod xml;

@@ -84,6 +84,10 @@ pub fn canonical(config: &Configuration) -> Configuration {
             Constraint::Location(l) => {
                 for rule in &mut l.rules {
                     rule.id = None;
+                    // With one expression the combiner is not written, and reads back as and.
+                    if rule.expressions.len() < 2 {
+                        rule.boolean_op = BooleanOp::And;
+                    }
                     rule.expressions.iter_mut().for_each(|e| e.id = None);
                 }
             }
@@ -95,7 +99,8 @@ pub fn canonical(config: &Configuration) -> Configuration {
             Constraint::Colocation(_) => {}
         }
     }
-    out.constraints.sort_by(|a, b| constraint_key(a).cmp(&constraint_key(b)));
+    out.constraints
+        .sort_by(|a, b| constraint_key(a).cmp(&constraint_key(b)));
     out
 }
 
@@ -309,7 +314,12 @@ fn rule_text(rule: &Rule) -> String {
                     Some(kind) => format!("{kind}:{}", e.operation),
                     None => e.operation.clone(),
                 };
-                let _ = write!(text, " {} {operation} {}", quote(&e.attribute), quote(value));
+                let _ = write!(
+                    text,
+                    " {} {operation} {}",
+                    quote(&e.attribute),
+                    quote(value)
+                );
             }
         }
     }
@@ -418,5 +428,300 @@ impl Writer {
 
     fn finish(self) -> Shown {
         self.shown
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crm::cib::{
+        Cib, Clone, Colocation, Expression, Group, Node, Op, Order, OrderKind, Primitive, Rule,
+    };
+    use crate::crm::edit::{Mode, apply_text};
+    use crate::rng::Rng;
+
+    fn parse_back(text: &str) -> Configuration {
+        let mut cib = Cib::default();
+        apply_text(&mut cib, text, Mode::Create).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        cib.configuration
+    }
+
+    const VALUES: &[&str] = &[
+        "1",
+        "192.168.2.100",
+        "a b",
+        "x\"y",
+        "",
+        "it's",
+        "#x",
+        "back\\slash",
+        "10s",
+        "INFINITY",
+        "p=q",
+    ];
+
+    fn pick<'a>(rng: &mut Rng, items: &[&'a str]) -> &'a str {
+        items[rng.below(items.len() as u64) as usize]
+    }
+
+    fn nvlist(rng: &mut Rng, prefix: &str) -> NvList {
+        (0..rng.below(3))
+            .map(|i| (format!("{prefix}{i}"), pick(rng, VALUES).to_string()))
+            .collect()
+    }
+
+    fn score(rng: &mut Rng) -> Score {
+        match rng.below(4) {
+            0 => Score::INFINITY,
+            1 => Score::NEG_INFINITY,
+            _ => Score::new(rng.below(2000) as i64 - 1000),
+        }
+    }
+
+    /// A random configuration using every construct the language has.
+    fn generate(rng: &mut Rng) -> Configuration {
+        let mut config = Configuration::default();
+        for n in 0..rng.below(4) {
+            config.nodes.push(Node {
+                id: if rng.chance(50) {
+                    format!("{}", n + 1)
+                } else {
+                    format!("node{n}")
+                },
+                uname: format!("node{n}"),
+                kind: rng.chance(20).then(|| "remote".to_string()),
+                attributes: nvlist(rng, "attr"),
+                utilization: nvlist(rng, "cpu"),
+            });
+        }
+        let mut top: Vec<Resource> = Vec::new();
+        for i in 0..rng.below(8) {
+            let (class, provider, kind) = match rng.below(4) {
+                0 => ("ocf", Some("heartbeat"), "IPaddr"),
+                1 => ("ocf", Some("pacemaker"), "Dummy"),
+                2 => ("lsb", None, "gohttpd"),
+                _ => ("systemd", None, "nginx"),
+            };
+            let ops = (0..rng.below(3))
+                .map(|k| Op {
+                    id: None,
+                    name: ["monitor", "start", "stop"][k as usize].to_string(),
+                    attrs: [
+                        ("interval", format!("{}s", rng.below(60))),
+                        ("timeout", "20s".into()),
+                    ]
+                    .into_iter()
+                    .take(1 + rng.below(2) as usize)
+                    .collect(),
+                })
+                .collect();
+            top.push(Resource::Primitive(Primitive {
+                id: format!("r{i}"),
+                class: class.into(),
+                provider: provider.map(str::to_string),
+                kind: kind.into(),
+                params: nvlist(rng, "param"),
+                meta: nvlist(rng, "meta"),
+                ops,
+                utilization: nvlist(rng, "util"),
+            }));
+        }
+        // Some primitives go into groups, some resources into clones.
+        let mut resources = Vec::new();
+        let mut group_index = 0;
+        while !top.is_empty() {
+            let take = (1 + rng.below(3) as usize).min(top.len());
+            let chunk: Vec<Resource> = top.drain(..take).collect();
+            if take > 1 || rng.chance(30) {
+                group_index += 1;
+                resources.push(Resource::Group(Group {
+                    id: format!("g{group_index}"),
+                    children: chunk,
+                    meta: nvlist(rng, "gmeta"),
+                    params: nvlist(rng, "gparam"),
+                }));
+            } else {
+                resources.extend(chunk);
+            }
+        }
+        for (index, resource) in resources.iter_mut().enumerate() {
+            if rng.chance(25) {
+                let child = std::mem::replace(resource, Resource::Primitive(Primitive::default()));
+                *resource = Resource::Clone(Clone {
+                    id: format!("c{index}"),
+                    child: Box::new(child),
+                    meta: nvlist(rng, "cmeta"),
+                    params: NvList::new(),
+                });
+            }
+        }
+        config.resources = resources;
+        let ids: Vec<String> = crate::crm::edit::resource_ids(&config)
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        if !ids.is_empty() {
+            for i in 0..rng.below(6) {
+                let a = ids[rng.below(ids.len() as u64) as usize].clone();
+                let b = ids[rng.below(ids.len() as u64) as usize].clone();
+                let constraint = match rng.below(4) {
+                    0 => Constraint::Location(Location {
+                        id: format!("loc{i}"),
+                        rsc: a,
+                        score: Some(score(rng)),
+                        node: Some(format!("node{}", rng.below(3))),
+                        rules: Vec::new(),
+                        role: rng.chance(30).then(|| "Started".to_string()),
+                        resource_discovery: rng.chance(20).then(|| "never".to_string()),
+                    }),
+                    1 => Constraint::Location(Location {
+                        id: format!("loc{i}"),
+                        rsc: a,
+                        score: None,
+                        node: None,
+                        rules: (0..1 + rng.below(2))
+                            .map(|_| Rule {
+                                id: None,
+                                score: rng.chance(70).then(|| score(rng)),
+                                score_attribute: None,
+                                boolean_op: if rng.chance(50) {
+                                    BooleanOp::And
+                                } else {
+                                    BooleanOp::Or
+                                },
+                                role: None,
+                                expressions: (0..1 + rng.below(3))
+                                    .map(|_| {
+                                        if rng.chance(30) {
+                                            Expression {
+                                                id: None,
+                                                attribute: "pingd".into(),
+                                                operation: pick(rng, &["defined", "not_defined"])
+                                                    .into(),
+                                                value: None,
+                                                value_type: None,
+                                            }
+                                        } else {
+                                            Expression {
+                                                id: None,
+                                                attribute: pick(rng, &["#uname", "pingd", "site"])
+                                                    .into(),
+                                                operation: pick(rng, &["eq", "ne", "lt", "gte"])
+                                                    .into(),
+                                                value: Some(
+                                                    pick(rng, &["node1", "0", "a b", "x\"y"])
+                                                        .into(),
+                                                ),
+                                                value_type: rng
+                                                    .chance(30)
+                                                    .then(|| "number".to_string()),
+                                            }
+                                        }
+                                    })
+                                    .collect(),
+                            })
+                            .map(|mut rule| {
+                                if rule.score.is_none() {
+                                    rule.score_attribute = Some("pingd".into());
+                                }
+                                rule
+                            })
+                            .collect(),
+                        role: None,
+                        resource_discovery: None,
+                    }),
+                    2 => Constraint::Colocation(Colocation {
+                        id: format!("col{i}"),
+                        score: score(rng),
+                        rsc: a,
+                        with_rsc: b,
+                        rsc_role: rng.chance(30).then(|| "Promoted".to_string()),
+                        with_rsc_role: rng.chance(30).then(|| "Started".to_string()),
+                    }),
+                    _ => Constraint::Order(Order {
+                        id: format!("ord{i}"),
+                        kind: [
+                            OrderKind::Mandatory,
+                            OrderKind::Optional,
+                            OrderKind::Serialize,
+                        ][rng.below(3) as usize],
+                        first: a,
+                        first_action: rng.chance(40).then(|| "start".to_string()),
+                        then: b,
+                        then_action: rng.chance(40).then(|| "promote".to_string()),
+                        symmetrical: [None, Some(true), Some(false)][rng.below(3) as usize],
+                        score: rng.chance(20).then(|| score(rng)),
+                    }),
+                };
+                config.constraints.push(constraint);
+            }
+        }
+        config.properties = nvlist(rng, "prop");
+        config.rsc_defaults = nvlist(rng, "rd");
+        config.op_defaults = nvlist(rng, "od");
+        config
+    }
+
+    #[test]
+    fn guide_configuration_shows_in_crmsh_layout() {
+        let config = parse_back(
+            "node node1\nnode node2\nproperty stonith-enabled=false\nproperty no-quorum-policy=ignore\n\
+             primitive vip ocf:heartbeat:IPaddr params ip=192.168.2.100\n\
+             primitive gohttpd lsb:gohttpd\ngroup my_group vip gohttpd\n",
+        );
+        assert_eq!(
+            show(&config),
+            "node node1\nnode node2\nprimitive gohttpd lsb:gohttpd\nprimitive vip IPaddr \\\n\
+             \tparams ip=192.168.2.100\ngroup my_group vip gohttpd\n\
+             property cib-bootstrap-options: \\\n\tstonith-enabled=false \\\n\tno-quorum-policy=ignore\n"
+        );
+    }
+
+    #[test]
+    fn constraints_show_like_crmsh() {
+        let text = "primitive a Dummy\nprimitive b Dummy\n\
+            location l1 a role=Started -100: node2\n\
+            location l2 a rule -inf: not_defined pingd or pingd lte 0 rule pingd: defined pingd\n\
+            colocation c1 inf: a:Promoted b\norder o1 Optional: a:start b:stop symmetrical=false\n\
+            rsc_defaults resource-stickiness=100\nop_defaults timeout=240s\n";
+        let shown = show(&parse_back(text));
+        assert_eq!(
+            shown,
+            "primitive a Dummy\nprimitive b Dummy\ncolocation c1 inf: a:Promoted b\n\
+             location l1 a role=Started -100: node2\nlocation l2 a \\\n\
+             \trule -inf: not_defined pingd or pingd lte 0 \\\n\trule pingd: defined pingd\n\
+             order o1 Optional: a:start b:stop symmetrical=false\n\
+             rsc_defaults rsc-options: \\\n\tresource-stickiness=100\n\
+             op_defaults op-options: \\\n\ttimeout=240s\n"
+        );
+    }
+
+    #[test]
+    fn parse_of_show_gives_back_every_generated_configuration() {
+        let runs: u64 = std::env::var("HAKIT_ROUNDTRIP_RUNS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(300);
+        for seed in 0..runs {
+            let mut rng = Rng::new(seed);
+            let config = canonical(&generate(&mut rng));
+            let text = show(&config);
+            let back = parse_back(&text);
+            assert_eq!(back, config, "seed {seed}:\n{text}");
+            assert_eq!(show(&back), text, "seed {seed}");
+            // Any order in the CIB shows the same and parses to the canonical order.
+            let mut shuffled = config.clone();
+            shuffled.resources.reverse();
+            shuffled.constraints.reverse();
+            assert_eq!(canonical(&shuffled), config, "seed {seed}");
+            assert_eq!(show(&shuffled), text, "seed {seed}");
+        }
+    }
+
+    #[test]
+    fn show_lines_point_at_each_object() {
+        let config = parse_back("primitive a Dummy params x=1\nprimitive b Dummy\n");
+        let shown = show_with_lines(&config);
+        assert_eq!(shown.lines, [("a".to_string(), 1), ("b".to_string(), 3)]);
     }
 }

@@ -94,7 +94,12 @@ pub fn did_you_mean<'a>(word: &str, choices: impl IntoIterator<Item = &'a str>) 
     choices
         .into_iter()
         .filter(|c| *c != word)
-        .map(|c| (edit_distance(&word.to_ascii_lowercase(), &c.to_ascii_lowercase()), c))
+        .map(|c| {
+            (
+                edit_distance(&word.to_ascii_lowercase(), &c.to_ascii_lowercase()),
+                c,
+            )
+        })
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
@@ -330,7 +335,16 @@ const RESOURCE_WORDS: &[&str] = &[
     "status", "start", "stop", "manage", "unmanage", "cd", "up", "end", "quit", "help",
 ];
 const NODE_WORDS: &[&str] = &[
-    "show", "list", "standby", "online", "attribute", "cd", "up", "end", "quit", "help",
+    "show",
+    "list",
+    "standby",
+    "online",
+    "attribute",
+    "cd",
+    "up",
+    "end",
+    "quit",
+    "help",
 ];
 const RA_WORDS: &[&str] = &[
     "classes", "list", "info", "meta", "cd", "up", "end", "quit", "help",
@@ -375,8 +389,11 @@ pub enum ConfigureCommand {
     Show(ShowWhat),
     /// `verify`.
     Verify,
-    /// `commit [force]`.
-    Commit,
+    /// `commit [force]`: force commits despite verify errors or a concurrent change.
+    Commit {
+        /// Ignore verify errors and version conflicts.
+        force: bool,
+    },
     /// `refresh`: drop staged changes.
     Refresh,
     /// `load [xml] replace|update FILE|-`.
@@ -628,9 +645,7 @@ impl<'a> Words<'a> {
 fn check_id(token: &Token) -> Result<(), ParseError> {
     let text = &token.text;
     let mut chars = text.chars();
-    let valid = chars
-        .next()
-        .is_some_and(|c| c.is_alphabetic() || c == '_')
+    let valid = chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
         && chars.all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'));
     if valid {
         Ok(())
@@ -773,7 +788,9 @@ fn parse_node_command(first: &Token, words: &mut Words<'_>) -> Result<NodeComman
                 other => {
                     return Err(ParseError::new(
                         verb.pos,
-                        format!("unknown attribute action \"{other}\" (expected set, delete, show)"),
+                        format!(
+                            "unknown attribute action \"{other}\" (expected set, delete, show)"
+                        ),
                     )
                     .suggest(other, &["set", "delete", "show"]));
                 }
@@ -790,7 +807,10 @@ fn parse_ra(first: &Token, words: &mut Words<'_>) -> Result<RaCommand, ParseErro
     let command = match first.text.as_str() {
         "classes" => RaCommand::Classes,
         "list" => RaCommand::List {
-            class: words.expect("a class (ocf, lsb, systemd, service, stonith)")?.text.clone(),
+            class: words
+                .expect("a class (ocf, lsb, systemd, service, stonith)")?
+                .text
+                .clone(),
             provider: words.take().map(|t| t.text.clone()),
         },
         "info" | "meta" => RaCommand::Info(words.expect("an agent")?.text.clone()),
@@ -811,7 +831,10 @@ fn parse_configure(first: &Token, words: &mut Words<'_>) -> Result<ConfigureComm
         "colocation" | "collocation" => C::Change(Change::Colocation(parse_colocation(words)?)),
         "order" => C::Change(Change::Order(parse_order(words)?)),
         "property" => C::Change(Change::Property(parse_option_set(words, "property")?)),
-        "rsc_defaults" => C::Change(Change::RscDefaults(parse_option_set(words, "rsc_defaults")?)),
+        "rsc_defaults" => C::Change(Change::RscDefaults(parse_option_set(
+            words,
+            "rsc_defaults",
+        )?)),
         "op_defaults" => C::Change(Change::OpDefaults(parse_option_set(words, "op_defaults")?)),
         "delete" | "rm" => {
             let mut force = false;
@@ -871,10 +894,11 @@ fn parse_configure(first: &Token, words: &mut Words<'_>) -> Result<ConfigureComm
         }
         "verify" => C::Verify,
         "commit" => {
-            if words.peek_text() == Some("force") {
+            let force = words.peek_text() == Some("force");
+            if force {
                 words.take();
             }
-            C::Commit
+            C::Commit { force }
         }
         "refresh" => C::Refresh,
         "load" => {
@@ -983,7 +1007,9 @@ pub fn parse_agent(text: &str) -> Result<(String, Option<String>, String), Strin
         message
     };
     match parts.as_slice() {
-        [kind] if !kind.is_empty() => Ok(("ocf".into(), Some("heartbeat".into()), kind.to_string())),
+        [kind] if !kind.is_empty() => {
+            Ok(("ocf".into(), Some("heartbeat".into()), kind.to_string()))
+        }
         ["ocf", kind] if !kind.is_empty() => {
             Ok(("ocf".into(), Some("heartbeat".into()), kind.to_string()))
         }
@@ -994,11 +1020,9 @@ pub fn parse_agent(text: &str) -> Result<(String, Option<String>, String), Strin
                 Err(unknown_class(class))
             }
         }
-        ["ocf", provider, kind] if !provider.is_empty() && !kind.is_empty() => Ok((
-            "ocf".into(),
-            Some(provider.to_string()),
-            kind.to_string(),
-        )),
+        ["ocf", provider, kind] if !provider.is_empty() && !kind.is_empty() => {
+            Ok(("ocf".into(), Some(provider.to_string()), kind.to_string()))
+        }
         [class, _, _] if !CLASSES.contains(class) => Err(unknown_class(class)),
         [class, _, _] => Err(format!(
             "class \"{class}\" takes no provider (only ocf agents have one)"
@@ -1145,7 +1169,10 @@ pub fn parse_score(text: &str) -> Option<Score> {
 }
 
 /// Takes a `SCORE:` word; returns the text before the colon.
-fn take_colon_word<'a>(words: &mut Words<'a>, what: &str) -> Result<(&'a Token, String), ParseError> {
+fn take_colon_word<'a>(
+    words: &mut Words<'a>,
+    what: &str,
+) -> Result<(&'a Token, String), ParseError> {
     let token = words.expect(what)?;
     match token.text.strip_suffix(':') {
         Some(text) if !text.is_empty() => Ok((token, text.to_string())),
@@ -1262,7 +1289,10 @@ fn parse_rule(words: &mut Words<'_>) -> Result<Rule, ParseError> {
         Some(t) => {
             return Err(ParseError::new(
                 t.pos,
-                format!("unexpected \"{}\" after expression (expected and, or, rule)", t.text),
+                format!(
+                    "unexpected \"{}\" after expression (expected and, or, rule)",
+                    t.text
+                ),
             )
             .suggest(&t.text, &["and", "or", "rule"]));
         }
@@ -1416,7 +1446,10 @@ fn parse_order(words: &mut Words<'_>) -> Result<Order, ParseError> {
         symmetrical: None,
         score,
     };
-    for action in [&order.first_action, &order.then_action].into_iter().flatten() {
+    for action in [&order.first_action, &order.then_action]
+        .into_iter()
+        .flatten()
+    {
         if !matches!(action.as_str(), "start" | "stop" | "promote" | "demote") {
             return Err(ParseError::new(
                 words.tokens[words.next - 1].pos,
@@ -1507,7 +1540,10 @@ mod tests {
 
     #[test]
     fn continuation_joins_lines_and_keeps_positions() {
-        let lines = lex("primitive vip IPaddr \\\n\tparams ip=10.0.0.1 \\\n\top monitor interval=10s\nverify\n").unwrap();
+        let lines = lex(
+            "primitive vip IPaddr \\\n\tparams ip=10.0.0.1 \\\n\top monitor interval=10s\nverify\n",
+        )
+        .unwrap();
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[0].tokens.len(), 8);
         assert_eq!(lines[0].tokens[3].pos, Pos { line: 2, col: 2 });
@@ -1516,11 +1552,22 @@ mod tests {
 
     #[test]
     fn quotes_and_comments_follow_crmsh() {
-        let lines =
-            lex("# a comment\nprimitive d Dummy params x=\"a \\\"b\\\"\" y='c d' z=\"\"\n").unwrap();
+        let lines = lex("# a comment\nprimitive d Dummy params x=\"a \\\"b\\\"\" y='c d' z=\"\"\n")
+            .unwrap();
         assert_eq!(lines.len(), 1);
         let texts: Vec<_> = lines[0].tokens.iter().map(|t| t.text.as_str()).collect();
-        assert_eq!(texts, ["primitive", "d", "Dummy", "params", "x=a \"b\"", "y=c d", "z="]);
+        assert_eq!(
+            texts,
+            [
+                "primitive",
+                "d",
+                "Dummy",
+                "params",
+                "x=a \"b\"",
+                "y=c d",
+                "z="
+            ]
+        );
         let error = lex("property a=\"b").unwrap_err();
         assert_eq!(error.pos, Pos { line: 1, col: 12 });
     }
@@ -1571,10 +1618,13 @@ mod tests {
         let Change::Location(l) = change("location loc1 vip 100: node1") else {
             panic!()
         };
-        assert_eq!((l.score, l.node.as_deref()), (Some(Score::new(100)), Some("node1")));
-        let Change::Location(l) =
-            change("location l2 vip rule -inf: not_defined pingd or pingd lte 0 rule pingd: defined pingd")
-        else {
+        assert_eq!(
+            (l.score, l.node.as_deref()),
+            (Some(Score::new(100)), Some("node1"))
+        );
+        let Change::Location(l) = change(
+            "location l2 vip rule -inf: not_defined pingd or pingd lte 0 rule pingd: defined pingd",
+        ) else {
             panic!()
         };
         assert_eq!(l.rules.len(), 2);
@@ -1586,7 +1636,10 @@ mod tests {
             panic!()
         };
         assert_eq!(l.rules[0].expressions[0].attribute, "#uname");
-        let e = error(Level::Configure, "location l4 vip rule 5: a eq 1 and b eq 2 or c eq 3");
+        let e = error(
+            Level::Configure,
+            "location l4 vip rule 5: a eq 1 and b eq 2 or c eq 3",
+        );
         assert!(e.message.contains("cannot mix"), "{e}");
     }
 
@@ -1603,7 +1656,9 @@ mod tests {
         assert_eq!(o.kind, OrderKind::Optional);
         assert_eq!(o.first_action.as_deref(), Some("start"));
         assert_eq!(o.symmetrical, Some(false));
-        let Change::Order(o) = change("order o2 0: a b") else { panic!() };
+        let Change::Order(o) = change("order o2 0: a b") else {
+            panic!()
+        };
         assert_eq!((o.kind, o.score), (OrderKind::Optional, Some(Score::ZERO)));
         let e = error(Level::Configure, "order o3 Mandatroy: a b");
         assert_eq!(e.suggestion.as_deref(), Some("Mandatory"));
@@ -1611,7 +1666,8 @@ mod tests {
 
     #[test]
     fn property_accepts_set_names() {
-        let Change::Property(list) = change("property cib-bootstrap-options: stonith-enabled=false")
+        let Change::Property(list) =
+            change("property cib-bootstrap-options: stonith-enabled=false")
         else {
             panic!()
         };
@@ -1622,7 +1678,10 @@ mod tests {
 
     #[test]
     fn top_level_prefix_reaches_levels() {
-        assert_eq!(one(Level::Top, "configure"), Command::Enter(Level::Configure));
+        assert_eq!(
+            one(Level::Top, "configure"),
+            Command::Enter(Level::Configure)
+        );
         assert_eq!(
             one(Level::Top, "configure verify"),
             Command::Configure(ConfigureCommand::Verify)

@@ -103,9 +103,7 @@ pub fn encode(cib: &Cib) -> Vec<u8> {
 pub fn decode(bytes: &[u8]) -> Result<Cib, String> {
     let text = std::str::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())?;
     if let Some(rest) = text.strip_prefix(PREFIX) {
-        let (digest, rest) = rest
-            .split_at_checked(64)
-            .ok_or("truncated checksum")?;
+        let (digest, rest) = rest.split_at_checked(64).ok_or("truncated checksum")?;
         let body = rest
             .strip_prefix(MIDDLE)
             .and_then(|r| r.strip_suffix(SUFFIX))
@@ -255,9 +253,7 @@ mod tests {
             epoch,
             ..Cib::default()
         };
-        cib.configuration
-            .properties
-            .set("stonith-enabled", "false");
+        cib.configuration.properties.set("stonith-enabled", "false");
         cib
     }
 
@@ -267,7 +263,11 @@ mod tests {
         assert_eq!(decode(&bytes).unwrap(), sample(3));
         let text = String::from_utf8(bytes).unwrap();
         let flipped = text.replace("false", "fals3");
-        assert!(decode(flipped.as_bytes()).unwrap_err().contains("checksum mismatch"));
+        assert!(
+            decode(flipped.as_bytes())
+                .unwrap_err()
+                .contains("checksum mismatch")
+        );
         let truncated = &text[..text.len() - 10];
         assert!(decode(truncated.as_bytes()).is_err());
     }
