@@ -67,5 +67,6 @@ pub fn not_implemented(what: &str) -> Failure {
 pub mod cfgtool;
 pub mod crm;
 pub mod keygen;
+pub mod lab;
 pub mod lrmd;
 pub mod ring;

@@ -1,3 +1,6 @@
 //! The OS-facing helpers daemons and commands share. Cores never call into this module.
 
+pub mod clock;
 pub mod fs;
+pub mod netns;
+pub mod proc;
