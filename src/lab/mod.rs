@@ -654,7 +654,7 @@ impl Lab {
 
     /// Copies key and config from node1 to `node`: one `ha-cfgtool config export --with-key
     /// | ha-cfgtool config import` bundle when this build has it, else the key through
-    /// `ha-keygen -k - | ha-keygen --import` and the config file through `cat`.
+    /// `cat authkey | ha-keygen --import` and the config file through `cat`.
     pub fn sync_to(&self, node: u8, with_key: bool) -> Vec<Typed> {
         let target = Member::Node(node);
         let node1 = Member::Node(1);
@@ -672,8 +672,8 @@ impl Lab {
         }
         let mut steps = Vec::new();
         if with_key {
-            let export = ["ha-keygen", "-k", "-"];
-            let key = self.run(node1, export[0], &export[1..], b"");
+            let export = ["cat", "$HA_CONF_DIR/authkey"];
+            let key = self.run(node1, "sh", &["-c", "cat \"$HA_CONF_DIR/authkey\""], b"");
             steps.push(piped(
                 &export,
                 key,

@@ -2,5 +2,6 @@
 
 pub mod clock;
 pub mod fs;
+pub mod net;
 pub mod netns;
 pub mod proc;
