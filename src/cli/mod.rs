@@ -92,6 +92,7 @@ pub fn all_commands() -> Vec<(&'static str, clap::Command)> {
         ("ha-cfgtool", cfgtool::Args::command()),
         ("ha-crm", crm::Args::command()),
         ("ha-lrmd", lrmd::Args::command()),
+        ("ha-lab", lab::Args::command()),
     ]
 }
 
@@ -103,5 +104,6 @@ pub fn not_implemented(what: &str) -> Failure {
 pub mod cfgtool;
 pub mod crm;
 pub mod keygen;
+pub mod lab;
 pub mod lrmd;
 pub mod ring;
