@@ -178,12 +178,14 @@ impl Target {
             Target::Live(paths) => paths.crm_socket(),
             Target::File(file) => file.path().to_path_buf(),
         };
+        // Until ha-crm speaks the controller's protocol, the live CIB is out of reach even
+        // when the socket answers; say so, so nobody mistakes it for a cluster fault.
         let reason = match UnixStream::connect(&socket) {
-            Ok(_) => "the controller does not serve the CIB to ha-crm yet".to_string(),
-            Err(e) => e.to_string(),
+            Ok(_) => "connected, but".to_string(),
+            Err(e) => format!("{e};"),
         };
         Failure::unreachable(anyhow!(
-            "cannot reach the controller at {}: {reason}",
+            "cannot reach the controller at {}: {reason} live CIB access from ha-crm is not implemented yet",
             socket.display()
         ))
         .with_hint("use --cib-file PATH (or HA_CIB_FILE=PATH) to work on a CIB file")
