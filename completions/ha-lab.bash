@@ -583,7 +583,7 @@ _ha__lab() {
             return 0
             ;;
         ha__subcmd__lab__subcmd__up)
-            opts="-n -h --nodes --subnet --network-only --json --name --base-dir --bin-dir --help"
+            opts="-n -h --nodes --subnet --network-only --daemon --json --name --base-dir --bin-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -598,6 +598,10 @@ _ha__lab() {
                     return 0
                     ;;
                 --subnet)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --daemon)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -44,6 +44,7 @@ complete -c ha-lab -n "__fish_ha_lab_needs_command" -f -a "node-init" -d 'Pid 1 
 complete -c ha-lab -n "__fish_ha_lab_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ha-lab -n "__fish_ha_lab_using_subcommand up" -s n -l nodes -d 'Number of nodes (1-32)' -r
 complete -c ha-lab -n "__fish_ha_lab_using_subcommand up" -l subnet -d 'First three octets of the lab\'s /24' -r
+complete -c ha-lab -n "__fish_ha_lab_using_subcommand up" -l daemon -d 'A daemon command line each node starts, e.g. "ha-lrmd -f"; repeatable [default: "ha-ring -f"]' -r
 complete -c ha-lab -n "__fish_ha_lab_using_subcommand up" -l name -d 'Lab name, prefix of its namespaces; use different names to run labs side by side' -r
 complete -c ha-lab -n "__fish_ha_lab_using_subcommand up" -l base-dir -d 'Directory holding one directory per lab' -r -F
 complete -c ha-lab -n "__fish_ha_lab_using_subcommand up" -l bin-dir -d 'Directory of the hakit binaries to run on the nodes (default: beside ha-lab)' -r -F
