@@ -1,5 +1,6 @@
 //! The CIB, the crm shell language, the scheduler and the controller behind `ha-crm`.
 
 pub mod cib;
+pub mod scheduler;
 pub mod score;
 pub mod xml;
