@@ -78,8 +78,9 @@ impl Failure {
     }
 }
 
-impl From<anyhow::Error> for Failure {
-    fn from(error: anyhow::Error) -> Failure {
+/// Any error (`anyhow::Error`, `io::Error`, a library error) becomes a plain failure (exit 1).
+impl<E: Into<anyhow::Error>> From<E> for Failure {
+    fn from(error: E) -> Failure {
         Failure::failed(error)
     }
 }

@@ -59,6 +59,28 @@ pub fn print_json_ok(out: &mut dyn Write, data: &impl serde::Serialize) -> io::R
     writeln!(out, "{envelope}")
 }
 
+/// Turns an IPC error talking to `daemon` (e.g. `ha-ring`) into a failure: unreachable
+/// (exit 3, with a `hint: is ha-X running?`) when nothing answered on the socket, else
+/// failed (exit 1).
+pub fn ipc_failure(daemon: &str, error: crate::ipc::Error) -> Failure {
+    match error {
+        crate::ipc::Error::Connect { path, source } => {
+            let reason = match source.kind() {
+                io::ErrorKind::NotFound => "no such socket".to_string(),
+                io::ErrorKind::ConnectionRefused => "connection refused".to_string(),
+                io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+                _ => source.to_string(),
+            };
+            Failure::unreachable(anyhow::anyhow!(
+                "cannot reach {daemon} at {}: {reason}",
+                path.display()
+            ))
+            .with_hint(format!("is {daemon} running?"))
+        }
+        other => Failure::failed(anyhow::Error::new(other).context(format!("{daemon} request"))),
+    }
+}
+
 /// Says a command exists but its work is not built yet, as a failure (exit 1).
 pub fn not_implemented(what: &str) -> Failure {
     Failure::failed(anyhow::anyhow!("{what} is not implemented yet"))
@@ -67,5 +89,6 @@ pub fn not_implemented(what: &str) -> Failure {
 pub mod cfgtool;
 pub mod crm;
 pub mod keygen;
+pub mod lab;
 pub mod lrmd;
 pub mod ring;

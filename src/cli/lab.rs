@@ -1,0 +1,891 @@
+//! `ha-lab`: a local multi-node cluster in network namespaces, its fault verbs and the guide's
+//! demo. The network and process work is in [`crate::lab`]; this module parses, prints, and
+//! owns the clock (the demo's client polling and its gap measurement).
+
+use std::io::{self, Write};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, anyhow};
+use clap::{Parser, Subcommand};
+
+use super::{CliResult, Failure, print_json_ok};
+use crate::lab::gap::{self, Gap, Sample};
+use crate::lab::topo::{self, parse_groups};
+use crate::lab::{self as labkit, Lab, LabError, LabName, LabOptions, Member, Outcome, Typed};
+use crate::sys::netns;
+
+/// Build and drive a local multi-node cluster in network namespaces (needs root).
+///
+/// Each node gets its own network, pid and mount namespace and its own HA_CONF_DIR,
+/// HA_STATE_DIR and HA_RUN_DIR under the lab directory; a client namespace plays the user.
+#[derive(Debug, Parser)]
+#[command(name = "ha-lab", version, about)]
+pub struct Args {
+    /// Print JSON for scripts instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Lab name, prefix of its namespaces; use different names to run labs side by side.
+    #[arg(long, global = true, default_value = "hakit", env = "HA_LAB")]
+    pub name: String,
+    /// Directory holding one directory per lab.
+    #[arg(long, global = true, default_value = labkit::DEFAULT_BASE_DIR)]
+    pub base_dir: PathBuf,
+    /// Directory of the hakit binaries to run on the nodes (default: beside ha-lab).
+    #[arg(long, global = true)]
+    pub bin_dir: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: LabCommand,
+}
+
+/// `ha-lab` verbs.
+#[derive(Debug, Subcommand)]
+pub enum LabCommand {
+    /// Create the network, write and sync the config and key, start every node's stack.
+    Up(UpArgs),
+    /// Run a command inside a node (or the client) with its HA_* environment.
+    ///
+    /// Exits with the command's own status.
+    Exec {
+        /// nodeN, N or client.
+        node: String,
+        /// The command and its arguments (after `--`).
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        command: Vec<String>,
+    },
+    /// Kill a node's whole stack with SIGKILL.
+    Crash {
+        /// nodeN or N.
+        node: String,
+    },
+    /// Start a node's stack again after a crash.
+    Start {
+        /// nodeN or N.
+        node: String,
+    },
+    /// Pull a node's cable (its switch port goes down).
+    Cut {
+        /// nodeN, N or client.
+        node: String,
+    },
+    /// Plug a node's cable back in; without a node, undo every cut and partition.
+    Heal {
+        /// nodeN, N or client.
+        node: Option<String>,
+    },
+    /// Split the switch into groups that cannot reach each other, e.g. `partition 1,2 3`.
+    ///
+    /// Members named in no group, and the client unless named, stay with the first group.
+    Partition {
+        /// Groups of comma-separated members.
+        #[arg(required = true, num_args = 2..)]
+        groups: Vec<String>,
+    },
+    /// Show nodes, addresses, links and live processes.
+    Status,
+    /// Remove every namespace, process and file of the lab; safe to run twice.
+    Down,
+    /// Run the guide step by step in a fresh lab, then measure failover from a client.
+    Demo(DemoArgs),
+    /// Pid 1 of a node's pid namespace: starts the node's daemons and reaps orphans.
+    #[command(hide = true)]
+    NodeInit {
+        /// Where each daemon's log goes (`<program>.log`).
+        #[arg(long)]
+        log_dir: PathBuf,
+        /// A daemon command line to start; repeatable.
+        #[arg(long)]
+        daemon: Vec<String>,
+    },
+}
+
+/// `ha-lab up` options.
+#[derive(Debug, clap::Args)]
+pub struct UpArgs {
+    /// Number of nodes (1-32).
+    #[arg(short = 'n', long, default_value_t = 2)]
+    pub nodes: u8,
+    /// First three octets of the lab's /24.
+    #[arg(long, default_value = "192.168.2", value_parser = parse_subnet)]
+    pub subnet: [u8; 3],
+    /// Only build the network and directories; write no config and start no daemon.
+    #[arg(long)]
+    pub network_only: bool,
+}
+
+/// `ha-lab demo` options.
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// Number of nodes (1-32).
+    #[arg(short = 'n', long, default_value_t = 2)]
+    pub nodes: u8,
+    /// Leave the lab running at the end.
+    #[arg(long)]
+    pub keep: bool,
+    /// Longest wait for the service to answer or move, in milliseconds.
+    #[arg(long, default_value_t = 20_000)]
+    pub wait_ms: u64,
+}
+
+fn parse_subnet(text: &str) -> Result<[u8; 3], String> {
+    let octets: Vec<u8> = text
+        .split('.')
+        .map(|o| o.parse().map_err(|_| format!("bad octet {o:?}")))
+        .collect::<Result<_, _>>()?;
+    <[u8; 3]>::try_from(octets).map_err(|_| "expected three octets, e.g. 192.168.2".to_string())
+}
+
+/// Runs `ha-lab` with parsed arguments.
+pub fn run(args: &Args) -> CliResult {
+    if let LabCommand::NodeInit { log_dir, daemon } = &args.command {
+        return node_init(log_dir, daemon);
+    }
+    let name: LabName = args.name.parse().map_err(lab_failure)?;
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    match &args.command {
+        LabCommand::Up(up) => cmd_up(args, name, up, &mut out),
+        LabCommand::Exec { node, command } => cmd_exec(args, &name, node, command),
+        LabCommand::Crash { node } => {
+            let mut lab = open(args, &name)?;
+            let member = parse_member(node)?;
+            let killed = lab.crash(member).map_err(lab_failure)?;
+            report(
+                args,
+                &mut out,
+                &serde_json::json!({ "node": member.name(), "killed": killed }),
+                || format!("{member}: killed {} process(es): {killed:?}", killed.len()),
+            )
+        }
+        LabCommand::Start { node } => {
+            let mut lab = open(args, &name)?;
+            let member = parse_member(node)?;
+            lab.start(member).map_err(lab_failure)?;
+            let status = lab.status();
+            let view = status.members.iter().find(|m| m.member == member.name());
+            report(args, &mut out, &view, || {
+                let names: Vec<String> = view
+                    .map(|v| {
+                        v.processes
+                            .iter()
+                            .map(|p| format!("{} ({})", p.name, p.pid))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                format!("{member}: started; running: {}", names.join(", "))
+            })
+        }
+        LabCommand::Cut { node } => {
+            let mut lab = open(args, &name)?;
+            let member = parse_member(node)?;
+            lab.cut(member).map_err(lab_failure)?;
+            report(
+                args,
+                &mut out,
+                &serde_json::json!({ "node": member.name(), "link": "down" }),
+                || format!("{member}: link down"),
+            )
+        }
+        LabCommand::Heal { node } => {
+            let mut lab = open(args, &name)?;
+            match node {
+                Some(node) => {
+                    let member = parse_member(node)?;
+                    lab.heal(member).map_err(lab_failure)?;
+                    report(
+                        args,
+                        &mut out,
+                        &serde_json::json!({ "node": member.name(), "link": "up" }),
+                        || format!("{member}: link up"),
+                    )
+                }
+                None => {
+                    lab.heal_all().map_err(lab_failure)?;
+                    report(
+                        args,
+                        &mut out,
+                        &serde_json::json!({ "healed": "all" }),
+                        || "every link up, switch whole".to_string(),
+                    )
+                }
+            }
+        }
+        LabCommand::Partition { groups } => {
+            let mut lab = open(args, &name)?;
+            let parsed = parse_groups(groups).map_err(lab_failure)?;
+            lab.partition(&parsed).map_err(lab_failure)?;
+            let names = lab.state().partition.clone();
+            report(
+                args,
+                &mut out,
+                &serde_json::json!({ "partition": names }),
+                || {
+                    let shown: Vec<String> = names.iter().map(|g| g.join(",")).collect();
+                    format!("partitioned: {}", shown.join(" | "))
+                },
+            )
+        }
+        LabCommand::Status => {
+            let lab = open(args, &name)?;
+            let status = lab.status();
+            report(args, &mut out, &status, || render_status(&status))
+        }
+        LabCommand::Down => {
+            let removed = labkit::down(&args.base_dir, &name).map_err(lab_failure)?;
+            report(args, &mut out, &removed, || {
+                if removed.namespaces.is_empty() && !removed.removed_dir {
+                    format!("lab {name}: nothing to remove")
+                } else {
+                    format!(
+                        "lab {name}: removed {} namespace(s), killed {} process(es)",
+                        removed.namespaces.len(),
+                        removed.killed.len()
+                    )
+                }
+            })
+        }
+        LabCommand::Demo(demo) => cmd_demo(args, name, demo, &mut out),
+        LabCommand::NodeInit { .. } => unreachable!("handled above"),
+    }
+}
+
+fn lab_failure(error: LabError) -> Failure {
+    let hint = match &error {
+        LabError::NotRoot => Some("run ha-lab as root (sudo ha-lab ...)".to_string()),
+        LabError::Exists(name) => Some(format!("remove it first: ha-lab --name {name} down")),
+        LabError::NotFound(_) => Some("create one with `ha-lab up`".to_string()),
+        _ => None,
+    };
+    let usage = matches!(
+        error,
+        LabError::BadName(_)
+            | LabError::BadMember(_)
+            | LabError::BadSize(_)
+            | LabError::BadPartition(_)
+    );
+    let failure = if usage {
+        Failure::usage(anyhow!(error))
+    } else {
+        Failure::failed(anyhow!(error))
+    };
+    match hint {
+        Some(hint) => failure.with_hint(hint),
+        None => failure,
+    }
+}
+
+fn parse_member(text: &str) -> Result<Member, Failure> {
+    text.parse().map_err(lab_failure)
+}
+
+fn bin_dir(args: &Args) -> Option<PathBuf> {
+    args.bin_dir.clone()
+}
+
+fn open(args: &Args, name: &LabName) -> Result<Lab, Failure> {
+    let mut lab = Lab::open(&args.base_dir, name).map_err(lab_failure)?;
+    if let Some(dir) = bin_dir(args) {
+        lab.set_bin_dir(dir);
+    }
+    Ok(lab)
+}
+
+fn report<T: serde::Serialize>(
+    args: &Args,
+    out: &mut dyn Write,
+    data: &T,
+    text: impl FnOnce() -> String,
+) -> CliResult {
+    if args.json {
+        print_json_ok(out, data).context("writing output")?;
+    } else {
+        writeln!(out, "{}", text()).context("writing output")?;
+    }
+    Ok(())
+}
+
+fn options(args: &Args, name: LabName, nodes: u8, subnet: [u8; 3]) -> LabOptions {
+    let mut options = LabOptions::new(name, nodes);
+    options.subnet = subnet;
+    options.base_dir = args.base_dir.clone();
+    if let Some(dir) = bin_dir(args) {
+        options.gohttpd = labkit::find_gohttpd(&dir).or(options.gohttpd);
+        options.bin_dir = dir;
+    }
+    options
+}
+
+fn cmd_up(args: &Args, name: LabName, up: &UpArgs, out: &mut dyn Write) -> CliResult {
+    let mut options = options(args, name, up.nodes, up.subnet);
+    options.start_stack = !up.network_only;
+    // Progress goes to stderr so stdout carries only the result.
+    let mut lab =
+        Lab::up(&options, &mut |line| eprintln!("ha-lab: {line}")).map_err(lab_failure)?;
+    lab.keep();
+    let status = lab.status();
+    report(args, out, &status, || render_status(&status))
+}
+
+fn cmd_exec(args: &Args, name: &LabName, node: &str, command: &[String]) -> CliResult {
+    let lab = open(args, name)?;
+    let member = lab
+        .topology()
+        .check(parse_member(node)?)
+        .map_err(lab_failure)?;
+    let rest: Vec<&str> = command[1..].iter().map(String::as_str).collect();
+    let status = lab
+        .command(member, &command[0], &rest)
+        .status()
+        .with_context(|| format!("running {} in {member}", command[0]))?;
+    // The command's own status is the answer, like ssh.
+    std::process::exit(status.code().unwrap_or(1));
+}
+
+fn render_status(status: &labkit::LabStatus) -> String {
+    let mut text = format!(
+        "lab {} ({} node(s), vip {}, dir {})\n",
+        status.name,
+        status.nodes,
+        status.vip,
+        status.dir.display()
+    );
+    text.push_str(&format!(
+        "{:<8} {:<16} {:<6} {:<6} {:<6} {}\n",
+        "MEMBER", "ADDRESS", "LINK", "BRIDGE", "STACK", "PROCESSES"
+    ));
+    for member in &status.members {
+        let processes: Vec<String> = member
+            .processes
+            .iter()
+            .map(|p| format!("{}:{}", p.name, p.pid))
+            .collect();
+        let stack = match (member.member.as_str(), member.stack_alive) {
+            ("client", _) => "-",
+            (_, true) => "up",
+            (_, false) => "down",
+        };
+        text.push_str(&format!(
+            "{:<8} {:<16} {:<6} {:<6} {:<6} {}\n",
+            member.member,
+            member.address.to_string(),
+            if member.namespace_exists {
+                member.link.as_str()
+            } else {
+                "gone"
+            },
+            member.bridge.as_deref().unwrap_or("-"),
+            stack,
+            if processes.is_empty() {
+                "-".to_string()
+            } else {
+                processes.join(" ")
+            }
+        ));
+    }
+    if !status.partition.is_empty() {
+        let groups: Vec<String> = status.partition.iter().map(|g| g.join(",")).collect();
+        text.push_str(&format!("partitioned: {}\n", groups.join(" | ")));
+    }
+    for missing in &status.not_started {
+        text.push_str(&format!(
+            "not started: {} on {}: {}\n",
+            missing.program, missing.member, missing.reason
+        ));
+    }
+    for note in &status.notes {
+        text.push_str(&format!("note: {note}\n"));
+    }
+    text.trim_end().to_string()
+}
+
+/// Pid 1 of a node: starts each daemon with its output in `<log_dir>/<program>.log`, then
+/// reaps every child and orphan until killed from outside (the lab's crash and down).
+fn node_init(log_dir: &Path, daemons: &[String]) -> CliResult {
+    use nix::errno::Errno;
+    use nix::sys::wait::wait;
+    for line in daemons {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let Some(program) = words.first() else {
+            continue;
+        };
+        let name = Path::new(program)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "daemon".into());
+        let log_path = log_dir.join(format!("{name}.log"));
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .with_context(|| format!("opening {}", log_path.display()))?;
+        let spawned = Command::new(program)
+            .args(&words[1..])
+            .stdin(std::process::Stdio::null())
+            .stdout(log.try_clone().context("duplicating log")?)
+            .stderr(log)
+            .spawn();
+        if let Err(e) = spawned {
+            eprintln!("ha-lab node-init: cannot start {line}: {e}");
+        }
+    }
+    loop {
+        match wait() {
+            Ok(_) | Err(Errno::EINTR) => {}
+            // Nothing to reap right now; orphans may still arrive.
+            Err(_) => std::thread::sleep(Duration::from_millis(200)),
+        }
+    }
+}
+
+// ---- the demo ----
+
+/// One step of the demo, for the summary and `--json`.
+#[derive(Debug, Clone, serde::Serialize)]
+struct StepRecord {
+    step: String,
+    outcome: String,
+    detail: Option<String>,
+    gap_ms: Option<u64>,
+}
+
+struct Demo<'a> {
+    json: bool,
+    out: &'a mut dyn Write,
+    steps: Vec<StepRecord>,
+}
+
+impl Demo<'_> {
+    fn say(&mut self, line: &str) -> io::Result<()> {
+        if !self.json {
+            writeln!(self.out, "{line}")?;
+        }
+        Ok(())
+    }
+
+    fn record(
+        &mut self,
+        step: &str,
+        outcome: &str,
+        detail: Option<String>,
+        gap_ms: Option<u64>,
+    ) -> io::Result<()> {
+        let record = StepRecord {
+            step: step.to_string(),
+            outcome: outcome.to_string(),
+            detail,
+            gap_ms,
+        };
+        if self.json {
+            let mut line = serde_json::to_value(&record).expect("step serialises");
+            line["type"] = "step".into();
+            writeln!(self.out, "{line}")?;
+        }
+        self.steps.push(record);
+        Ok(())
+    }
+
+    /// Prints a typed command and its output, as on a terminal, and records its outcome.
+    fn show(&mut self, typed: &Typed) -> io::Result<Outcome> {
+        let outcome = typed.outcome();
+        self.say(&format!("\n{}# {}", typed.member, typed.command))?;
+        match &outcome {
+            Outcome::Skipped(why) => self.say(why)?,
+            Outcome::Done | Outcome::Failed(_) => {
+                for line in typed
+                    .output
+                    .stdout
+                    .lines()
+                    .chain(typed.output.stderr.lines())
+                {
+                    // A key is binary: show its size, not its bytes.
+                    if line.chars().any(|c| c.is_control() && c != '\t') {
+                        self.say("[binary output]")?;
+                        break;
+                    }
+                    self.say(line)?;
+                }
+            }
+        }
+        let (name, detail) = match &outcome {
+            Outcome::Done => ("ok", None),
+            Outcome::Skipped(why) => ("skipped", Some(why.clone())),
+            Outcome::Failed(why) => ("failed", Some(why.clone())),
+        };
+        self.record(
+            &format!("{}# {}", typed.member, typed.command),
+            name,
+            detail,
+            None,
+        )?;
+        Ok(outcome)
+    }
+
+    fn run(&mut self, lab: &Lab, member: Member, line: &[&str]) -> io::Result<Outcome> {
+        let typed = lab.typed(member, line, b"");
+        self.show(&typed)
+    }
+}
+
+fn cmd_demo(args: &Args, name: LabName, demo_args: &DemoArgs, out: &mut dyn Write) -> CliResult {
+    let mut options = options(args, name.clone(), demo_args.nodes, topo::DEFAULT_SUBNET);
+    options.start_stack = false;
+    let mut demo = Demo {
+        json: args.json,
+        out,
+        steps: Vec::new(),
+    };
+    demo.say(&format!(
+        "# ha-lab demo: {} node(s) in lab {name}; each command is shown as you would type it.",
+        demo_args.nodes
+    ))
+    .context("writing output")?;
+    let mut lab =
+        Lab::up(&options, &mut |line| eprintln!("ha-lab: {line}")).map_err(lab_failure)?;
+    let result = demo_steps(&mut lab, &mut demo, demo_args);
+    if demo_args.keep {
+        lab.keep();
+        demo.say(&format!("\n# lab kept: ha-lab --name {name} status / down"))
+            .context("writing output")?;
+    } else {
+        lab.down().map_err(lab_failure)?;
+    }
+    result?;
+    summary(&mut demo).context("writing output")?;
+    if demo.steps.iter().any(|s| s.outcome == "failed") {
+        return Err(Failure::failed(anyhow!(
+            "some demo steps failed (see the summary)"
+        )));
+    }
+    Ok(())
+}
+
+fn demo_steps(lab: &mut Lab, demo: &mut Demo<'_>, demo_args: &DemoArgs) -> CliResult {
+    let node1 = Member::Node(1);
+    let io_err = |e: io::Error| Failure::failed(anyhow!(e).context("writing output"));
+    demo.say(&format!(
+        "\n# The network: {} node(s) on {}.0/24, client at {}, VIP {} reserved.",
+        lab.topology().nodes,
+        lab.topology().subnet.map(|o| o.to_string()).join("."),
+        lab.topology().address(Member::Client),
+        lab.topology().vip()
+    ))
+    .map_err(io_err)?;
+    lab.write_config(&mut |line| eprintln!("ha-lab: {line}"))
+        .map_err(lab_failure)?;
+    demo.run(
+        lab,
+        node1,
+        &[
+            "cat",
+            &format!("{}/ha.conf", lab.node_dirs(1).conf.display()),
+        ],
+    )
+    .map_err(io_err)?;
+
+    demo.say("\n# Key and config: made on node1, copied to the others.")
+        .map_err(io_err)?;
+    let mut typed = Vec::new();
+    lab.prepare(&mut |t| typed.push(t.clone()))
+        .map_err(lab_failure)?;
+    for t in &typed {
+        demo.show(t).map_err(io_err)?;
+    }
+
+    demo.say("\n# Start the stack on every node.")
+        .map_err(io_err)?;
+    lab.start_stacks(&mut |line| eprintln!("ha-lab: {line}"))
+        .map_err(lab_failure)?;
+    for node in 1..=lab.topology().nodes {
+        let missing: Vec<String> = lab
+            .state()
+            .not_started
+            .iter()
+            .filter(|m| m.member == Member::Node(node).name())
+            .map(|m| format!("{} ({})", m.program, m.reason))
+            .collect();
+        let (outcome, detail) = if missing.is_empty() {
+            ("ok", None)
+        } else {
+            (
+                "skipped",
+                Some(format!("not started: {}", missing.join(", "))),
+            )
+        };
+        demo.say(&format!("\nnode{node}# ha-ring"))
+            .and_then(|_| demo.say(detail.as_deref().unwrap_or("started")))
+            .and_then(|_| {
+                demo.record(
+                    &format!("node{node}# ha-ring"),
+                    outcome,
+                    detail.clone(),
+                    None,
+                )
+            })
+            .map_err(io_err)?;
+    }
+
+    demo.say("\n# Ring, members, cluster status.")
+        .map_err(io_err)?;
+    for line in [
+        &["ha-cfgtool", "-s"][..],
+        &["ha-cfgtool", "members"],
+        &["ha-crm", "status"],
+    ] {
+        demo.run(lab, node1, line).map_err(io_err)?;
+    }
+
+    demo.say("\n# Cluster properties, the VIP and the service.")
+        .map_err(io_err)?;
+    let vip = lab.topology().vip().to_string();
+    let vip_params = format!("ip={vip}");
+    let configure: [&[&str]; 6] = [
+        &["ha-crm", "configure", "property", "stonith-enabled=false"],
+        &["ha-crm", "configure", "property", "no-quorum-policy=ignore"],
+        &[
+            "ha-crm",
+            "configure",
+            "primitive",
+            "ClusterIP",
+            "ocf:heartbeat:IPaddr2",
+            "params",
+            &vip_params,
+            "cidr_netmask=24",
+            "op",
+            "monitor",
+            "interval=5s",
+        ],
+        &["ha-crm", "ra", "list", "lsb"],
+        &[
+            "ha-crm",
+            "configure",
+            "primitive",
+            "website",
+            "lsb:gohttpd",
+            "op",
+            "monitor",
+            "interval=5s",
+        ],
+        &[
+            "ha-crm",
+            "configure",
+            "group",
+            "web",
+            "ClusterIP",
+            "website",
+        ],
+    ];
+    for line in configure {
+        demo.run(lab, node1, line).map_err(io_err)?;
+    }
+
+    demo.say("\n# A client polls the VIP; then the failovers.")
+        .map_err(io_err)?;
+    let limit = Duration::from_millis(demo_args.wait_ms);
+    let poller = Poller::start(lab, lab.topology().vip(), labkit::SERVICE_PORT).map_err(io_err)?;
+    let first = poller.wait_for_answer(Duration::ZERO, limit, |_| true);
+    let Some(active) = first else {
+        let why = format!(
+            "skipped: the service never answered at {vip} within {} ms (needs the ha-crm controller)",
+            limit.as_millis()
+        );
+        demo.say(&why).map_err(io_err)?;
+        for step in [
+            "standby node1",
+            "crash the active node",
+            "cut the active node's link",
+        ] {
+            demo.record(step, "skipped", Some(why.clone()), None)
+                .map_err(io_err)?;
+        }
+        poller.stop();
+        return Ok(());
+    };
+    demo.say(&format!("client: {vip} answered from {active}"))
+        .map_err(io_err)?;
+    let active_member: Member = active.parse().map_err(lab_failure)?;
+
+    // Standby: the group must move off node1 (or whichever node runs it).
+    let event = poller.elapsed();
+    demo.run(lab, node1, &["ha-crm", "node", "standby", &active])
+        .map_err(io_err)?;
+    failover(demo, &poller, "standby", event, &active, limit).map_err(io_err)?;
+    demo.run(lab, node1, &["ha-crm", "node", "online", &active])
+        .map_err(io_err)?;
+
+    // Crash whichever node serves now.
+    if let Some(serving) = poller.last_answer() {
+        let member: Member = serving.parse().map_err(lab_failure)?;
+        let event = poller.elapsed();
+        demo.say(&format!("\n$ ha-lab crash {member}"))
+            .map_err(io_err)?;
+        lab.crash(member).map_err(lab_failure)?;
+        failover(demo, &poller, "crash", event, &serving, limit).map_err(io_err)?;
+        lab.start(member).map_err(lab_failure)?;
+    }
+    let _ = active_member;
+    poller.stop();
+    Ok(())
+}
+
+/// Waits for answers from a node other than `from` after `event` and records the gap.
+fn failover(
+    demo: &mut Demo<'_>,
+    poller: &Poller,
+    what: &str,
+    event: Duration,
+    from: &str,
+    limit: Duration,
+) -> io::Result<()> {
+    let moved = poller.wait_for_answer(event, limit, |node| node != from);
+    let samples = poller.samples();
+    let measured: Gap = gap::gap_around(&samples, event);
+    match moved {
+        Some(node) => {
+            let line = format!(
+                "client: answers moved {from} -> {node}; gap {} ms ({} failed probe(s))",
+                measured.gap_ms.map_or("?".into(), |g| g.to_string()),
+                measured.failed_probes
+            );
+            demo.say(&line)?;
+            demo.record(what, "ok", Some(line), measured.gap_ms)
+        }
+        None => {
+            let line = format!(
+                "client: no answer from another node within {} ms",
+                limit.as_millis()
+            );
+            demo.say(&line)?;
+            demo.record(what, "failed", Some(line), None)
+        }
+    }
+}
+
+fn summary(demo: &mut Demo<'_>) -> io::Result<()> {
+    if demo.json {
+        let ok = demo.steps.iter().filter(|s| s.outcome == "ok").count();
+        let skipped = demo.steps.iter().filter(|s| s.outcome == "skipped").count();
+        let failed = demo.steps.iter().filter(|s| s.outcome == "failed").count();
+        let line = serde_json::json!({
+            "type": "summary", "ok": ok, "skipped": skipped, "failed": failed,
+            "gaps_ms": demo.steps.iter().filter_map(|s| s.gap_ms).collect::<Vec<_>>(),
+        });
+        return writeln!(demo.out, "{line}");
+    }
+    writeln!(demo.out, "\n# Summary")?;
+    writeln!(demo.out, "{:<8} {:<8} STEP", "RESULT", "GAP_MS")?;
+    for step in &demo.steps {
+        writeln!(
+            demo.out,
+            "{:<8} {:<8} {}",
+            step.outcome,
+            step.gap_ms.map_or("-".to_string(), |g| g.to_string()),
+            step.step
+        )?;
+    }
+    Ok(())
+}
+
+/// A client in the lab's client namespace asking the service who serves it, every
+/// [`Poller::INTERVAL`], until stopped (or [`Poller::MAX_RUN`] passes).
+struct Poller {
+    started: Instant,
+    stop: Arc<AtomicBool>,
+    samples: Arc<std::sync::Mutex<Vec<Sample>>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Poller {
+    const INTERVAL: Duration = Duration::from_millis(50);
+    const TIMEOUT: Duration = Duration::from_millis(200);
+    /// A poller nobody stops still ends.
+    const MAX_RUN: Duration = Duration::from_secs(600);
+    /// Samples kept (10 minutes at 20 per second).
+    const MAX_SAMPLES: usize = 12_000;
+
+    fn start(lab: &Lab, addr: Ipv4Addr, port: u16) -> io::Result<Poller> {
+        let namespace = lab.topology().namespace(Member::Client);
+        let started = Instant::now();
+        let stop = Arc::new(AtomicBool::new(false));
+        let samples = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (thread_stop, thread_samples) = (Arc::clone(&stop), Arc::clone(&samples));
+        let target = SocketAddr::from((addr, port));
+        let thread = std::thread::spawn(move || {
+            let _ = netns::run_in(&namespace, move || {
+                while !thread_stop.load(Ordering::SeqCst) && started.elapsed() < Self::MAX_RUN {
+                    let at = started.elapsed();
+                    let answered_by = labkit::http::get(target, Self::TIMEOUT)
+                        .ok()
+                        .and_then(|body| body.split_whitespace().next().map(str::to_string));
+                    let mut all = thread_samples.lock().expect("poller lock");
+                    if all.len() < Self::MAX_SAMPLES {
+                        all.push(Sample { at, answered_by });
+                    }
+                    drop(all);
+                    std::thread::sleep(Self::INTERVAL);
+                }
+            });
+        });
+        Ok(Poller {
+            started,
+            stop,
+            samples,
+            thread: Some(thread),
+        })
+    }
+
+    fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    fn samples(&self) -> Vec<Sample> {
+        self.samples.lock().expect("poller lock").clone()
+    }
+
+    fn last_answer(&self) -> Option<String> {
+        self.samples().into_iter().rev().find_map(|s| s.answered_by)
+    }
+
+    /// Waits (bounded by `limit`, with a progress line each second on stderr) for an answer
+    /// after `since` from a node `accept` likes; returns that node.
+    fn wait_for_answer(
+        &self,
+        since: Duration,
+        limit: Duration,
+        accept: impl Fn(&str) -> bool,
+    ) -> Option<String> {
+        let begin = Instant::now();
+        let mut next_progress = Duration::from_secs(1);
+        loop {
+            let found = self
+                .samples()
+                .into_iter()
+                .find(|s| s.at > since && s.answered_by.as_deref().is_some_and(&accept))
+                .and_then(|s| s.answered_by);
+            if found.is_some() {
+                return found;
+            }
+            let waited = begin.elapsed();
+            if waited >= limit {
+                return None;
+            }
+            if waited >= next_progress {
+                eprintln!("ha-lab: waiting for the service ... {} s", waited.as_secs());
+                next_progress += Duration::from_secs(1);
+            }
+            std::thread::sleep(Self::INTERVAL);
+        }
+    }
+
+    fn stop(mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
