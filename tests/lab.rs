@@ -328,3 +328,51 @@ fn bad_input_gets_usage_or_failure_codes() {
     let one_group = ha_lab(base.path(), &unique("p"), &["partition", "1,2"]);
     assert_eq!(one_group.status.code(), Some(2));
 }
+
+#[test]
+fn demo_runs_every_available_step_and_tears_down() {
+    let Some(()) = lab_host() else { return };
+    let base = tempfile::tempdir().unwrap();
+    let name = unique("demo");
+    let out = ha_lab(base.path(), &name, &["--json", "demo", "--wait-ms", "500"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?}")))
+        .collect();
+    let step = |prefix: &str| {
+        lines
+            .iter()
+            .find(|l| l["step"].as_str().is_some_and(|s| s.starts_with(prefix)))
+            .unwrap_or_else(|| panic!("no step {prefix:?} in {text}"))
+    };
+    // What exists on this build must work; what does not must say so, never pretend.
+    assert_eq!(step("node1# cat ")["outcome"], "ok", "{text}");
+    assert_eq!(step("node1# ha-keygen")["outcome"], "ok", "{text}");
+    assert_eq!(
+        step("node1# ha-cfgtool config export")["outcome"],
+        "ok",
+        "{text}"
+    );
+    for line in &lines {
+        if line["outcome"] == "skipped" {
+            let detail = line["detail"].as_str().unwrap();
+            assert!(
+                detail.contains("not available yet")
+                    || detail.contains("not started")
+                    || detail.contains("never answered"),
+                "{line}"
+            );
+        }
+    }
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["type"], "summary", "{text}");
+    assert_eq!(summary["failed"], 0, "{text}");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!namespaces().contains(&name), "demo left its lab behind");
+    assert!(!base.path().join(&name).exists());
+}

@@ -117,6 +117,10 @@ pub struct UpArgs {
     /// Only build the network and directories; write no config and start no daemon.
     #[arg(long)]
     pub network_only: bool,
+    /// A daemon command line each node starts, e.g. "ha-lrmd -f"; repeatable
+    /// [default: "ha-ring -f"].
+    #[arg(long = "daemon", value_name = "COMMAND")]
+    pub daemons: Vec<String>,
 }
 
 /// `ha-lab demo` options.
@@ -324,6 +328,9 @@ fn options(args: &Args, name: LabName, nodes: u8, subnet: [u8; 3]) -> LabOptions
 fn cmd_up(args: &Args, name: LabName, up: &UpArgs, out: &mut dyn Write) -> CliResult {
     let mut options = options(args, name, up.nodes, up.subnet);
     options.start_stack = !up.network_only;
+    if !up.daemons.is_empty() {
+        options.daemons = up.daemons.clone();
+    }
     // Progress goes to stderr so stdout carries only the result.
     let mut lab =
         Lab::up(&options, &mut |line| eprintln!("ha-lab: {line}")).map_err(lab_failure)?;

@@ -47,8 +47,9 @@ pub use topo::{LabName, Member, Topology};
 pub const DEFAULT_BASE_DIR: &str = "/run/ha-lab";
 /// Environment variable naming a node for programs that print it (`gohttpd`).
 pub const ENV_NODE_NAME: &str = "HA_NODE_NAME";
-/// Environment variable pointing the executor at the node's LSB init scripts.
-pub const ENV_INITD_DIR: &str = "HA_INITD_DIR";
+/// Environment variable pointing the executor at the node's LSB init scripts (the name
+/// `ha-lrmd` reads).
+pub const ENV_INIT_DIR: &str = "HA_INIT_DIR";
 /// Environment variable naming the lab a process runs in.
 pub const ENV_LAB: &str = "HA_LAB";
 /// Port the example service listens on inside the lab.
@@ -162,7 +163,14 @@ pub struct LabOptions {
     /// Whether to write the config, make and sync the key and start the stacks; without it
     /// only the network and directories are made.
     pub start_stack: bool,
+    /// Daemon command lines each node's init starts (program names are looked up in
+    /// `bin_dir` first). Default: [`DEFAULT_DAEMONS`].
+    pub daemons: Vec<String>,
 }
+
+/// What a node runs by default: `ha-ring` in the foreground, which supervises the rest of the
+/// stack.
+pub const DEFAULT_DAEMONS: &[&str] = &["ha-ring -f"];
 
 impl LabOptions {
     /// Defaults: the guide's subnet, `/run/ha-lab`, binaries beside the running program,
@@ -180,6 +188,7 @@ impl LabOptions {
             gohttpd: find_gohttpd(&bin_dir),
             bin_dir,
             start_stack: true,
+            daemons: DEFAULT_DAEMONS.iter().map(|d| d.to_string()).collect(),
         }
     }
 }
@@ -200,7 +209,7 @@ pub struct NodeDirs {
     pub state: PathBuf,
     /// `HA_RUN_DIR`: sockets.
     pub run: PathBuf,
-    /// `HA_INITD_DIR`: LSB init scripts (the example's `gohttpd`).
+    /// `HA_INIT_DIR`: LSB init scripts (the example's `gohttpd`).
     pub initd: PathBuf,
     /// Programs installed on the node (the example server).
     pub bin: PathBuf,
@@ -382,6 +391,7 @@ impl Lab {
             extra_bridges: 0,
             not_started: Vec::new(),
             notes: Vec::new(),
+            daemons: options.daemons.clone(),
         };
         let mut lab = Lab {
             topo,
@@ -561,7 +571,7 @@ impl Lab {
                 (ENV_CONF_DIR.to_string(), show(&dirs.conf)),
                 (ENV_STATE_DIR.to_string(), show(&dirs.state)),
                 (ENV_RUN_DIR.to_string(), show(&dirs.run)),
-                (ENV_INITD_DIR.to_string(), show(&dirs.initd)),
+                (ENV_INIT_DIR.to_string(), show(&dirs.initd)),
                 (ENV_NODE_ID.to_string(), node.to_string()),
             ]);
         }
@@ -735,13 +745,24 @@ impl Lab {
         self.save()
     }
 
-    /// The daemons each node runs. `ha-ring` supervises the rest of the stack, so it is the
-    /// only one the lab starts itself.
+    /// The daemons each node runs, as recorded at `up`, programs resolved against the lab's
+    /// binary directory.
     fn stack_daemons(&self) -> Vec<Vec<String>> {
-        vec![vec![
-            self.node_program("ha-ring").display().to_string(),
-            "-f".to_string(),
-        ]]
+        self.state
+            .daemons
+            .iter()
+            .map(|line| {
+                let mut words: Vec<String> = line.split_whitespace().map(str::to_string).collect();
+                if let Some(program) = words.first_mut() {
+                    let local = self.node_program(program);
+                    if !program.contains('/') && local.is_file() {
+                        *program = local.display().to_string();
+                    }
+                }
+                words
+            })
+            .filter(|words| !words.is_empty())
+            .collect()
     }
 
     /// Starts a node's stack: `unshare` makes a pid and mount namespace whose pid 1 is

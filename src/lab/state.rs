@@ -43,7 +43,7 @@ pub struct NotStarted {
 /// ```json
 /// {"version":1,"name":"hakit","nodes":2,"subnet":[192,168,2],"created_at":"2026-01-01T00:00:00Z",
 ///  "namespaces":["hakit-sw","hakit-node1","hakit-node2","hakit-client"],"processes":[],
-///  "cut":[],"partition":[],"extra_bridges":0,"not_started":[],"notes":[]}
+///  "cut":[],"partition":[],"extra_bridges":0,"not_started":[],"notes":[],"daemons":["ha-ring -f"]}
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LabState {
@@ -71,6 +71,9 @@ pub struct LabState {
     pub not_started: Vec<NotStarted>,
     /// Other steps skipped or worth knowing (e.g. "ha-keygen not implemented yet").
     pub notes: Vec<String>,
+    /// Daemon command lines each node's init starts.
+    #[serde(default)]
+    pub daemons: Vec<String>,
 }
 
 impl LabState {
@@ -165,6 +168,7 @@ mod tests {
             extra_bridges: 0,
             not_started: vec![],
             notes: vec![],
+            daemons: vec!["ha-ring -f".into()],
         };
         state.save(&path).unwrap();
         assert_eq!(LabState::load(&path).unwrap(), state);
