@@ -4,6 +4,7 @@ pub mod cib;
 pub mod controller;
 pub mod edit;
 pub mod render;
+pub mod scheduler;
 pub mod score;
 pub mod shell;
 pub mod store;
