@@ -23,7 +23,7 @@ use crate::sys::fs::{create_atomic, write_atomic};
 /// Exit status: 0 ok, 1 failed (bad configuration included; nothing changed), 2 usage,
 /// 3 daemon not reachable.
 #[derive(Debug, Parser)]
-#[command(name = "ha-cfgtool", version, about, long_about)]
+#[command(name = "ha-cfgtool", version)]
 pub struct Args {
     /// Print JSON for scripts instead of text.
     #[arg(long, global = true)]

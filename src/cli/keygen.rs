@@ -24,7 +24,7 @@ use crate::sys::fs::{create_atomic, write_atomic};
 /// Sync it to another node with `ha-keygen -k - | ssh node2 ha-keygen --import`.
 /// Exit status: 0 ok, 1 failed (nothing changed), 2 usage.
 #[derive(Debug, Parser)]
-#[command(name = "ha-keygen", version, about, long_about)]
+#[command(name = "ha-keygen", version)]
 pub struct Args {
     /// Key file to write or read; `-` means standard output (standard input for
     /// --fingerprint).

@@ -81,6 +81,21 @@ pub fn ipc_failure(daemon: &str, error: crate::ipc::Error) -> Failure {
     }
 }
 
+/// Every hakit binary's name and command-line definition. The completion and man page
+/// generator (`tests/generated.rs`) and the CLI tests walk this list, so a new binary is
+/// one more line here.
+pub fn all_commands() -> Vec<(&'static str, clap::Command)> {
+    use clap::CommandFactory;
+    vec![
+        ("ha-keygen", keygen::Args::command()),
+        ("ha-ring", ring::Args::command()),
+        ("ha-cfgtool", cfgtool::Args::command()),
+        ("ha-crm", crm::Args::command()),
+        ("ha-lrmd", lrmd::Args::command()),
+        ("ha-lab", lab::Args::command()),
+    ]
+}
+
 /// Says a command exists but its work is not built yet, as a failure (exit 1).
 pub fn not_implemented(what: &str) -> Failure {
     Failure::failed(anyhow::anyhow!("{what} is not implemented yet"))

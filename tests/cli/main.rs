@@ -6,28 +6,28 @@ mod keygen;
 
 use assert_cmd::Command;
 
-/// Every binary target, as built by cargo for this test.
-pub(crate) const BINARIES: &[(&str, &str)] = &[
-    ("ha-keygen", env!("CARGO_BIN_EXE_ha-keygen")),
-    ("ha-ring", env!("CARGO_BIN_EXE_ha-ring")),
-    ("ha-cfgtool", env!("CARGO_BIN_EXE_ha-cfgtool")),
-    ("ha-crm", env!("CARGO_BIN_EXE_ha-crm")),
-    ("ha-lrmd", env!("CARGO_BIN_EXE_ha-lrmd")),
-];
+/// The built executable of binary target `name`. Cargo builds every binary of the package
+/// before integration tests, all into one directory.
+pub(crate) fn bin_path(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_BIN_EXE_ha-keygen")).with_file_name(name)
+}
 
 /// A command for binary `name` with the `HA_*` variables cleared, so the caller's
 /// environment never leaks into a test.
 pub(crate) fn cmd(name: &str) -> Command {
-    let path = BINARIES
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, p)| *p)
-        .unwrap_or_else(|| panic!("no binary {name}"));
-    let mut cmd = Command::new(path);
+    let mut cmd = Command::new(bin_path(name));
     for var in ["HA_CONF_DIR", "HA_STATE_DIR", "HA_RUN_DIR", "HA_NODE_ID"] {
         cmd.env_remove(var);
     }
     cmd
+}
+
+/// Every binary, from the library's one list.
+fn binaries() -> Vec<&'static str> {
+    hakit::cli::all_commands()
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect()
 }
 
 /// Parses stdout as exactly one JSON document.
@@ -43,7 +43,7 @@ pub(crate) fn is_root() -> bool {
 
 #[test]
 fn every_binary_has_help_and_version() {
-    for (name, _) in BINARIES {
+    for name in binaries() {
         let out = cmd(name).arg("--help").assert().success();
         let help = String::from_utf8_lossy(&out.get_output().stdout).to_string();
         assert!(help.contains("Usage:"), "{name} --help: {help}");
@@ -57,7 +57,7 @@ fn every_binary_has_help_and_version() {
 
 #[test]
 fn every_binary_rejects_unknown_flags_with_exit_2() {
-    for (name, _) in BINARIES {
+    for name in binaries() {
         cmd(name)
             .arg("--no-such-flag")
             .assert()
