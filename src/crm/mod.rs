@@ -2,5 +2,6 @@
 
 pub mod cib;
 pub mod controller;
+pub mod scheduler;
 pub mod score;
 pub mod xml;
