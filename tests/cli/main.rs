@@ -3,6 +3,7 @@
 
 mod cfgtool;
 mod crm;
+mod golden;
 mod keygen;
 
 use assert_cmd::Command;
