@@ -19,6 +19,9 @@ _ha__crm() {
             ha__crm,configure)
                 cmd="ha__crm__subcmd__configure"
                 ;;
+            ha__crm,explain)
+                cmd="ha__crm__subcmd__explain"
+                ;;
             ha__crm,help)
                 cmd="ha__crm__subcmd__help"
                 ;;
@@ -31,11 +34,17 @@ _ha__crm() {
             ha__crm,resource)
                 cmd="ha__crm__subcmd__resource"
                 ;;
+            ha__crm,simulate)
+                cmd="ha__crm__subcmd__simulate"
+                ;;
             ha__crm,status)
                 cmd="ha__crm__subcmd__status"
                 ;;
             ha__crm__subcmd__help,configure)
                 cmd="ha__crm__subcmd__help__subcmd__configure"
+                ;;
+            ha__crm__subcmd__help,explain)
+                cmd="ha__crm__subcmd__help__subcmd__explain"
                 ;;
             ha__crm__subcmd__help,help)
                 cmd="ha__crm__subcmd__help__subcmd__help"
@@ -49,6 +58,9 @@ _ha__crm() {
             ha__crm__subcmd__help,resource)
                 cmd="ha__crm__subcmd__help__subcmd__resource"
                 ;;
+            ha__crm__subcmd__help,simulate)
+                cmd="ha__crm__subcmd__help__subcmd__simulate"
+                ;;
             ha__crm__subcmd__help,status)
                 cmd="ha__crm__subcmd__help__subcmd__status"
                 ;;
@@ -59,7 +71,7 @@ _ha__crm() {
 
     case "${cmd}" in
         ha__crm)
-            opts="-f -h -V --json --cib-file --file --help --version configure resource node ra status help"
+            opts="-f -h -V --json --cib-file --file --help --version configure resource node ra status simulate explain help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -102,8 +114,34 @@ _ha__crm() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ha__subcmd__crm__subcmd__explain)
+            opts="-h --xml --now --json --cib-file --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --xml)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cib-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ha__subcmd__crm__subcmd__help)
-            opts="configure resource node ra status help"
+            opts="configure resource node ra status simulate explain help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -117,6 +155,20 @@ _ha__crm() {
             return 0
             ;;
         ha__subcmd__crm__subcmd__help__subcmd__configure)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ha__subcmd__crm__subcmd__help__subcmd__explain)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -173,6 +225,20 @@ _ha__crm() {
             return 0
             ;;
         ha__subcmd__crm__subcmd__help__subcmd__resource)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ha__subcmd__crm__subcmd__help__subcmd__simulate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -243,6 +309,48 @@ _ha__crm() {
                 return 0
             fi
             case "${prev}" in
+                --cib-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ha__subcmd__crm__subcmd__simulate)
+            opts="-h --xml --show-scores --node-down --node-up --standby --op-fail --now --json --cib-file --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --xml)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --node-down)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --node-up)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --standby)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --op-fail)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --now)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --cib-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

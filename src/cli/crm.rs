@@ -15,6 +15,7 @@ use anyhow::anyhow;
 use clap::{Parser, Subcommand};
 use serde_json::json;
 
+use super::crm_simulate::{ExplainArgs, SimulateArgs, run_explain, run_simulate};
 use super::{CliResult, Failure, print_json_ok};
 use crate::crm::cib::{Cib, Configuration};
 use crate::crm::edit::{self, Mode, ScriptError};
@@ -65,6 +66,10 @@ pub enum CrmCommand {
     Ra(Words),
     /// The cluster's state (needs the controller).
     Status,
+    /// Show what the cluster would do with a CIB: status, transition summary, actions.
+    Simulate(SimulateArgs),
+    /// Explain where a resource runs (or why it is stopped): every score term per node.
+    Explain(ExplainArgs),
 }
 
 /// The rest of a command line, in crm shell syntax.
@@ -91,6 +96,16 @@ pub fn run(args: &Args) -> CliResult {
         Some(CrmCommand::Node(w)) => (Level::Node, w.words.clone()),
         Some(CrmCommand::Ra(w)) => (Level::Ra, w.words.clone()),
         Some(CrmCommand::Status) => (Level::Top, vec!["status".to_string()]),
+        Some(CrmCommand::Simulate(sim)) => {
+            let mut sim = sim.clone();
+            sim.source.cib_file = args.cib_file.clone();
+            return run_simulate(&sim, args.json, &mut out);
+        }
+        Some(CrmCommand::Explain(explain)) => {
+            let mut explain = explain.clone();
+            explain.source.cib_file = args.cib_file.clone();
+            return run_explain(&explain, args.json, &mut out);
+        }
     };
     if let Some(file) = &args.file {
         if args.command.is_some() {
