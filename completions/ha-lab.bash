@@ -16,6 +16,9 @@ _ha__lab() {
             ",$1")
                 cmd="ha__lab"
                 ;;
+            ha__lab,bench)
+                cmd="ha__lab__subcmd__bench"
+                ;;
             ha__lab,crash)
                 cmd="ha__lab__subcmd__crash"
                 ;;
@@ -51,6 +54,9 @@ _ha__lab() {
                 ;;
             ha__lab,up)
                 cmd="ha__lab__subcmd__up"
+                ;;
+            ha__lab__subcmd__help,bench)
+                cmd="ha__lab__subcmd__help__subcmd__bench"
                 ;;
             ha__lab__subcmd__help,crash)
                 cmd="ha__lab__subcmd__help__subcmd__crash"
@@ -95,12 +101,62 @@ _ha__lab() {
 
     case "${cmd}" in
         ha__lab)
-            opts="-h -V --json --name --base-dir --bin-dir --help --version up exec crash start cut heal partition status down demo node-init help"
+            opts="-h -V --json --name --base-dir --bin-dir --help --version up exec crash start cut heal partition status down demo bench node-init help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --base-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bin-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ha__subcmd__lab__subcmd__bench)
+            opts="-n -h --runs --nodes --faults --wait-ms --output --json --name --base-dir --bin-dir --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --runs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nodes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --faults)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --name)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -289,8 +345,22 @@ _ha__lab() {
             return 0
             ;;
         ha__subcmd__lab__subcmd__help)
-            opts="up exec crash start cut heal partition status down demo node-init help"
+            opts="up exec crash start cut heal partition status down demo bench node-init help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ha__subcmd__lab__subcmd__help__subcmd__bench)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -583,7 +653,7 @@ _ha__lab() {
             return 0
             ;;
         ha__subcmd__lab__subcmd__up)
-            opts="-n -h --nodes --subnet --network-only --json --name --base-dir --bin-dir --help"
+            opts="-n -h --nodes --subnet --network-only --daemon --json --name --base-dir --bin-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -598,6 +668,10 @@ _ha__lab() {
                     return 0
                     ;;
                 --subnet)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --daemon)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

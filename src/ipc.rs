@@ -11,10 +11,10 @@
 //! - event (on subscribed connections): any object without an `id`, tagged by `type`, e.g.
 //!   `{"type":"member_left","node":2,"view":13}`.
 //!
-//! Server side (a daemon's mio loop): feed bytes read from a connection into a
-//! [`RequestDecoder`], take [`Incoming`] items out, write [`encode_reply`] /
-//! [`encode_event`] bytes through a bounded [`WriteQueue`]. Check the peer with
-//! [`check_peer`] after `accept`, and create the socket with [`bind_listener`].
+//! Server side (a daemon's mio loop): create the socket with [`bind_listener`], wrap each
+//! accepted stream in a [`Connection`] (peer check, decoding, bounded replies and events).
+//! The parts it is made of ([`RequestDecoder`], [`WriteQueue`], [`check_peer`], the
+//! `encode_*` functions) are public for daemons with other needs.
 //! Client side (a command): [`Client::connect`], [`Client::call`], [`Client::next_event`].
 //!
 //! Lines longer than [`MAX_LINE_BYTES`] are never buffered: the decoder reports
@@ -545,6 +545,132 @@ impl WriteQueue {
     /// True when nothing waits.
     pub fn is_empty(&self) -> bool {
         self.buf.is_empty()
+    }
+}
+
+/// One accepted client connection on the daemon side: the stream, its decoder and its
+/// bounded write queue. Malformed lines, version mismatches and oversized lines are answered
+/// here, so the daemon only sees well-formed [`Request`]s.
+///
+/// Use from a mio loop: register `stream` for readable and writable; on readable call
+/// [`Connection::read_requests`] and answer each with [`Connection::reply`]; push events
+/// with [`Connection::send_event`]; on any event call [`Connection::flush`]; deregister and
+/// drop the connection once [`Connection::is_finished`].
+#[derive(Debug)]
+pub struct Connection<S> {
+    /// The socket (e.g. `mio::net::UnixStream`).
+    pub stream: S,
+    /// The peer's credentials, when they could be read.
+    pub peer: Option<PeerCred>,
+    decoder: RequestDecoder,
+    out: WriteQueue,
+    /// No more requests are read; the connection ends once the queue is written.
+    closing: bool,
+    /// The stream failed; the connection ends now.
+    broken: bool,
+    /// Events not queued because the client was not reading.
+    events_dropped: u64,
+}
+
+impl<S: Read + Write + AsFd> Connection<S> {
+    /// Wraps an accepted stream and checks its peer against `policy`; a refused peer gets a
+    /// `permission_denied` error and the connection is closed once that is written.
+    pub fn accept(stream: S, policy: &PeerPolicy) -> Connection<S> {
+        let mut conn = Connection {
+            peer: peer_credentials(&stream).ok(),
+            stream,
+            decoder: RequestDecoder::new(),
+            out: WriteQueue::new(),
+            closing: false,
+            broken: false,
+            events_dropped: 0,
+        };
+        let refusal = match &conn.peer {
+            Some(peer) => policy.check(peer).err().map(|e| e.to_string()),
+            None => Some("peer credentials unavailable".to_string()),
+        };
+        if let Some(message) = refusal {
+            conn.queue(&encode_error(
+                None,
+                &ErrorBody::new(code::PERMISSION_DENIED, message),
+            ));
+            conn.closing = true;
+        }
+        conn
+    }
+
+    /// Reads what is available (until `WouldBlock`) and returns the well-formed requests;
+    /// invalid lines are answered on the spot. The peer closing its side ends the
+    /// connection after the replies are written.
+    pub fn read_requests(&mut self) -> Vec<Request> {
+        if self.closing || self.broken {
+            return Vec::new();
+        }
+        let (items, eof) = match self.decoder.read_from(&mut self.stream) {
+            Ok(result) => result,
+            Err(_) => {
+                self.broken = true;
+                return Vec::new();
+            }
+        };
+        self.closing |= eof;
+        let mut requests = Vec::new();
+        for item in items {
+            match item {
+                Incoming::Request(request) => requests.push(request),
+                Incoming::Invalid { id, error, close } => {
+                    self.queue(&encode_error(id, &error));
+                    self.closing |= close;
+                }
+            }
+        }
+        requests
+    }
+
+    /// Queues the reply to request `id`.
+    pub fn reply(&mut self, id: u64, result: &Result<Value, ErrorBody>) {
+        self.queue(&encode_reply(id, result));
+    }
+
+    /// Queues an event line; counted and dropped when the client is too far behind (the
+    /// connection is then closed, since the client missed events).
+    pub fn send_event(&mut self, event: &impl Serialize) {
+        if self.out.push(&encode_event(event)).is_err() {
+            self.events_dropped += 1;
+            self.closing = true;
+        }
+    }
+
+    fn queue(&mut self, line: &[u8]) {
+        if self.out.push(line).is_err() {
+            // A client that does not read its replies is cut off rather than buffered.
+            self.broken = true;
+        }
+    }
+
+    /// Writes what the socket takes now.
+    pub fn flush(&mut self) {
+        if self.broken {
+            return;
+        }
+        if self.out.flush_to(&mut self.stream).is_err() {
+            self.broken = true;
+        }
+    }
+
+    /// True while bytes wait to be written (register for writable then).
+    pub fn wants_write(&self) -> bool {
+        !self.out.is_empty()
+    }
+
+    /// True when the daemon should deregister and drop the connection.
+    pub fn is_finished(&self) -> bool {
+        self.broken || (self.closing && self.out.is_empty())
+    }
+
+    /// Events dropped for this client.
+    pub fn events_dropped(&self) -> u64 {
+        self.events_dropped
     }
 }
 

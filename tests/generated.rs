@@ -108,8 +108,9 @@ fn orphans(files: &BTreeMap<PathBuf, Vec<u8>>) -> Vec<PathBuf> {
         };
         for entry in entries {
             let relative = Path::new(dir).join(entry.unwrap().file_name());
-            // hakit.7 is written by hand.
-            if relative != Path::new("man/hakit.7") && !files.contains_key(&relative) {
+            // Section 5 and 7 pages (ha.conf.5, hakit.7) are written by hand.
+            let hand_written = relative.extension().is_some_and(|e| e == "5" || e == "7");
+            if !hand_written && !files.contains_key(&relative) {
                 found.push(relative);
             }
         }

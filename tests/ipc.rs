@@ -11,7 +11,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use hakit::cli::{Exit, ipc_failure};
-use hakit::ipc::{self, Client, ErrorBody, Incoming, PeerPolicy, RequestDecoder, WriteQueue, code};
+use hakit::ipc::{self, Client, Connection, ErrorBody, PeerPolicy, Request, code};
 use mio::net::{UnixListener, UnixStream};
 use mio::{Events, Interest, Poll, Token, Waker};
 use serde_json::{Value, json};
@@ -22,15 +22,9 @@ const FIRST_CLIENT: usize = 16;
 /// The server thread ends by itself after this, whatever happens to the test.
 const SERVER_LIFETIME: Duration = Duration::from_secs(60);
 
-struct Conn {
-    stream: UnixStream,
-    decoder: RequestDecoder,
-    out: WriteQueue,
-    closing: bool,
-}
-
-/// A small daemon: `echo` returns its arguments, `events` streams two events before its
-/// reply, anything else is an unknown command. Stopped and joined on drop.
+/// A small daemon built like the real ones (mio loop, `ipc::Connection` per client):
+/// `echo` returns its arguments, `events` streams two events before its reply, anything
+/// else is an unknown command. Stopped and joined on drop.
 struct TestServer {
     path: PathBuf,
     stop: Arc<AtomicBool>,
@@ -73,7 +67,7 @@ impl Drop for TestServer {
 fn serve(mut poll: Poll, listener: UnixListener, policy: PeerPolicy, stop: &AtomicBool) {
     let started = Instant::now();
     let mut events = Events::with_capacity(64);
-    let mut conns: HashMap<Token, Conn> = HashMap::new();
+    let mut conns: HashMap<Token, Connection<UnixStream>> = HashMap::new();
     let mut next = FIRST_CLIENT;
     while !stop.load(Ordering::SeqCst) && started.elapsed() < SERVER_LIFETIME {
         if let Err(e) = poll.poll(&mut events, Some(Duration::from_millis(200))) {
@@ -81,89 +75,53 @@ fn serve(mut poll: Poll, listener: UnixListener, policy: PeerPolicy, stop: &Atom
             continue;
         }
         for event in events.iter() {
-            match event.token() {
-                LISTENER => loop {
-                    let Ok((mut stream, _)) = listener.accept() else {
-                        break;
-                    };
-                    let mut out = WriteQueue::new();
-                    let closing = match ipc::check_peer(&stream, &policy) {
-                        Ok(_) => false,
-                        Err(e) => {
-                            let body = ErrorBody::new(code::PERMISSION_DENIED, e.to_string());
-                            out.push(&ipc::encode_error(None, &body)).unwrap();
-                            true
-                        }
-                    };
-                    let token = Token(next);
-                    next += 1;
-                    poll.registry()
-                        .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
-                        .unwrap();
-                    conns.insert(
-                        token,
-                        Conn {
-                            stream,
-                            decoder: RequestDecoder::new(),
-                            out,
-                            closing,
-                        },
-                    );
-                },
-                WAKER => {}
-                token => {
-                    let Some(conn) = conns.get_mut(&token) else {
-                        continue;
-                    };
-                    let mut eof = false;
-                    if !conn.closing {
-                        match conn.decoder.read_from(&mut conn.stream) {
-                            Ok((items, closed)) => {
-                                eof = closed;
-                                for item in items {
-                                    handle(conn, item);
-                                }
-                            }
-                            Err(_) => eof = true,
-                        }
+            let token = match event.token() {
+                WAKER => continue,
+                LISTENER => {
+                    while let Ok((mut stream, _)) = listener.accept() {
+                        let token = Token(next);
+                        next += 1;
+                        poll.registry()
+                            .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
+                            .unwrap();
+                        let mut conn = Connection::accept(stream, &policy);
+                        conn.flush();
+                        conns.insert(token, conn);
                     }
-                    let flushed = conn.out.flush_to(&mut conn.stream).unwrap_or(true);
-                    if eof || (conn.closing && flushed) {
-                        conns.remove(&token);
-                    }
+                    continue;
                 }
+                token => token,
+            };
+            let Some(conn) = conns.get_mut(&token) else {
+                continue;
+            };
+            for request in conn.read_requests() {
+                handle(conn, request);
+            }
+            conn.flush();
+            if conn.is_finished() {
+                let mut conn = conns.remove(&token).unwrap();
+                poll.registry().deregister(&mut conn.stream).unwrap();
             }
         }
     }
 }
 
-fn handle(conn: &mut Conn, item: Incoming) {
-    let reply = match item {
-        Incoming::Invalid { id, error, close } => {
-            conn.closing |= close;
-            ipc::encode_error(id, &error)
-        }
-        Incoming::Request(request) => match request.cmd.as_str() {
-            "echo" => ipc::encode_ok(request.id, &request.args),
-            "events" => {
-                for n in 1..=2 {
-                    let event = json!({"type": "tick", "n": n});
-                    conn.out.push(&ipc::encode_event(&event)).unwrap();
-                }
-                ipc::encode_ok(request.id, &json!({"subscribed": true}))
+fn handle(conn: &mut Connection<UnixStream>, request: Request) {
+    let result = match request.cmd.as_str() {
+        "echo" => Ok(Value::Object(request.args)),
+        "events" => {
+            for n in 1..=2 {
+                conn.send_event(&json!({"type": "tick", "n": n}));
             }
-            other => ipc::encode_reply(
-                request.id,
-                &Err(ErrorBody::new(
-                    code::UNKNOWN_COMMAND,
-                    format!("unknown command {other:?}"),
-                )),
-            ),
-        },
+            Ok(json!({"subscribed": true}))
+        }
+        other => Err(ErrorBody::new(
+            code::UNKNOWN_COMMAND,
+            format!("unknown command {other:?}"),
+        )),
     };
-    if conn.out.push(&reply).is_err() {
-        conn.closing = true;
-    }
+    conn.reply(request.id, &result);
 }
 
 fn open_policy() -> PeerPolicy {

@@ -16,6 +16,7 @@ use clap::{Parser, Subcommand};
 
 use super::{CliResult, Failure, print_json_ok};
 use crate::lab::gap::{self, Gap, Sample};
+use crate::lab::guide::{self, Fault};
 use crate::lab::topo::{self, parse_groups};
 use crate::lab::{self as labkit, Lab, LabError, LabName, LabOptions, Member, Outcome, Typed};
 use crate::sys::netns;
@@ -93,6 +94,8 @@ pub enum LabCommand {
     Down,
     /// Run the guide step by step in a fresh lab, then measure failover from a client.
     Demo(DemoArgs),
+    /// Measure failover gaps, start-up time, CLI latency and memory over many fresh labs.
+    Bench(BenchArgs),
     /// Pid 1 of a node's pid namespace: starts the node's daemons and reaps orphans.
     #[command(hide = true)]
     NodeInit {
@@ -135,6 +138,26 @@ pub struct DemoArgs {
     /// Longest wait for the service to answer or move, in milliseconds.
     #[arg(long, default_value_t = 20_000)]
     pub wait_ms: u64,
+}
+
+/// `ha-lab bench` options.
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Fresh labs to measure in.
+    #[arg(long, default_value_t = 20)]
+    pub runs: u32,
+    /// Number of nodes (1-32).
+    #[arg(short = 'n', long, default_value_t = 2)]
+    pub nodes: u8,
+    /// Faults to inject in each run, in order.
+    #[arg(long, value_delimiter = ',', default_value = "crash,cut,standby")]
+    pub faults: Vec<String>,
+    /// Longest wait for the service to answer or move, in milliseconds.
+    #[arg(long, default_value_t = 20_000)]
+    pub wait_ms: u64,
+    /// Also write the table (markdown) to this file.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
 }
 
 fn parse_subnet(text: &str) -> Result<[u8; 3], String> {
@@ -255,6 +278,7 @@ pub fn run(args: &Args) -> CliResult {
             })
         }
         LabCommand::Demo(demo) => cmd_demo(args, name, demo, &mut out),
+        LabCommand::Bench(bench) => cmd_bench(args, name, bench, &mut out),
         LabCommand::NodeInit { .. } => unreachable!("handled above"),
     }
 }
@@ -450,7 +474,7 @@ fn node_init(log_dir: &Path, daemons: &[String]) -> CliResult {
     }
 }
 
-// ---- the demo ----
+// ---- the demo and the benchmark ----
 
 /// One step of the demo, for the summary and `--json`.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -467,10 +491,14 @@ struct Demo<'a> {
     steps: Vec<StepRecord>,
 }
 
+fn write_failed(error: io::Error) -> Failure {
+    Failure::failed(anyhow!(error).context("writing output"))
+}
+
 impl Demo<'_> {
-    fn say(&mut self, line: &str) -> io::Result<()> {
+    fn say(&mut self, line: &str) -> CliResult {
         if !self.json {
-            writeln!(self.out, "{line}")?;
+            writeln!(self.out, "{line}").map_err(write_failed)?;
         }
         Ok(())
     }
@@ -481,7 +509,7 @@ impl Demo<'_> {
         outcome: &str,
         detail: Option<String>,
         gap_ms: Option<u64>,
-    ) -> io::Result<()> {
+    ) -> CliResult {
         let record = StepRecord {
             step: step.to_string(),
             outcome: outcome.to_string(),
@@ -491,14 +519,14 @@ impl Demo<'_> {
         if self.json {
             let mut line = serde_json::to_value(&record).expect("step serialises");
             line["type"] = "step".into();
-            writeln!(self.out, "{line}")?;
+            writeln!(self.out, "{line}").map_err(write_failed)?;
         }
         self.steps.push(record);
         Ok(())
     }
 
     /// Prints a typed command and its output, as on a terminal, and records its outcome.
-    fn show(&mut self, typed: &Typed) -> io::Result<Outcome> {
+    fn show(&mut self, typed: &Typed) -> Result<Outcome, Failure> {
         let outcome = typed.outcome();
         self.say(&format!("\n{}# {}", typed.member, typed.command))?;
         match &outcome {
@@ -510,7 +538,7 @@ impl Demo<'_> {
                     .lines()
                     .chain(typed.output.stderr.lines())
                 {
-                    // A key is binary: show its size, not its bytes.
+                    // A key is binary: never print its bytes.
                     if line.chars().any(|c| c.is_control() && c != '\t') {
                         self.say("[binary output]")?;
                         break;
@@ -533,10 +561,15 @@ impl Demo<'_> {
         Ok(outcome)
     }
 
-    fn run(&mut self, lab: &Lab, member: Member, line: &[&str]) -> io::Result<Outcome> {
-        let typed = lab.typed(member, line, b"");
+    fn run(&mut self, lab: &Lab, member: Member, line: &[String]) -> Result<Outcome, Failure> {
+        let words: Vec<&str> = line.iter().map(String::as_str).collect();
+        let typed = lab.typed(member, &words, b"");
         self.show(&typed)
     }
+}
+
+fn progress(line: &str) {
+    eprintln!("ha-lab: {line}");
 }
 
 fn cmd_demo(args: &Args, name: LabName, demo_args: &DemoArgs, out: &mut dyn Write) -> CliResult {
@@ -550,20 +583,21 @@ fn cmd_demo(args: &Args, name: LabName, demo_args: &DemoArgs, out: &mut dyn Writ
     demo.say(&format!(
         "# ha-lab demo: {} node(s) in lab {name}; each command is shown as you would type it.",
         demo_args.nodes
-    ))
-    .context("writing output")?;
-    let mut lab =
-        Lab::up(&options, &mut |line| eprintln!("ha-lab: {line}")).map_err(lab_failure)?;
-    let result = demo_steps(&mut lab, &mut demo, demo_args);
+    ))?;
+    let mut lab = Lab::up(&options, &mut progress).map_err(lab_failure)?;
+    let result = demo_steps(
+        &mut lab,
+        &mut demo,
+        Duration::from_millis(demo_args.wait_ms),
+    );
     if demo_args.keep {
         lab.keep();
-        demo.say(&format!("\n# lab kept: ha-lab --name {name} status / down"))
-            .context("writing output")?;
+        demo.say(&format!("\n# lab kept: ha-lab --name {name} status / down"))?;
     } else {
         lab.down().map_err(lab_failure)?;
     }
     result?;
-    summary(&mut demo).context("writing output")?;
+    summary(&mut demo).map_err(write_failed)?;
     if demo.steps.iter().any(|s| s.outcome == "failed") {
         return Err(Failure::failed(anyhow!(
             "some demo steps failed (see the summary)"
@@ -572,43 +606,31 @@ fn cmd_demo(args: &Args, name: LabName, demo_args: &DemoArgs, out: &mut dyn Writ
     Ok(())
 }
 
-fn demo_steps(lab: &mut Lab, demo: &mut Demo<'_>, demo_args: &DemoArgs) -> CliResult {
+fn demo_steps(lab: &mut Lab, demo: &mut Demo<'_>, limit: Duration) -> CliResult {
     let node1 = Member::Node(1);
-    let io_err = |e: io::Error| Failure::failed(anyhow!(e).context("writing output"));
+    let topology = lab.topology().clone();
     demo.say(&format!(
         "\n# The network: {} node(s) on {}.0/24, client at {}, VIP {} reserved.",
-        lab.topology().nodes,
-        lab.topology().subnet.map(|o| o.to_string()).join("."),
-        lab.topology().address(Member::Client),
-        lab.topology().vip()
-    ))
-    .map_err(io_err)?;
-    lab.write_config(&mut |line| eprintln!("ha-lab: {line}"))
-        .map_err(lab_failure)?;
-    demo.run(
-        lab,
-        node1,
-        &[
-            "cat",
-            &format!("{}/ha.conf", lab.node_dirs(1).conf.display()),
-        ],
-    )
-    .map_err(io_err)?;
+        topology.nodes,
+        topology.subnet.map(|o| o.to_string()).join("."),
+        topology.address(Member::Client),
+        topology.vip()
+    ))?;
+    lab.write_config(&mut progress).map_err(lab_failure)?;
+    let conf = format!("{}/ha.conf", lab.node_dirs(1).conf.display());
+    demo.run(lab, node1, &["cat".to_string(), conf])?;
 
-    demo.say("\n# Key and config: made on node1, copied to the others.")
-        .map_err(io_err)?;
+    demo.say("\n# Key and config: made on node1, copied to the others.")?;
     let mut typed = Vec::new();
     lab.prepare(&mut |t| typed.push(t.clone()))
         .map_err(lab_failure)?;
     for t in &typed {
-        demo.show(t).map_err(io_err)?;
+        demo.show(t)?;
     }
 
-    demo.say("\n# Start the stack on every node.")
-        .map_err(io_err)?;
-    lab.start_stacks(&mut |line| eprintln!("ha-lab: {line}"))
-        .map_err(lab_failure)?;
-    for node in 1..=lab.topology().nodes {
+    demo.say("\n# Start the stack on every node.")?;
+    lab.start_stacks(&mut progress).map_err(lab_failure)?;
+    for node in 1..=topology.nodes {
         let missing: Vec<String> = lab
             .state()
             .not_started
@@ -624,162 +646,186 @@ fn demo_steps(lab: &mut Lab, demo: &mut Demo<'_>, demo_args: &DemoArgs) -> CliRe
                 Some(format!("not started: {}", missing.join(", "))),
             )
         };
-        demo.say(&format!("\nnode{node}# ha-ring"))
-            .and_then(|_| demo.say(detail.as_deref().unwrap_or("started")))
-            .and_then(|_| {
-                demo.record(
-                    &format!("node{node}# ha-ring"),
-                    outcome,
-                    detail.clone(),
-                    None,
-                )
-            })
-            .map_err(io_err)?;
+        demo.say(&format!("\nnode{node}# ha-ring"))?;
+        demo.say(detail.as_deref().unwrap_or("started"))?;
+        demo.record(&format!("node{node}# ha-ring"), outcome, detail, None)?;
     }
 
-    demo.say("\n# Ring, members, cluster status.")
-        .map_err(io_err)?;
-    for line in [
-        &["ha-cfgtool", "-s"][..],
-        &["ha-cfgtool", "members"],
-        &["ha-crm", "status"],
-    ] {
-        demo.run(lab, node1, line).map_err(io_err)?;
+    demo.say("\n# Ring, members, cluster status.")?;
+    for line in guide::status_commands() {
+        demo.run(lab, node1, &line)?;
+    }
+    demo.say("\n# Cluster properties, the VIP and the service.")?;
+    for line in guide::service_commands(topology.vip()) {
+        demo.run(lab, node1, &line)?;
     }
 
-    demo.say("\n# Cluster properties, the VIP and the service.")
-        .map_err(io_err)?;
-    let vip = lab.topology().vip().to_string();
-    let vip_params = format!("ip={vip}");
-    let configure: [&[&str]; 6] = [
-        &["ha-crm", "configure", "property", "stonith-enabled=false"],
-        &["ha-crm", "configure", "property", "no-quorum-policy=ignore"],
-        &[
-            "ha-crm",
-            "configure",
-            "primitive",
-            "ClusterIP",
-            "ocf:heartbeat:IPaddr2",
-            "params",
-            &vip_params,
-            "cidr_netmask=24",
-            "op",
-            "monitor",
-            "interval=5s",
-        ],
-        &["ha-crm", "ra", "list", "lsb"],
-        &[
-            "ha-crm",
-            "configure",
-            "primitive",
-            "website",
-            "lsb:gohttpd",
-            "op",
-            "monitor",
-            "interval=5s",
-        ],
-        &[
-            "ha-crm",
-            "configure",
-            "group",
-            "web",
-            "ClusterIP",
-            "website",
-        ],
-    ];
-    for line in configure {
-        demo.run(lab, node1, line).map_err(io_err)?;
-    }
+    demo.say("\n# A client polls the VIP; then the failovers.")?;
+    let poller = Poller::start(lab, topology.vip(), labkit::SERVICE_PORT);
+    let result = demo_failovers(lab, demo, &poller, limit);
+    poller.stop();
+    result
+}
 
-    demo.say("\n# A client polls the VIP; then the failovers.")
-        .map_err(io_err)?;
-    let limit = Duration::from_millis(demo_args.wait_ms);
-    let poller = Poller::start(lab, lab.topology().vip(), labkit::SERVICE_PORT).map_err(io_err)?;
-    let first = poller.wait_for_answer(Duration::ZERO, limit, |_| true);
-    let Some(active) = first else {
+fn demo_failovers(
+    lab: &mut Lab,
+    demo: &mut Demo<'_>,
+    poller: &Poller,
+    limit: Duration,
+) -> CliResult {
+    let vip = lab.topology().vip();
+    let Some(first) = poller.wait_for_answer(Duration::ZERO, limit, |_| true) else {
         let why = format!(
             "skipped: the service never answered at {vip} within {} ms (needs the ha-crm controller)",
             limit.as_millis()
         );
-        demo.say(&why).map_err(io_err)?;
-        for step in [
-            "standby node1",
-            "crash the active node",
-            "cut the active node's link",
-        ] {
-            demo.record(step, "skipped", Some(why.clone()), None)
-                .map_err(io_err)?;
+        demo.say(&why)?;
+        for fault in Fault::ALL {
+            demo.record(fault.name(), "skipped", Some(why.clone()), None)?;
         }
-        poller.stop();
         return Ok(());
     };
-    demo.say(&format!("client: {vip} answered from {active}"))
-        .map_err(io_err)?;
-    let active_member: Member = active.parse().map_err(lab_failure)?;
-
-    // Standby: the group must move off node1 (or whichever node runs it).
-    let event = poller.elapsed();
-    demo.run(lab, node1, &["ha-crm", "node", "standby", &active])
-        .map_err(io_err)?;
-    failover(demo, &poller, "standby", event, &active, limit).map_err(io_err)?;
-    demo.run(lab, node1, &["ha-crm", "node", "online", &active])
-        .map_err(io_err)?;
-
-    // Crash whichever node serves now.
-    if let Some(serving) = poller.last_answer() {
-        let member: Member = serving.parse().map_err(lab_failure)?;
-        let event = poller.elapsed();
-        demo.say(&format!("\n$ ha-lab crash {member}"))
-            .map_err(io_err)?;
-        lab.crash(member).map_err(lab_failure)?;
-        failover(demo, &poller, "crash", event, &serving, limit).map_err(io_err)?;
-        lab.start(member).map_err(lab_failure)?;
+    demo.say(&format!("client: {vip} answered from {first}"))?;
+    for fault in Fault::ALL {
+        let Some(active) = poller.last_answer() else {
+            break;
+        };
+        let member: Member = active.parse().map_err(lab_failure)?;
+        let control = control_node(lab, member);
+        demo.say(&format!(
+            "\n{}# {}",
+            prompt(fault, control),
+            fault.command(&active)
+        ))?;
+        let measured = inject(lab, poller, fault, member, limit);
+        match &measured {
+            Ok(m) => {
+                let line = match &m.moved_to {
+                    Some(to) => format!(
+                        "client: answers moved {active} -> {to}; gap {} ms ({} failed probe(s))",
+                        m.gap.gap_ms.map_or("?".into(), |g| g.to_string()),
+                        m.gap.failed_probes
+                    ),
+                    None => format!(
+                        "client: no answer from another node within {} ms",
+                        limit.as_millis()
+                    ),
+                };
+                demo.say(&line)?;
+                let outcome = if m.moved_to.is_some() { "ok" } else { "failed" };
+                demo.record(fault.name(), outcome, Some(line), m.gap.gap_ms)?;
+            }
+            Err(why) => {
+                demo.say(why)?;
+                let outcome = if why.starts_with("skipped") {
+                    "skipped"
+                } else {
+                    "failed"
+                };
+                demo.record(fault.name(), outcome, Some(why.clone()), None)?;
+            }
+        }
+        demo.say(&format!(
+            "\n{}# {}",
+            prompt(fault, control),
+            fault.undo_command(&active)
+        ))?;
+        if let Err(why) = undo(lab, fault, member, limit) {
+            demo.say(&why)?;
+        }
     }
-    let _ = active_member;
-    poller.stop();
     Ok(())
 }
 
-/// Waits for answers from a node other than `from` after `event` and records the gap.
-fn failover(
-    demo: &mut Demo<'_>,
-    poller: &Poller,
-    what: &str,
-    event: Duration,
-    from: &str,
-    limit: Duration,
-) -> io::Result<()> {
-    let moved = poller.wait_for_answer(event, limit, |node| node != from);
-    let samples = poller.samples();
-    let measured: Gap = gap::gap_around(&samples, event);
-    match moved {
-        Some(node) => {
-            let line = format!(
-                "client: answers moved {from} -> {node}; gap {} ms ({} failed probe(s))",
-                measured.gap_ms.map_or("?".into(), |g| g.to_string()),
-                measured.failed_probes
-            );
-            demo.say(&line)?;
-            demo.record(what, "ok", Some(line), measured.gap_ms)
-        }
-        None => {
-            let line = format!(
-                "client: no answer from another node within {} ms",
-                limit.as_millis()
-            );
-            demo.say(&line)?;
-            demo.record(what, "failed", Some(line), None)
-        }
+/// `$` for the lab's own verbs (typed on the host), `nodeN#` for cluster commands.
+fn prompt(fault: Fault, control: Member) -> String {
+    match fault {
+        Fault::Standby => control.name(),
+        Fault::Crash | Fault::Cut => "host".to_string(),
     }
+}
+
+/// A node other than `away` to type cluster commands on.
+fn control_node(lab: &Lab, away: Member) -> Member {
+    (1..=lab.topology().nodes)
+        .map(Member::Node)
+        .find(|m| *m != away)
+        .unwrap_or(Member::Node(1))
+}
+
+/// What the client saw around one fault.
+#[derive(Debug, Clone, serde::Serialize)]
+struct Measured {
+    fault: Fault,
+    from: String,
+    moved_to: Option<String>,
+    gap: Gap,
+}
+
+/// Injects `fault` on the node serving now and measures until another node answers.
+fn inject(
+    lab: &mut Lab,
+    poller: &Poller,
+    fault: Fault,
+    member: Member,
+    limit: Duration,
+) -> Result<Measured, String> {
+    let from = member.name();
+    let event = poller.elapsed();
+    match fault {
+        Fault::Standby => {
+            let control = control_node(lab, member);
+            let typed = lab.typed(control, &["ha-crm", "node", "standby", &from], b"");
+            match typed.outcome() {
+                Outcome::Done => {}
+                Outcome::Skipped(why) | Outcome::Failed(why) => return Err(why),
+            }
+        }
+        Fault::Crash => {
+            lab.crash(member).map_err(|e| e.to_string())?;
+        }
+        Fault::Cut => lab.cut(member).map_err(|e| e.to_string())?,
+    }
+    let moved_to = poller.wait_for_answer(event, limit, |node| node != from);
+    Ok(Measured {
+        fault,
+        gap: gap::gap_around(&poller.samples(), event),
+        from,
+        moved_to,
+    })
+}
+
+/// Undoes `fault` and waits (bounded) until the node answers cluster commands again.
+fn undo(lab: &mut Lab, fault: Fault, member: Member, limit: Duration) -> Result<(), String> {
+    match fault {
+        Fault::Standby => {
+            let control = control_node(lab, member);
+            let typed = lab.typed(control, &["ha-crm", "node", "online", &member.name()], b"");
+            return match typed.outcome() {
+                Outcome::Done => Ok(()),
+                Outcome::Skipped(why) | Outcome::Failed(why) => Err(why),
+            };
+        }
+        Fault::Crash => lab.start(member).map_err(|e| e.to_string())?,
+        Fault::Cut => lab.heal(member).map_err(|e| e.to_string())?,
+    }
+    lab.wait_for(member, &["ha-crm", "status"], limit, |o| o.success())
+        .map(|_| ())
+        .map_err(|last| {
+            format!(
+                "{member} did not come back within {} ms: {}",
+                limit.as_millis(),
+                last.stderr.trim()
+            )
+        })
 }
 
 fn summary(demo: &mut Demo<'_>) -> io::Result<()> {
     if demo.json {
-        let ok = demo.steps.iter().filter(|s| s.outcome == "ok").count();
-        let skipped = demo.steps.iter().filter(|s| s.outcome == "skipped").count();
-        let failed = demo.steps.iter().filter(|s| s.outcome == "failed").count();
+        let count = |what: &str| demo.steps.iter().filter(|s| s.outcome == what).count();
         let line = serde_json::json!({
-            "type": "summary", "ok": ok, "skipped": skipped, "failed": failed,
+            "type": "summary", "ok": count("ok"), "skipped": count("skipped"),
+            "failed": count("failed"),
             "gaps_ms": demo.steps.iter().filter_map(|s| s.gap_ms).collect::<Vec<_>>(),
         });
         return writeln!(demo.out, "{line}");
@@ -796,6 +842,182 @@ fn summary(demo: &mut Demo<'_>) -> io::Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// One benchmark figure over all runs.
+///
+/// ```json
+/// {"metric":"crash_gap_ms","runs":20,"p50":820,"p90":990,"max":1200,"note":null}
+/// ```
+#[derive(Debug, Clone, serde::Serialize)]
+struct Figure {
+    metric: String,
+    runs: usize,
+    p50: Option<u64>,
+    p90: Option<u64>,
+    max: Option<u64>,
+    note: Option<String>,
+}
+
+impl Figure {
+    fn of(metric: &str, values: &[u64], note: Option<String>) -> Figure {
+        Figure {
+            metric: metric.to_string(),
+            runs: values.len(),
+            p50: gap::percentile(values, 50),
+            p90: gap::percentile(values, 90),
+            max: values.iter().copied().max(),
+            note,
+        }
+    }
+}
+
+fn cmd_bench(args: &Args, name: LabName, bench: &BenchArgs, out: &mut dyn Write) -> CliResult {
+    let limit = Duration::from_millis(bench.wait_ms);
+    let faults: Vec<Fault> = bench
+        .faults
+        .iter()
+        .map(|f| f.parse().map_err(|e: String| Failure::usage(anyhow!(e))))
+        .collect::<Result<_, _>>()?;
+    let mut up_to_vip = Vec::new();
+    let mut gaps: Vec<Vec<u64>> = vec![Vec::new(); faults.len()];
+    let mut gap_notes: Vec<Option<String>> = vec![None; faults.len()];
+    let mut rss = Vec::new();
+    let mut latency: Vec<(String, Vec<u64>, Option<String>)> = bench_cli_lines()
+        .into_iter()
+        .map(|line| (line, Vec::new(), None))
+        .collect();
+    let mut service_note = None;
+    let mut rss_note = None;
+    for run in 1..=bench.runs {
+        progress(&format!("run {run}/{}", bench.runs));
+        let started = Instant::now();
+        let mut lab = Lab::up(
+            &options(args, name.clone(), bench.nodes, topo::DEFAULT_SUBNET),
+            &mut |_| {},
+        )
+        .map_err(lab_failure)?;
+        if lab.stack_processes(Member::Node(1)).is_empty() {
+            rss_note = Some("no daemon of node1's stack was running".to_string());
+        } else {
+            rss.push(lab.stack_rss_kib(Member::Node(1)));
+        }
+        for (line, values, note) in &mut latency {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let begin = Instant::now();
+            let typed = lab.typed(Member::Node(1), &words, b"");
+            match typed.outcome() {
+                Outcome::Done => values.push(millis(begin.elapsed())),
+                Outcome::Skipped(why) | Outcome::Failed(why) => *note = Some(why),
+            }
+        }
+        let configured = guide::service_commands(lab.topology().vip())
+            .into_iter()
+            .map(|line| {
+                let words: Vec<&str> = line.iter().map(String::as_str).collect();
+                lab.typed(Member::Node(1), &words, b"").outcome()
+            })
+            .find(|o| *o != Outcome::Done);
+        if let Some(Outcome::Skipped(why) | Outcome::Failed(why)) = configured {
+            service_note = Some(why);
+            lab.down().map_err(lab_failure)?;
+            continue;
+        }
+        let poller = Poller::start(&lab, lab.topology().vip(), labkit::SERVICE_PORT);
+        if poller
+            .wait_for_answer(Duration::ZERO, limit, |_| true)
+            .is_none()
+        {
+            service_note = Some(format!(
+                "the service never answered within {} ms",
+                limit.as_millis()
+            ));
+        } else {
+            up_to_vip.push(millis(started.elapsed()));
+            for (index, fault) in faults.iter().enumerate() {
+                let Some(active) = poller.last_answer() else {
+                    break;
+                };
+                let member: Member = active.parse().map_err(lab_failure)?;
+                match inject(&mut lab, &poller, *fault, member, limit) {
+                    Ok(Measured {
+                        gap:
+                            Gap {
+                                gap_ms: Some(ms), ..
+                            },
+                        moved_to: Some(_),
+                        ..
+                    }) => gaps[index].push(ms),
+                    Ok(_) => gap_notes[index] = Some("the service did not move in time".into()),
+                    Err(why) => gap_notes[index] = Some(why),
+                }
+                if let Err(why) = undo(&mut lab, *fault, member, limit) {
+                    gap_notes[index] = Some(why);
+                }
+            }
+        }
+        poller.stop();
+        lab.down().map_err(lab_failure)?;
+    }
+    let mut figures = vec![Figure::of("up_to_vip_ms", &up_to_vip, service_note.clone())];
+    for (index, fault) in faults.iter().enumerate() {
+        let note = gap_notes[index].clone().or(service_note.clone());
+        figures.push(Figure::of(
+            &format!("{}_gap_ms", fault.name()),
+            &gaps[index],
+            note,
+        ));
+    }
+    for (line, values, note) in &latency {
+        figures.push(Figure::of(&format!("cli_ms: {line}"), values, note.clone()));
+    }
+    figures.push(Figure::of("node_stack_rss_kib", &rss, rss_note));
+    if args.json {
+        for figure in &figures {
+            print_json_ok(out, figure).map_err(write_failed)?;
+        }
+        return Ok(());
+    }
+    let table = render_figures(&figures, bench);
+    write!(out, "{table}").map_err(write_failed)?;
+    if let Some(path) = &bench.output {
+        crate::sys::fs::write_atomic(path, table.as_bytes(), 0o644)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Commands whose latency the benchmark measures on node1.
+fn bench_cli_lines() -> Vec<String> {
+    vec![
+        "ha-crm status".to_string(),
+        "ha-crm configure show".to_string(),
+        "ha-crm configure property cluster-recheck-interval=60s".to_string(),
+    ]
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn render_figures(figures: &[Figure], bench: &BenchArgs) -> String {
+    let show = |v: Option<u64>| v.map_or("-".to_string(), |v| v.to_string());
+    let mut text = format!(
+        "ha-lab bench: {} run(s), {} node(s)\n\n| metric | runs | p50 | p90 | max | note |\n|---|---|---|---|---|---|\n",
+        bench.runs, bench.nodes
+    );
+    for f in figures {
+        text.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} |\n",
+            f.metric,
+            f.runs,
+            show(f.p50),
+            show(f.p90),
+            show(f.max),
+            f.note.as_deref().unwrap_or("")
+        ));
+    }
+    text
 }
 
 /// A client in the lab's client namespace asking the service who serves it, every
@@ -815,7 +1037,7 @@ impl Poller {
     /// Samples kept (10 minutes at 20 per second).
     const MAX_SAMPLES: usize = 12_000;
 
-    fn start(lab: &Lab, addr: Ipv4Addr, port: u16) -> io::Result<Poller> {
+    fn start(lab: &Lab, addr: Ipv4Addr, port: u16) -> Poller {
         let namespace = lab.topology().namespace(Member::Client);
         let started = Instant::now();
         let stop = Arc::new(AtomicBool::new(false));
@@ -838,12 +1060,12 @@ impl Poller {
                 }
             });
         });
-        Ok(Poller {
+        Poller {
             started,
             stop,
             samples,
             thread: Some(thread),
-        })
+        }
     }
 
     fn elapsed(&self) -> Duration {

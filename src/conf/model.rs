@@ -1008,11 +1008,8 @@ fn build_nodelist(ctx: &mut Ctx<'_>, section: &Section) -> Vec<RawNode> {
                 pos: sub.pos,
             }),
             None => {
-                if !ctx
-                    .errors
-                    .iter()
-                    .any(|e| e.key == "nodelist.node.ring0_addr" && e.line >= sub.pos.line)
-                {
+                // A ring0_addr that failed to parse was reported already.
+                if !sub.entries.iter().any(|e| e.key == "ring0_addr") {
                     ctx.error(
                         sub.pos,
                         "nodelist.node.ring0_addr",
@@ -1146,11 +1143,12 @@ fn build_quorum(ctx: &mut Ctx<'_>, section: &Section, nodes: &[(NodeConf, Pos)])
             matches!(expected_votes, Some((2, _)))
         };
         if !fits {
-            ctx.error(
-                pos,
-                "quorum.two_node",
-                format!("expected exactly two nodes for two_node, the nodelist has {node_count}"),
-            );
+            let message = if node_count > 0 {
+                format!("expected exactly two nodes for two_node, the nodelist has {node_count}")
+            } else {
+                "expected expected_votes: 2 for two_node without a nodelist".to_string()
+            };
+            ctx.error(pos, "quorum.two_node", message);
         }
     }
     let two = two_node.is_some_and(|(v, _)| v);

@@ -3,5 +3,6 @@
 pub mod cib;
 pub mod client;
 pub mod controller;
+pub mod scheduler;
 pub mod score;
 pub mod xml;

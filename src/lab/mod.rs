@@ -21,6 +21,7 @@
 //! Submodules [`topo`], [`gap`] and [`http`]'s parser are pure; this module does the I/O.
 
 pub mod gap;
+pub mod guide;
 pub mod http;
 pub mod state;
 pub mod topo;
@@ -892,6 +893,39 @@ impl Lab {
                 name: proc::command_name(p.pid),
             })
             .collect()
+    }
+
+    /// Runs `line` on `member` every 100 ms until `ready` accepts its outcome or `limit`
+    /// passes; returns the accepted outcome, or the last one as the error.
+    pub fn wait_for(
+        &self,
+        member: Member,
+        line: &[&str],
+        limit: Duration,
+        ready: impl Fn(&RunOutput) -> bool,
+    ) -> Result<RunOutput, RunOutput> {
+        let mut last = None;
+        let done = retry::until(limit, Duration::from_millis(100), || {
+            let output = self.run(member, line[0], &line[1..], b"");
+            let accepted = ready(&output);
+            last = Some(output);
+            accepted
+        });
+        let last = last.expect("until always checks once");
+        if done { Ok(last) } else { Err(last) }
+    }
+
+    /// Resident memory of a member's stack in KiB: the sum of `VmRSS` over its processes
+    /// (the lab's own holder and init excluded).
+    pub fn stack_rss_kib(&self, member: Member) -> u64 {
+        self.stack_processes(member)
+            .iter()
+            .filter_map(|p| fs::read_to_string(format!("/proc/{}/status", p.pid)).ok())
+            .filter_map(|status| {
+                let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+                line.split_whitespace().nth(1)?.parse::<u64>().ok()
+            })
+            .sum()
     }
 
     /// Starts a node's stack again (after [`Lab::crash`]).
