@@ -480,7 +480,10 @@ pub fn ocf_environment(
         ),
         // Pacemaker tells agents what it is; several agents branch on it.
         ("HA_RSCTMP".to_string(), "/run/resource-agents".to_string()),
-        ("OCF_RESKEY_crm_feature_set".to_string(), "3.19.0".to_string()),
+        (
+            "OCF_RESKEY_crm_feature_set".to_string(),
+            "3.19.0".to_string(),
+        ),
         ("OCF_RESKEY_CRM_meta_name".to_string(), action.to_string()),
         (
             "OCF_RESKEY_CRM_meta_timeout".to_string(),
@@ -799,7 +802,8 @@ pub fn parse_meta_data(xml: &str) -> Result<MetaData, AgentError> {
                     "longdesc" if !is_empty => slot = TextSlot::LongDesc,
                     "parameter" => {
                         let parameter = Parameter {
-                            name: get("name").ok_or_else(|| bad("parameter without name".into()))?,
+                            name: get("name")
+                                .ok_or_else(|| bad("parameter without name".into()))?,
                             required: get("required").is_some_and(|v| is_true(&v)),
                             unique: get("unique").is_some_and(|v| is_true(&v)),
                             kind: "string".into(),
@@ -987,7 +991,10 @@ pub fn monitor_method(
     match monitor_by {
         Some("agent") => return Ok((MonitorMethod::Agent, MonitorReason::MetaAttribute)),
         Some("processes") => {
-            return Ok((MonitorMethod::TrackedProcesses, MonitorReason::MetaAttribute));
+            return Ok((
+                MonitorMethod::TrackedProcesses,
+                MonitorReason::MetaAttribute,
+            ));
         }
         Some(other) => {
             return Err(AgentError::BadMetaAttribute {
@@ -1103,13 +1110,20 @@ impl fmt::Display for AgentError {
                 looked_in.display()
             ),
             AgentError::NotFound { agent, looked_in } => {
-                write!(f, "agent {agent} not found ({} does not exist)", looked_in.display())
+                write!(
+                    f,
+                    "agent {agent} not found ({} does not exist)",
+                    looked_in.display()
+                )
             }
             AgentError::NotExecutable { path } => {
                 write!(f, "agent {} is not an executable file", path.display())
             }
             AgentError::SystemdNotRunning { agent } => {
-                write!(f, "cannot use {agent}: systemd is not running on this machine")
+                write!(
+                    f,
+                    "cannot use {agent}: systemd is not running on this machine"
+                )
             }
             AgentError::BadMetaData { why } => write!(f, "bad agent meta-data: {why}"),
             AgentError::BadDuration { text } => write!(
@@ -1161,18 +1175,39 @@ mod tests {
         assert_eq!(ocf, AgentName::ocf("heartbeat", "IPaddr2"));
         assert_eq!(ocf.to_string(), "ocf:heartbeat:IPaddr2");
         let lsb: AgentName = "lsb:gohttpd".parse().unwrap();
-        assert_eq!((lsb.class, lsb.provider, lsb.kind.as_str()), (Class::Lsb, None, "gohttpd"));
-        assert_eq!("systemd:sshd.service".parse::<AgentName>().unwrap().kind, "sshd.service");
+        assert_eq!(
+            (lsb.class, lsb.provider, lsb.kind.as_str()),
+            (Class::Lsb, None, "gohttpd")
+        );
+        assert_eq!(
+            "systemd:sshd.service".parse::<AgentName>().unwrap().kind,
+            "sshd.service"
+        );
     }
 
     #[test]
     fn bad_agent_names_are_rejected_with_the_reason() {
         let err = "ocff:heartbeat:Dummy".parse::<AgentName>().unwrap_err();
-        assert!(err.to_string().contains("unknown resource class \"ocff\""), "{err}");
-        assert!(matches!("ocf:Dummy".parse::<AgentName>(), Err(AgentError::BadName { .. })));
-        assert!(matches!("lsb:a:b".parse::<AgentName>(), Err(AgentError::BadName { .. })));
-        assert!(matches!("lsb:../../bin/sh".parse::<AgentName>(), Err(AgentError::BadName { .. })));
-        assert!(matches!("ocf:..:x".parse::<AgentName>(), Err(AgentError::BadName { .. })));
+        assert!(
+            err.to_string().contains("unknown resource class \"ocff\""),
+            "{err}"
+        );
+        assert!(matches!(
+            "ocf:Dummy".parse::<AgentName>(),
+            Err(AgentError::BadName { .. })
+        ));
+        assert!(matches!(
+            "lsb:a:b".parse::<AgentName>(),
+            Err(AgentError::BadName { .. })
+        ));
+        assert!(matches!(
+            "lsb:../../bin/sh".parse::<AgentName>(),
+            Err(AgentError::BadName { .. })
+        ));
+        assert!(matches!(
+            "ocf:..:x".parse::<AgentName>(),
+            Err(AgentError::BadName { .. })
+        ));
     }
 
     #[test]
@@ -1184,7 +1219,10 @@ mod tests {
         let script = dirs.ocf_resource_dir().join("heartbeat/Dummy");
         write_script(&script, "#!/bin/sh\nexit 0\n", 0o755);
         let on_disk = resolve(&AgentName::ocf("heartbeat", "Dummy"), &dirs).unwrap();
-        assert_eq!(on_disk.implementation, Implementation::Script { path: script });
+        assert_eq!(
+            on_disk.implementation,
+            Implementation::Script { path: script }
+        );
     }
 
     #[test]
@@ -1223,7 +1261,11 @@ mod tests {
     fn listing_merges_disk_and_builtin_agents() {
         let tmp = tempfile::tempdir().unwrap();
         let dirs = dirs(tmp.path());
-        write_script(&dirs.ocf_resource_dir().join("acme/Thing"), "#!/bin/sh\n", 0o755);
+        write_script(
+            &dirs.ocf_resource_dir().join("acme/Thing"),
+            "#!/bin/sh\n",
+            0o755,
+        );
         write_script(&dirs.init_dir.join("gohttpd"), "#!/bin/sh\n", 0o755);
         write_script(&dirs.init_dir.join("README"), "text", 0o644);
         assert_eq!(providers(&dirs), ["acme", "heartbeat"]);
@@ -1251,7 +1293,11 @@ mod tests {
             &params,
             &meta,
         );
-        let get = |k: &str| env.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+        let get = |k: &str| {
+            env.iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.as_str())
+        };
         assert_eq!(get("OCF_ROOT"), Some("/x/ocf"));
         assert_eq!(get("OCF_RESOURCE_INSTANCE"), Some("vip"));
         assert_eq!(get("OCF_RESOURCE_TYPE"), Some("IPaddr2"));
@@ -1266,12 +1312,24 @@ mod tests {
 
     #[test]
     fn exit_codes_map_per_convention() {
-        assert_eq!(to_ocf_rc(Convention::LsbStatus, "status", 3), rc::NOT_RUNNING);
-        assert_eq!(to_ocf_rc(Convention::LsbStatus, "status", 1), rc::NOT_RUNNING);
-        assert_eq!(to_ocf_rc(Convention::LsbStatus, "status", 4), rc::ERR_GENERIC);
+        assert_eq!(
+            to_ocf_rc(Convention::LsbStatus, "status", 3),
+            rc::NOT_RUNNING
+        );
+        assert_eq!(
+            to_ocf_rc(Convention::LsbStatus, "status", 1),
+            rc::NOT_RUNNING
+        );
+        assert_eq!(
+            to_ocf_rc(Convention::LsbStatus, "status", 4),
+            rc::ERR_GENERIC
+        );
         assert_eq!(to_ocf_rc(Convention::Lsb, "stop", 7), rc::OK);
         assert_eq!(to_ocf_rc(Convention::Ocf, "stop", 7), rc::NOT_RUNNING);
-        assert_eq!(to_ocf_rc(Convention::Systemd, "monitor", 3), rc::NOT_RUNNING);
+        assert_eq!(
+            to_ocf_rc(Convention::Systemd, "monitor", 3),
+            rc::NOT_RUNNING
+        );
         assert_eq!(to_ocf_rc(Convention::Ocf, "start", 42), 42);
         assert_eq!(rc_text(42), "unknown error (outside the OCF codes)");
     }
@@ -1281,11 +1339,23 @@ mod tests {
         assert_eq!(failure_kind("start", rc::OK), None);
         assert_eq!(failure_kind("monitor", rc::NOT_RUNNING), None);
         assert_eq!(failure_kind("stop", rc::NOT_RUNNING), None);
-        assert_eq!(failure_kind("start", rc::ERR_GENERIC), Some(FailureKind::Soft));
-        assert_eq!(failure_kind("start", rc::NOT_INSTALLED), Some(FailureKind::Hard));
+        assert_eq!(
+            failure_kind("start", rc::ERR_GENERIC),
+            Some(FailureKind::Soft)
+        );
+        assert_eq!(
+            failure_kind("start", rc::NOT_INSTALLED),
+            Some(FailureKind::Hard)
+        );
         assert_eq!(failure_kind("start", rc::ERR_ARGS), Some(FailureKind::Hard));
-        assert_eq!(failure_kind("start", rc::NOT_CONFIGURED), Some(FailureKind::Fatal));
-        assert_eq!(failure_kind("monitor", rc::FAILED_PROMOTED), Some(FailureKind::Soft));
+        assert_eq!(
+            failure_kind("start", rc::NOT_CONFIGURED),
+            Some(FailureKind::Fatal)
+        );
+        assert_eq!(
+            failure_kind("monitor", rc::FAILED_PROMOTED),
+            Some(FailureKind::Soft)
+        );
         assert_eq!(failure_kind("start", 99), Some(FailureKind::Soft));
     }
 
@@ -1332,12 +1402,18 @@ mod tests {
         assert_eq!(meta.longdesc, "Keeps a state file & nothing else.");
         assert_eq!(meta.parameters.len(), 2);
         let state = &meta.parameters[0];
-        assert_eq!((state.name.as_str(), state.unique, state.required), ("state", true, false));
+        assert_eq!(
+            (state.name.as_str(), state.unique, state.required),
+            ("state", true, false)
+        );
         assert_eq!(state.default.as_deref(), Some("/run/Dummy.state"));
         assert_eq!(state.shortdesc, "State file");
         assert!(meta.parameters[1].required);
         let monitor = meta.action("monitor").unwrap();
-        assert_eq!((monitor.timeout_ms, monitor.interval_ms), (Some(20_000), Some(10_000)));
+        assert_eq!(
+            (monitor.timeout_ms, monitor.interval_ms),
+            (Some(20_000), Some(10_000))
+        );
         assert_eq!(meta.action("meta-data").unwrap().timeout_ms, Some(5_000));
     }
 
@@ -1357,7 +1433,10 @@ mod tests {
         let err = meta.check_params(&agent, &params).unwrap_err();
         assert!(err.to_string().contains("no parameter \"colour\""), "{err}");
         let err = meta.check_params(&agent, &BTreeMap::new()).unwrap_err();
-        assert_eq!(err.to_string(), "agent ocf:heartbeat:Dummy needs parameter \"ip\"");
+        assert_eq!(
+            err.to_string(),
+            "agent ocf:heartbeat:Dummy needs parameter \"ip\""
+        );
     }
 
     #[test]
@@ -1383,10 +1462,15 @@ mod tests {
         let no_status = LsbScriptInfo::default();
         assert_eq!(
             monitor_method(&lsb, Some(&no_status), None).unwrap(),
-            (MonitorMethod::TrackedProcesses, MonitorReason::ScriptLacksStatus)
+            (
+                MonitorMethod::TrackedProcesses,
+                MonitorReason::ScriptLacksStatus
+            )
         );
         assert_eq!(
-            monitor_method(&lsb, Some(&no_status), Some("agent")).unwrap().0,
+            monitor_method(&lsb, Some(&no_status), Some("agent"))
+                .unwrap()
+                .0,
             MonitorMethod::Agent
         );
         assert!(monitor_method(&lsb, None, Some("psychic")).is_err());

@@ -95,7 +95,11 @@ pub fn judge(class: Class, results: &[(Step, OpResult)], facts: AgentFacts) -> V
         step: step.to_string(),
         message,
     };
-    let status_word = if class == Class::Lsb { "status" } else { "monitor" };
+    let status_word = if class == Class::Lsb {
+        "status"
+    } else {
+        "monitor"
+    };
     let stopped_monitors: Vec<&OpResult> = results
         .iter()
         .filter(|(s, _)| s.action == "monitor" && !s.running_after)
@@ -128,7 +132,11 @@ pub fn judge(class: Class, results: &[(Step, OpResult)], facts: AgentFacts) -> V
             ));
             continue;
         }
-        let action_word = if step.action == "monitor" { status_word } else { step.action };
+        let action_word = if step.action == "monitor" {
+            status_word
+        } else {
+            step.action
+        };
         let hint = match (step.label, class) {
             ("stop again", _) => ": stopping a stopped resource must succeed",
             ("start again", _) => ": starting a running resource must succeed",
@@ -203,12 +211,21 @@ mod tests {
     fn guide_script_without_status_is_diagnosed() {
         // Status falls to the usage branch (exit 0); stop of a stopped service: pkill's 1.
         let results = run(Class::Lsb, &[0, 0, 0, 0, 0, 1, 0]);
-        let facts = AgentFacts { has_status_branch: Some(false) };
+        let facts = AgentFacts {
+            has_status_branch: Some(false),
+        };
         let findings = judge(Class::Lsb, &results, facts);
         assert!(!is_compliant(&findings));
-        assert_eq!(findings[0].message, "status action missing: status always reports running");
+        assert_eq!(
+            findings[0].message,
+            "status action missing: status always reports running"
+        );
         assert_eq!(findings[1].step, "stop again");
-        assert!(findings[1].message.contains("stopping a stopped resource must succeed"));
+        assert!(
+            findings[1]
+                .message
+                .contains("stopping a stopped resource must succeed")
+        );
         assert_eq!(findings.len(), 2, "{findings:?}");
     }
 
@@ -225,6 +242,9 @@ mod tests {
         let mut results = run(Class::Ocf, &[0, 7, 0]);
         results[2].1.status = ExecStatus::Timeout;
         let findings = judge(Class::Ocf, &results, AgentFacts::default());
-        assert!(findings[0].message.contains("start returned a timeout"), "{findings:?}");
+        assert!(
+            findings[0].message.contains("start returned a timeout"),
+            "{findings:?}"
+        );
     }
 }

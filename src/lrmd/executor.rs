@@ -488,7 +488,10 @@ impl Executor {
                 key,
                 Recurring {
                     op,
-                    request: OpRequest { client: 0, ..request },
+                    request: OpRequest {
+                        client: 0,
+                        ..request
+                    },
                     next_due: Some(now),
                     last: None,
                 },
@@ -581,7 +584,13 @@ impl Executor {
                 status,
                 output,
                 finished_at_ms,
-            } => self.handle_exit(op, Some(pgid), Ok((status, output)), finished_at_ms, &mut out),
+            } => self.handle_exit(
+                op,
+                Some(pgid),
+                Ok((status, output)),
+                finished_at_ms,
+                &mut out,
+            ),
             Input::SpawnFailed {
                 op,
                 error,
@@ -788,10 +797,8 @@ impl Executor {
                         self.counters.timed_out += 1;
                         result.status = ExecStatus::Timeout;
                         result.failure = Some(FailureKind::Soft);
-                        result.exit_reason = Some(format!(
-                            "timed out after {} ms",
-                            request.timeout_ms
-                        ));
+                        result.exit_reason =
+                            Some(format!("timed out after {} ms", request.timeout_ms));
                         if let ChildStatus::Signaled(signal) = status {
                             result.signal = Some(signal);
                         }
@@ -985,7 +992,10 @@ impl Executor {
         }
         for (id, resource) in &self.resources {
             if let Some(run) = &resource.running {
-                assert_eq!(&run.request.resource, id, "op filed under the wrong resource");
+                assert_eq!(
+                    &run.request.resource, id,
+                    "op filed under the wrong resource"
+                );
                 assert!(
                     resource.queue.iter().all(|q| q.op != run.op),
                     "running op {:?} also queued",
@@ -998,7 +1008,11 @@ impl Executor {
             );
         }
         for (key, recurring) in &self.recurring {
-            assert_eq!(*key, recurring_key(&recurring.request), "recurring key mismatch");
+            assert_eq!(
+                *key,
+                recurring_key(&recurring.request),
+                "recurring key mismatch"
+            );
         }
     }
 }
@@ -1102,7 +1116,13 @@ mod tests {
         let out = ex.handle(t0, Input::Exec(request("a", "start", 0, 20_000)));
         assert_eq!(spawned(&out), [OpId(1)]);
         let out = ex.handle(t0, Input::Exec(request("a", "monitor", 0, 20_000)));
-        assert_eq!(out, [Output::Accepted { client: 9, op: OpId(2) }]);
+        assert_eq!(
+            out,
+            [Output::Accepted {
+                client: 9,
+                op: OpId(2)
+            }]
+        );
         let out = ex.handle(at(t0, 5), exited(OpId(1), 0));
         assert_eq!(spawned(&out), [OpId(2)]);
         let results = completed(&out);
@@ -1129,10 +1149,22 @@ mod tests {
         assert_eq!(ex.next_deadline(), Some(at(t0, 1_000)));
         assert!(ex.handle(at(t0, 999), Input::Tick).is_empty());
         let out = ex.handle(at(t0, 1_000), Input::Tick);
-        assert_eq!(out, [Output::Kill { op: OpId(1), signal: KillSignal::Term }]);
+        assert_eq!(
+            out,
+            [Output::Kill {
+                op: OpId(1),
+                signal: KillSignal::Term
+            }]
+        );
         assert_eq!(ex.next_deadline(), Some(at(t0, 6_000)));
         let out = ex.handle(at(t0, 6_000), Input::Tick);
-        assert_eq!(out, [Output::Kill { op: OpId(1), signal: KillSignal::Kill }]);
+        assert_eq!(
+            out,
+            [Output::Kill {
+                op: OpId(1),
+                signal: KillSignal::Kill
+            }]
+        );
         assert_eq!(ex.next_deadline(), None);
         let exit = Input::ChildExited {
             op: OpId(1),
@@ -1143,7 +1175,10 @@ mod tests {
         };
         let results = completed(&ex.handle(at(t0, 6_001), exit));
         assert_eq!(results[0].status, ExecStatus::Timeout);
-        assert_eq!(results[0].exit_reason.as_deref(), Some("timed out after 1000 ms"));
+        assert_eq!(
+            results[0].exit_reason.as_deref(),
+            Some("timed out after 1000 ms")
+        );
         assert_eq!(results[0].failure, Some(FailureKind::Soft));
         assert_eq!(ex.status().timed_out, 1);
     }
@@ -1156,7 +1191,11 @@ mod tests {
         ex.handle(at(t0, 100), Input::Tick);
         let results = completed(&ex.handle(at(t0, 150), exited(OpId(1), 0)));
         assert_eq!(results[0].status, ExecStatus::Timeout);
-        assert_eq!(ex.next_deadline(), None, "no kill left pending for a reaped op");
+        assert_eq!(
+            ex.next_deadline(),
+            None,
+            "no kill left pending for a reaped op"
+        );
     }
 
     #[test]
@@ -1165,7 +1204,10 @@ mod tests {
         let mut ex = Executor::new(ExecutorConfig::default(), t0);
         let out = ex.handle(t0, Input::Exec(request("a", "monitor", 10_000, 5_000)));
         assert_eq!(spawned(&out), [OpId(1)]);
-        assert_eq!(completed(&ex.handle(at(t0, 10), exited(OpId(1), 0))).len(), 1);
+        assert_eq!(
+            completed(&ex.handle(at(t0, 10), exited(OpId(1), 0))).len(),
+            1
+        );
         assert_eq!(ex.next_deadline(), Some(at(t0, 10_010)));
         let out = ex.handle(at(t0, 10_010), Input::Tick);
         assert_eq!(spawned(&out), [OpId(1)]);
@@ -1191,7 +1233,10 @@ mod tests {
             },
         );
         let results = completed(&out);
-        assert_eq!((results[0].status, results[0].client), (ExecStatus::Cancelled, 3));
+        assert_eq!(
+            (results[0].status, results[0].client),
+            (ExecStatus::Cancelled, 3)
+        );
         assert!(completed(&ex.handle(at(t0, 2), exited(OpId(1), 0))).is_empty());
         assert_eq!(ex.next_deadline(), None);
         let again = ex.handle(
@@ -1205,7 +1250,10 @@ mod tests {
         );
         assert_eq!(
             again,
-            [Output::Rejected { client: 3, reason: RejectReason::NothingToCancel }]
+            [Output::Rejected {
+                client: 3,
+                reason: RejectReason::NothingToCancel
+            }]
         );
     }
 
@@ -1224,11 +1272,20 @@ mod tests {
         let out = ex.handle(t0, Input::Exec(request("a", "monitor", 0, 1_000)));
         assert_eq!(
             out,
-            [Output::Rejected { client: 9, reason: RejectReason::ResourceQueueFull }]
+            [Output::Rejected {
+                client: 9,
+                reason: RejectReason::ResourceQueueFull
+            }]
         );
         ex.handle(t0, Input::Exec(request("b", "start", 0, 1_000)));
         let out = ex.handle(t0, Input::Exec(request("c", "start", 0, 1_000)));
-        assert_eq!(out, [Output::Rejected { client: 9, reason: RejectReason::ExecutorFull }]);
+        assert_eq!(
+            out,
+            [Output::Rejected {
+                client: 9,
+                reason: RejectReason::ExecutorFull
+            }]
+        );
         assert_eq!(ex.status().rejected, 2);
     }
 
@@ -1241,8 +1298,14 @@ mod tests {
         assert_eq!(ex.resources()["web"].tracked_groups, [101]);
         let out = ex.handle(at(t0, 2), Input::Exec(request("web", "stop", 0, 1_000)));
         match &out[..] {
-            [Output::Spawn { tracked_groups, .. }, Output::Accepted { .. }]
-            | [Output::Accepted { .. }, Output::Spawn { tracked_groups, .. }] => {
+            [
+                Output::Spawn { tracked_groups, .. },
+                Output::Accepted { .. },
+            ]
+            | [
+                Output::Accepted { .. },
+                Output::Spawn { tracked_groups, .. },
+            ] => {
                 assert_eq!(tracked_groups, &[101])
             }
             other => panic!("unexpected {other:?}"),
@@ -1257,7 +1320,11 @@ mod tests {
         let out = ex.handle(at(t0, 5_003), Input::Tick);
         assert_eq!(
             out,
-            [Output::KillGroups { resource: "web".into(), groups: vec![101], signal: KillSignal::Kill }]
+            [Output::KillGroups {
+                resource: "web".into(),
+                groups: vec![101],
+                signal: KillSignal::Kill
+            }]
         );
         assert!(ex.resources()["web"].tracked_groups.is_empty());
     }
@@ -1281,7 +1348,11 @@ mod tests {
         ex.handle(t0, Input::Exec(request("a", "start", 0, 1_000)));
         let out = ex.handle(
             t0,
-            Input::SpawnFailed { op: OpId(1), error: "permission denied".into(), finished_at_ms: 0 },
+            Input::SpawnFailed {
+                op: OpId(1),
+                error: "permission denied".into(),
+                finished_at_ms: 0,
+            },
         );
         assert_eq!(completed(&out)[0].status, ExecStatus::SpawnFailed);
         ex.handle(t0, Input::Exec(request("a", "start", 0, 1_000)));
@@ -1293,10 +1364,16 @@ mod tests {
             finished_at_ms: 0,
         };
         let result = &completed(&ex.handle(t0, signaled))[0];
-        assert_eq!((result.status, result.signal), (ExecStatus::Signaled, Some(11)));
+        assert_eq!(
+            (result.status, result.signal),
+            (ExecStatus::Signaled, Some(11))
+        );
         ex.handle(t0, Input::Exec(request("a", "start", 0, 1_000)));
         let result = &completed(&ex.handle(t0, exited(OpId(3), 42)))[0];
-        assert_eq!((result.rc, result.failure), (Some(42), Some(FailureKind::Soft)));
+        assert_eq!(
+            (result.rc, result.failure),
+            (Some(42), Some(FailureKind::Soft))
+        );
     }
 
     #[test]
@@ -1314,8 +1391,11 @@ mod tests {
             ex.handle(t0, Input::Exec(request("a", action, 0, 1_000)));
             ex.handle(t0, exited(OpId(i as u64 + 1), 0));
         }
-        let actions: Vec<String> =
-            ex.resources()["a"].history.iter().map(|r| r.action.clone()).collect();
+        let actions: Vec<String> = ex.resources()["a"]
+            .history
+            .iter()
+            .map(|r| r.action.clone())
+            .collect();
         assert_eq!(actions, ["monitor", "start"]);
     }
 
@@ -1347,7 +1427,13 @@ mod tests {
         ex.shut_down();
         assert!(!ex.is_idle());
         let out = ex.handle(t0, Input::Exec(request("b", "start", 0, 1_000)));
-        assert_eq!(out, [Output::Rejected { client: 9, reason: RejectReason::ShuttingDown }]);
+        assert_eq!(
+            out,
+            [Output::Rejected {
+                client: 9,
+                reason: RejectReason::ShuttingDown
+            }]
+        );
         ex.handle(t0, exited(OpId(1), 0));
         assert!(ex.is_idle());
     }

@@ -165,10 +165,17 @@ mod tests {
             spec.program,
             Program::Exec {
                 path: "/usr/sbin/ha-lrmd".into(),
-                args: vec!["builtin".into(), "ocf:heartbeat:Dummy".into(), "start".into()]
+                args: vec![
+                    "builtin".into(),
+                    "ocf:heartbeat:Dummy".into(),
+                    "start".into()
+                ]
             }
         );
-        assert!(spec.env.contains(&("OCF_RESKEY_state".into(), "/tmp/s".into())));
+        assert!(
+            spec.env
+                .contains(&("OCF_RESKEY_state".into(), "/tmp/s".into()))
+        );
     }
 
     #[test]

@@ -125,9 +125,12 @@ pub fn start(op: OpId, spec: &ActionSpec, tracked_groups: &[i32]) -> Result<Star
         .map_err(|source| SpawnError::Exec { program, source })?;
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
-    for fd in [stdout.as_ref().map(|s| s.as_fd()), stderr.as_ref().map(|s| s.as_fd())]
-        .into_iter()
-        .flatten()
+    for fd in [
+        stdout.as_ref().map(|s| s.as_fd()),
+        stderr.as_ref().map(|s| s.as_fd()),
+    ]
+    .into_iter()
+    .flatten()
     {
         set_nonblocking(fd)?;
     }
@@ -161,7 +164,10 @@ fn hidden_script_command(
     let mut head = [0u8; 256];
     let mut file = std::fs::File::open(path).map_err(exec_error)?;
     let read = file.read(&mut head).map_err(exec_error)?;
-    let first_line = head[..read].split(|b| *b == b'\n').next().unwrap_or_default();
+    let first_line = head[..read]
+        .split(|b| *b == b'\n')
+        .next()
+        .unwrap_or_default();
     let Some(shebang) = first_line.strip_prefix(b"#!") else {
         // Not a script: run it directly (its name is then visible, as with any binary).
         let mut command = Command::new(path);
@@ -213,13 +219,23 @@ impl RunningChild {
     pub fn read_output(&mut self) {
         let bound = OUTPUT_BYTES_MAX;
         if let Some(pipe) = self.stdout.as_mut() {
-            let open = drain(pipe, &mut self.captured_stdout, bound, &mut self.dropped_bytes);
+            let open = drain(
+                pipe,
+                &mut self.captured_stdout,
+                bound,
+                &mut self.dropped_bytes,
+            );
             if !open {
                 self.stdout = None;
             }
         }
         if let Some(pipe) = self.stderr.as_mut() {
-            let open = drain(pipe, &mut self.captured_stderr, bound, &mut self.dropped_bytes);
+            let open = drain(
+                pipe,
+                &mut self.captured_stderr,
+                bound,
+                &mut self.dropped_bytes,
+            );
             if !open {
                 self.stderr = None;
             }
@@ -391,7 +407,10 @@ mod tests {
 
     #[test]
     fn stat_lines_with_odd_names_parse() {
-        assert_eq!(parse_stat_group("42 (a b) c)) S 1 42 42 0"), Some(('S', 42)));
+        assert_eq!(
+            parse_stat_group("42 (a b) c)) S 1 42 42 0"),
+            Some(('S', 42))
+        );
         assert_eq!(parse_stat_group("7 (sh) Z 1 9 9"), Some(('Z', 9)));
         assert_eq!(parse_stat_group("garbage"), None);
     }

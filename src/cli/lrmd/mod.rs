@@ -95,6 +95,9 @@ pub struct ExecArgs {
     /// Do not check parameters against the agent's meta-data.
     #[arg(long)]
     pub no_check: bool,
+    /// Time between SIGTERM and SIGKILL for an action past its timeout.
+    #[arg(long, default_value = "5s")]
+    pub kill_grace: String,
 }
 
 /// Arguments of `ha-lrmd test`.
@@ -260,7 +263,7 @@ fn prepare(setup: &Setup, agent: &ResolvedAgent, plan_in: &OpPlan<'_>) -> OpRequ
 /// and SIGKILLs it after the grace period; past that plus a margin this gives up.
 fn run_op(runtime: &mut Runtime, request: OpRequest) -> anyhow::Result<OpResult> {
     let limit = Duration::from_millis(request.timeout_ms)
-        + Duration::from_millis(ExecutorConfig::default().kill_grace_ms)
+        + Duration::from_millis(runtime.kill_grace_ms)
         + Duration::from_secs(10);
     let started = Instant::now();
     let mut op: Option<OpId> = None;
@@ -281,16 +284,26 @@ fn run_op(runtime: &mut Runtime, request: OpRequest) -> anyhow::Result<OpResult>
     }
 }
 
-fn new_runtime(snapshot: Snapshot) -> anyhow::Result<Runtime> {
-    let executor = Executor::restore(ExecutorConfig::default(), Instant::now(), snapshot);
-    Runtime::new(executor)
+fn new_runtime(snapshot: Snapshot, kill_grace_ms: u64) -> anyhow::Result<Runtime> {
+    let config = ExecutorConfig {
+        kill_grace_ms,
+        ..ExecutorConfig::default()
+    };
+    let executor = Executor::restore(config, Instant::now(), snapshot);
+    Runtime::new(executor, kill_grace_ms)
 }
 
 /// Meta-data of an agent: built-in ones answer in-process, OCF scripts are run, LSB scripts are
 /// read for their header, systemd units get the standard actions.
-fn agent_meta_data(runtime: &mut Runtime, setup: &Setup, agent: &ResolvedAgent) -> anyhow::Result<MetaData> {
+fn agent_meta_data(
+    runtime: &mut Runtime,
+    setup: &Setup,
+    agent: &ResolvedAgent,
+) -> anyhow::Result<MetaData> {
     match (&agent.implementation, agent.name.class) {
-        (Implementation::Builtin { builtin, .. }, _) => Ok(agent::parse_meta_data(&builtin.meta_data())?),
+        (Implementation::Builtin { builtin, .. }, _) => {
+            Ok(agent::parse_meta_data(&builtin.meta_data())?)
+        }
         (Implementation::Script { .. }, Class::Ocf) => {
             let no_params = BTreeMap::new();
             let request = prepare(
@@ -307,11 +320,7 @@ fn agent_meta_data(runtime: &mut Runtime, setup: &Setup, agent: &ResolvedAgent) 
             );
             let result = run_op(runtime, request)?;
             if result.status != ExecStatus::Done || result.rc != Some(0) {
-                bail!(
-                    "{} meta-data failed: {}",
-                    agent.name,
-                    summary_line(&result)
-                );
+                bail!("{} meta-data failed: {}", agent.name, summary_line(&result));
             }
             agent::parse_meta_data(&result.stdout)
                 .with_context(|| format!("reading meta-data of {}", agent.name))
@@ -320,7 +329,10 @@ fn agent_meta_data(runtime: &mut Runtime, setup: &Setup, agent: &ResolvedAgent) 
             &agent.name.kind,
             &read_lsb_info(agent).unwrap_or_default(),
         )),
-        (_, _) => Ok(agent::lsb_meta_data(&agent.name.kind, &LsbScriptInfo::default())),
+        (_, _) => Ok(agent::lsb_meta_data(
+            &agent.name.kind,
+            &LsbScriptInfo::default(),
+        )),
     }
 }
 
@@ -361,10 +373,14 @@ fn run_exec(setup: &Setup, args: &ExecArgs, json: bool, out: &mut dyn Write) -> 
     let params = parse_pairs(&args.params, "parameter")?;
     let meta = parse_pairs(&args.meta, "meta attribute")?;
     let timeout_ms = agent::parse_duration_ms(&args.timeout).map_err(Failure::usage)?;
-    let resource = args.resource.clone().unwrap_or_else(|| agent.name.kind.clone());
+    let resource = args
+        .resource
+        .clone()
+        .unwrap_or_else(|| agent.name.kind.clone());
     let (monitor, _) = monitor_choice(&agent, &meta)?;
+    let kill_grace_ms = agent::parse_duration_ms(&args.kill_grace).map_err(Failure::usage)?;
     let state_path = setup.oneshot_state();
-    let mut runtime = new_runtime(load_snapshot(&state_path))?;
+    let mut runtime = new_runtime(load_snapshot(&state_path), kill_grace_ms)?;
     if !args.no_check && args.action != "meta-data" && agent.name.class == Class::Ocf {
         let meta_data = agent_meta_data(&mut runtime, setup, &agent)?;
         meta_data
@@ -453,7 +469,12 @@ struct AgentInfo {
     meta_data: MetaData,
 }
 
-fn run_ra(setup: &Setup, command: &RaCommand, json: bool, out: &mut dyn Write) -> CliResult<Verdict> {
+fn run_ra(
+    setup: &Setup,
+    command: &RaCommand,
+    json: bool,
+    out: &mut dyn Write,
+) -> CliResult<Verdict> {
     let print_list = |out: &mut dyn Write, items: Vec<String>| -> CliResult<Verdict> {
         if json {
             print_json_ok(out, &items).context("writing output")?;
@@ -482,7 +503,8 @@ fn run_ra(setup: &Setup, command: &RaCommand, json: bool, out: &mut dyn Write) -
         RaCommand::Info { agent: text } => {
             let agent = resolve(setup, text)?;
             let (monitor, monitor_reason) = monitor_choice(&agent, &BTreeMap::new())?;
-            let mut runtime = new_runtime(Snapshot::default())?;
+            let mut runtime =
+                new_runtime(Snapshot::default(), ExecutorConfig::default().kill_grace_ms)?;
             let meta_data = agent_meta_data(&mut runtime, setup, &agent)?;
             let info = AgentInfo {
                 agent: agent.name.to_string(),
@@ -518,8 +540,7 @@ fn print_info(out: &mut dyn Write, info: &AgentInfo) -> std::io::Result<()> {
         }
         (MonitorMethod::Agent, _) => "by the agent's monitor action".to_string(),
         (MonitorMethod::TrackedProcesses, MonitorReason::ScriptLacksStatus) => {
-            "by the processes its start left running (the script has no status action)"
-                .to_string()
+            "by the processes its start left running (the script has no status action)".to_string()
         }
         (MonitorMethod::TrackedProcesses, _) => {
             "by the processes its start left running".to_string()
@@ -528,7 +549,12 @@ fn print_info(out: &mut dyn Write, info: &AgentInfo) -> std::io::Result<()> {
     writeln!(out, "monitor: {monitor}")?;
     if !meta.parameters.is_empty() {
         writeln!(out, "\nparameters:")?;
-        let width = meta.parameters.iter().map(|p| p.name.len()).max().unwrap_or(0);
+        let width = meta
+            .parameters
+            .iter()
+            .map(|p| p.name.len())
+            .max()
+            .unwrap_or(0);
         for p in &meta.parameters {
             let mut flags = vec![p.kind.clone()];
             if p.required {
@@ -537,10 +563,16 @@ fn print_info(out: &mut dyn Write, info: &AgentInfo) -> std::io::Result<()> {
             if p.unique {
                 flags.push("unique".into());
             }
-            if let Some(default) = &p.default {
+            if let Some(default) = p.default.as_ref().filter(|d| !d.is_empty()) {
                 flags.push(format!("default {default}"));
             }
-            writeln!(out, "  {:width$}  {} [{}]", p.name, p.shortdesc, flags.join(", "))?;
+            writeln!(
+                out,
+                "  {:width$}  {} [{}]",
+                p.name,
+                p.shortdesc,
+                flags.join(", ")
+            )?;
         }
     }
     writeln!(out, "\nactions:")?;
@@ -599,8 +631,11 @@ fn run_test(setup: &Setup, args: &TestArgs, json: bool, out: &mut dyn Write) -> 
     }
     let params = parse_pairs(&args.params, "parameter")?;
     let timeout_ms = agent::parse_duration_ms(&args.timeout).map_err(Failure::usage)?;
-    let resource = args.resource.clone().unwrap_or_else(|| agent.name.kind.clone());
-    let mut runtime = new_runtime(Snapshot::default())?;
+    let resource = args
+        .resource
+        .clone()
+        .unwrap_or_else(|| agent.name.kind.clone());
+    let mut runtime = new_runtime(Snapshot::default(), ExecutorConfig::default().kill_grace_ms)?;
     let meta_data = agent_meta_data(&mut runtime, setup, &agent)?;
     if agent.name.class == Class::Ocf {
         meta_data
@@ -718,7 +753,11 @@ fn print_test_report(out: &mut dyn Write, report: &TestReport) -> std::io::Resul
         out,
         "{}: {}",
         report.agent,
-        if report.compliant { "compliant" } else { "NOT compliant" }
+        if report.compliant {
+            "compliant"
+        } else {
+            "NOT compliant"
+        }
     )
 }
 

@@ -38,6 +38,8 @@ pub(crate) struct Turn {
 /// The executor with its running children.
 pub(crate) struct Runtime {
     pub(crate) executor: Executor,
+    /// The executor's SIGTERM-to-SIGKILL delay, for callers bounding their waits.
+    pub(crate) kill_grace_ms: u64,
     children: BTreeMap<OpId, RunningChild>,
     poll: Poll,
     events: Events,
@@ -47,7 +49,7 @@ pub(crate) struct Runtime {
 impl Runtime {
     /// Blocks SIGCHLD, SIGTERM and SIGINT in this thread (children get a clean mask) and
     /// reads them from a signalfd.
-    pub(crate) fn new(executor: Executor) -> anyhow::Result<Runtime> {
+    pub(crate) fn new(executor: Executor, kill_grace_ms: u64) -> anyhow::Result<Runtime> {
         let mut mask = SigSet::empty();
         mask.add(Signal::SIGCHLD);
         mask.add(Signal::SIGTERM);
@@ -57,20 +59,20 @@ impl Runtime {
             .context("creating signalfd")?;
         let poll = Poll::new().context("creating poll")?;
         poll.registry()
-            .register(&mut SourceFd(&signals.as_raw_fd()), SIGNALS, Interest::READABLE)
+            .register(
+                &mut SourceFd(&signals.as_raw_fd()),
+                SIGNALS,
+                Interest::READABLE,
+            )
             .context("registering signalfd")?;
         Ok(Runtime {
             executor,
+            kill_grace_ms,
             children: BTreeMap::new(),
             poll,
             events: Events::with_capacity(256),
             signals,
         })
-    }
-
-    /// The poll registry, for the caller's own sources (tokens below 2^24, not 2).
-    pub(crate) fn registry(&self) -> &mio::Registry {
-        self.poll.registry()
     }
 
     /// Hands one input to the executor and carries out its outputs.
@@ -128,7 +130,10 @@ impl Runtime {
                     .registry()
                     .register(&mut SourceFd(&fd), token, Interest::READABLE)
             {
-                eprintln!("ha-lrmd: warning: cannot watch output of op {}: {error}", child.op.0);
+                eprintln!(
+                    "ha-lrmd: warning: cannot watch output of op {}: {error}",
+                    child.op.0
+                );
             }
         }
         self.children.insert(child.op, child);

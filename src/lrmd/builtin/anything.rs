@@ -15,7 +15,14 @@ pub(super) fn meta_data() -> String {
          process lingers, SIGKILL.",
         &[
             ("binfile", true, true, "string", None, "Program to run"),
-            ("cmdline_options", false, false, "string", Some(""), "Its arguments (shell words)"),
+            (
+                "cmdline_options",
+                false,
+                false,
+                "string",
+                Some(""),
+                "Its arguments (shell words)",
+            ),
             (
                 "pidfile",
                 false,
@@ -24,9 +31,30 @@ pub(super) fn meta_data() -> String {
                 Some("/run/resource-agents/anything_RESOURCE_ID.pid"),
                 "Pid file to keep",
             ),
-            ("logfile", false, false, "string", Some("/dev/null"), "Where its stdout goes"),
-            ("errlogfile", false, false, "string", Some("/dev/null"), "Where its stderr goes"),
-            ("workdir", false, false, "string", Some("/"), "Directory to run in"),
+            (
+                "logfile",
+                false,
+                false,
+                "string",
+                Some("/dev/null"),
+                "Where its stdout goes",
+            ),
+            (
+                "errlogfile",
+                false,
+                false,
+                "string",
+                Some("/dev/null"),
+                "Where its stderr goes",
+            ),
+            (
+                "workdir",
+                false,
+                false,
+                "string",
+                Some("/"),
+                "Directory to run in",
+            ),
         ],
         &[
             ("start", "20s", None),
@@ -101,16 +129,19 @@ fn validate(binfile: &str) -> Outcome {
         Some(meta) if meta.is_file() && meta.permissions().mode() & 0o111 != 0 => {
             Outcome::code(rc::OK)
         }
-        _ => Outcome::failed(rc::NOT_INSTALLED, format!("binfile {binfile} is not an executable")),
+        _ => Outcome::failed(
+            rc::NOT_INSTALLED,
+            format!("binfile {binfile} is not an executable"),
+        ),
     }
 }
 
 fn start(binfile: &str, env: &AgentEnv) -> Outcome {
     let pid_path = pid_file(env);
-    if let Some(dir) = pid_path.parent() {
-        if let Err(e) = std::fs::create_dir_all(dir) {
-            return Outcome::failed(rc::ERR_PERM, format!("{}: {e}", dir.display()));
-        }
+    if let Some(dir) = pid_path.parent()
+        && let Err(e) = std::fs::create_dir_all(dir)
+    {
+        return Outcome::failed(rc::ERR_PERM, format!("{}: {e}", dir.display()));
     }
     let spec = DaemonSpec {
         command_line: format!(
@@ -126,8 +157,7 @@ fn start(binfile: &str, env: &AgentEnv) -> Outcome {
         Ok(pid) => pid,
         Err(e) => return Outcome::failed(rc::ERR_GENERIC, format!("cannot start {binfile}: {e}")),
     };
-    if let Err(e) = crate::sys::fs::write_atomic(&pid_path, format!("{pid}\n").as_bytes(), 0o644)
-    {
+    if let Err(e) = crate::sys::fs::write_atomic(&pid_path, format!("{pid}\n").as_bytes(), 0o644) {
         spawn::terminate(pid, std::time::Duration::from_secs(2));
         return Outcome::failed(rc::ERR_GENERIC, format!("{}: {e}", pid_path.display()));
     }
@@ -147,12 +177,17 @@ mod tests {
         let mut env = AgentEnv::default();
         env.params.insert("binfile".into(), "/bin/sleep".into());
         env.params.insert("cmdline_options".into(), "30".into());
-        env.params.insert("pidfile".into(), dir.path().join("p").display().to_string());
+        env.params
+            .insert("pidfile".into(), dir.path().join("p").display().to_string());
         assert_eq!(run("monitor", &env).rc, rc::NOT_RUNNING);
         assert_eq!(run("start", &env).rc, rc::OK);
         let pid = running_pid(&env).expect("daemon runs");
         assert_eq!(run("start", &env).rc, rc::OK);
-        assert_eq!(running_pid(&env), Some(pid), "second start keeps the same daemon");
+        assert_eq!(
+            running_pid(&env),
+            Some(pid),
+            "second start keeps the same daemon"
+        );
         assert_eq!(run("stop", &env).rc, rc::OK);
         assert!(!spawn::is_alive(pid));
         assert_eq!(run("monitor", &env).rc, rc::NOT_RUNNING);
@@ -162,7 +197,8 @@ mod tests {
     #[test]
     fn missing_program_is_not_installed() {
         let mut env = AgentEnv::default();
-        env.params.insert("binfile".into(), "/nonexistent/prog".into());
+        env.params
+            .insert("binfile".into(), "/nonexistent/prog".into());
         assert_eq!(run("start", &env).rc, rc::NOT_INSTALLED);
         assert_eq!(run("monitor", &AgentEnv::default()).rc, rc::NOT_CONFIGURED);
     }

@@ -20,7 +20,14 @@ pub(super) fn meta_data() -> String {
                 Some("/run/resource-agents/Dummy-RESOURCE_ID.state"),
                 "Path of the state file",
             ),
-            ("fake", false, false, "string", Some("dummy"), "Parameter with no effect"),
+            (
+                "fake",
+                false,
+                false,
+                "string",
+                Some("dummy"),
+                "Parameter with no effect",
+            ),
         ],
         &[
             ("start", "20s", None),
@@ -43,10 +50,10 @@ pub(super) fn run(action: &str, env: &AgentEnv) -> Outcome {
     let state = state_file(env);
     match action {
         "start" => {
-            if let Some(dir) = state.parent() {
-                if let Err(e) = std::fs::create_dir_all(dir) {
-                    return Outcome::failed(rc::ERR_PERM, format!("{}: {e}", dir.display()));
-                }
+            if let Some(dir) = state.parent()
+                && let Err(e) = std::fs::create_dir_all(dir)
+            {
+                return Outcome::failed(rc::ERR_PERM, format!("{}: {e}", dir.display()));
             }
             match std::fs::write(&state, b"") {
                 Ok(()) => Outcome::code(rc::OK),
@@ -58,9 +65,11 @@ pub(super) fn run(action: &str, env: &AgentEnv) -> Outcome {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Outcome::code(rc::OK),
             Err(e) => Outcome::failed(rc::ERR_GENERIC, format!("{}: {e}", state.display())),
         },
-        "monitor" | "status" => {
-            Outcome::code(if state.exists() { rc::OK } else { rc::NOT_RUNNING })
-        }
+        "monitor" | "status" => Outcome::code(if state.exists() {
+            rc::OK
+        } else {
+            rc::NOT_RUNNING
+        }),
         "validate-all" | "reload" => Outcome::code(rc::OK),
         other => Outcome::failed(rc::UNIMPLEMENTED, format!("action {other} not supported")),
     }
@@ -74,7 +83,8 @@ mod tests {
     fn dummy_start_monitor_stop_are_idempotent() {
         let dir = tempfile::tempdir().unwrap();
         let mut env = AgentEnv::default();
-        env.params.insert("state".into(), dir.path().join("s").display().to_string());
+        env.params
+            .insert("state".into(), dir.path().join("s").display().to_string());
         assert_eq!(run("monitor", &env).rc, rc::NOT_RUNNING);
         assert_eq!(run("start", &env).rc, rc::OK);
         assert_eq!(run("start", &env).rc, rc::OK);

@@ -26,10 +26,38 @@ pub(super) fn meta_data(name: &str) -> String {
                 None,
                 "Prefix length (e.g. 24); by default that of the matching subnet",
             ),
-            ("nic", false, false, "string", None, "Interface to add the address to"),
-            ("broadcast", false, false, "string", None, "Broadcast address"),
-            ("iflabel", false, false, "string", None, "Label appended to the interface name"),
-            ("arp_count", false, false, "integer", Some("5"), "Gratuitous ARPs to send"),
+            (
+                "nic",
+                false,
+                false,
+                "string",
+                None,
+                "Interface to add the address to",
+            ),
+            (
+                "broadcast",
+                false,
+                false,
+                "string",
+                None,
+                "Broadcast address",
+            ),
+            (
+                "iflabel",
+                false,
+                false,
+                "string",
+                None,
+                "Label appended to the interface name",
+            ),
+            (
+                "arp_count",
+                false,
+                false,
+                "integer",
+                Some("5"),
+                "Gratuitous ARPs to send",
+            ),
             (
                 "arp_interval",
                 false,
@@ -65,7 +93,10 @@ struct Config {
 fn config(env: &AgentEnv) -> Result<Config, Outcome> {
     let invalid = |what: String| Err(Outcome::failed(rc::ERR_ARGS, what));
     let Some(ip_text) = env.param("ip") else {
-        return Err(Outcome::failed(rc::NOT_CONFIGURED, "IP address (the ip parameter) is mandatory"));
+        return Err(Outcome::failed(
+            rc::NOT_CONFIGURED,
+            "IP address (the ip parameter) is mandatory",
+        ));
     };
     let Ok(ip) = ip_text.parse::<Ipv4Addr>() else {
         return invalid(format!("ip {ip_text:?} is not an IPv4 address"));
@@ -94,7 +125,10 @@ fn config(env: &AgentEnv) -> Result<Config, Outcome> {
     };
     let nic = env.param("nic").map(str::to_string);
     if nic.as_deref().is_some_and(|n| !is_safe_ifname(n)) {
-        return invalid(format!("nic {:?} is not an interface name", nic.unwrap_or_default()));
+        return invalid(format!(
+            "nic {:?} is not an interface name",
+            nic.unwrap_or_default()
+        ));
     }
     let label = env.param("iflabel").map(str::to_string);
     Ok(Config {
@@ -121,7 +155,9 @@ fn parse_prefix(text: &str) -> Option<u8> {
 fn is_safe_ifname(name: &str) -> bool {
     !name.is_empty()
         && name.len() < 16
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.@".contains(c))
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.@".contains(c))
 }
 
 /// One IPv4 address line of `ip -o -4 addr show`.
@@ -161,7 +197,10 @@ fn addresses() -> Result<Vec<Address>, Outcome> {
     if !output.status.success() {
         return Err(Outcome::failed(
             rc::ERR_GENERIC,
-            format!("ip addr show failed: {}", String::from_utf8_lossy(&output.stderr).trim()),
+            format!(
+                "ip addr show failed: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            ),
         ));
     }
     Ok(parse_addresses(&String::from_utf8_lossy(&output.stdout)))
@@ -295,7 +334,11 @@ mod tests {
         assert_eq!(found.len(), 3);
         assert_eq!(
             found[1],
-            Address { ifname: "eth0".into(), ip: "192.168.50.2".parse().unwrap(), prefix: 24 }
+            Address {
+                ifname: "eth0".into(),
+                ip: "192.168.50.2".parse().unwrap(),
+                prefix: 24
+            }
         );
     }
 
@@ -303,11 +346,20 @@ mod tests {
     fn interface_is_found_by_subnet_unless_given() {
         let present = parse_addresses(SHOW);
         let config = config(&env(&[("ip", "192.168.50.99")])).unwrap();
-        assert_eq!(placement(&config, &present).unwrap(), ("eth0".to_string(), 24));
+        assert_eq!(
+            placement(&config, &present).unwrap(),
+            ("eth0".to_string(), 24)
+        );
         let config = config_of(&[("ip", "10.1.1.1")]);
-        assert_eq!(placement(&config, &present).unwrap_err().rc, rc::NOT_CONFIGURED);
+        assert_eq!(
+            placement(&config, &present).unwrap_err().rc,
+            rc::NOT_CONFIGURED
+        );
         let config = config_of(&[("ip", "10.1.1.1"), ("nic", "eth1"), ("cidr_netmask", "16")]);
-        assert_eq!(placement(&config, &present).unwrap(), ("eth1".to_string(), 16));
+        assert_eq!(
+            placement(&config, &present).unwrap(),
+            ("eth1".to_string(), 16)
+        );
     }
 
     fn config_of(pairs: &[(&str, &str)]) -> Config {
@@ -317,7 +369,10 @@ mod tests {
     #[test]
     fn bad_parameters_are_invalid_arguments() {
         assert_eq!(config(&env(&[])).unwrap_err().rc, rc::NOT_CONFIGURED);
-        assert_eq!(config(&env(&[("ip", "fe80::1")])).unwrap_err().rc, rc::ERR_ARGS);
+        assert_eq!(
+            config(&env(&[("ip", "fe80::1")])).unwrap_err().rc,
+            rc::ERR_ARGS
+        );
         let bad_mask = config(&env(&[("ip", "10.0.0.1"), ("cidr_netmask", "33")]));
         assert_eq!(bad_mask.unwrap_err().rc, rc::ERR_ARGS);
         let bad_nic = config(&env(&[("ip", "10.0.0.1"), ("nic", "eth0; reboot")]));
@@ -329,8 +384,20 @@ mod tests {
         assert_eq!(parse_prefix("24"), Some(24));
         assert_eq!(parse_prefix("255.255.255.0"), Some(24));
         assert_eq!(parse_prefix("255.0.255.0"), None);
-        assert!(in_subnet("10.0.0.1".parse().unwrap(), "10.0.0.200".parse().unwrap(), 24));
-        assert!(!in_subnet("10.0.1.1".parse().unwrap(), "10.0.0.200".parse().unwrap(), 24));
-        assert!(in_subnet("1.2.3.4".parse().unwrap(), "5.6.7.8".parse().unwrap(), 0));
+        assert!(in_subnet(
+            "10.0.0.1".parse().unwrap(),
+            "10.0.0.200".parse().unwrap(),
+            24
+        ));
+        assert!(!in_subnet(
+            "10.0.1.1".parse().unwrap(),
+            "10.0.0.200".parse().unwrap(),
+            24
+        ));
+        assert!(in_subnet(
+            "1.2.3.4".parse().unwrap(),
+            "5.6.7.8".parse().unwrap(),
+            0
+        ));
     }
 }

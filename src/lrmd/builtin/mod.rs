@@ -21,7 +21,12 @@ pub enum Builtin {
 
 impl Builtin {
     /// Every built-in agent.
-    pub const ALL: [Builtin; 4] = [Builtin::IpAddr2, Builtin::IpAddr, Builtin::Dummy, Builtin::Anything];
+    pub const ALL: [Builtin; 4] = [
+        Builtin::IpAddr2,
+        Builtin::IpAddr,
+        Builtin::Dummy,
+        Builtin::Anything,
+    ];
 
     /// The OCF provider the agent is filed under.
     pub fn provider(self) -> &'static str {
@@ -156,12 +161,15 @@ impl Builtin {
     }
 }
 
+/// One parameter for [`render_meta_data`]: name, required, unique, type, default, description.
+type ParamSpec<'a> = (&'a str, bool, bool, &'a str, Option<&'a str>, &'a str);
+
 /// Renders meta-data XML in the shape of the OCF resource-agent DTD.
 fn render_meta_data(
     name: &str,
     shortdesc: &str,
     longdesc: &str,
-    params: &[(&str, bool, bool, &str, Option<&str>, &str)],
+    params: &[ParamSpec<'_>],
     actions: &[(&str, &str, Option<&str>)],
 ) -> String {
     use std::fmt::Write;
@@ -233,7 +241,10 @@ mod tests {
     fn environment_separates_parameters_from_meta_attributes() {
         let env = AgentEnv::from_vars([
             ("OCF_RESKEY_ip".to_string(), "10.0.0.1".to_string()),
-            ("OCF_RESKEY_CRM_meta_timeout".to_string(), "20000".to_string()),
+            (
+                "OCF_RESKEY_CRM_meta_timeout".to_string(),
+                "20000".to_string(),
+            ),
             ("OCF_RESOURCE_INSTANCE".to_string(), "vip".to_string()),
         ]);
         assert_eq!(env.params.len(), 1);
