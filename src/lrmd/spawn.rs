@@ -380,10 +380,7 @@ pub fn start_daemon(spec: &DaemonSpec) -> io::Result<i32> {
 
 /// Whether process `pid` exists and is not a zombie.
 pub fn is_alive(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|stat| parse_stat_group(&stat))
-        .is_some_and(|(state, _)| state != 'Z' && state != 'X')
+    crate::sys::proc::stat(pid).is_ok_and(|s| s.state != 'Z' && s.state != 'X')
 }
 
 /// Sends SIGTERM to `pid`, waits up to `grace` for it to go, then SIGKILL. Returns whether
@@ -394,11 +391,12 @@ pub fn terminate(pid: i32, grace: std::time::Duration) -> bool {
     }
     let target = Pid::from_raw(pid);
     let _ = nix::sys::signal::kill(target, Signal::SIGTERM);
-    if crate::sys::process::wait_until(grace, || !is_alive(pid)) {
+    let step = std::time::Duration::from_millis(20);
+    if crate::sys::clock::until(grace, step, || !is_alive(pid)) {
         return true;
     }
     let _ = nix::sys::signal::kill(target, Signal::SIGKILL);
-    crate::sys::process::wait_until(std::time::Duration::from_secs(2), || !is_alive(pid))
+    crate::sys::clock::until(std::time::Duration::from_secs(2), step, || !is_alive(pid))
 }
 
 #[cfg(test)]
