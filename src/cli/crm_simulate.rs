@@ -15,11 +15,12 @@ use crate::crm::xml::parse_cib;
 /// Where the CIB comes from.
 #[derive(Debug, Clone, Args)]
 pub struct CibSource {
-    /// Pacemaker CIB XML file to read.
-    #[arg(long, value_name = "FILE", conflicts_with = "cib_file")]
-    pub xml: Option<PathBuf>,
-    /// hakit CIB store (JSON, or XML when it starts with `<`).
+    /// Pacemaker CIB XML file to read (instead of the CIB file).
     #[arg(long, value_name = "FILE")]
+    pub xml: Option<PathBuf>,
+    /// hakit CIB store (JSON, or XML when it starts with `<`): the global `--cib-file` /
+    /// `HA_CIB_FILE`, filled in by `cli::crm`.
+    #[arg(skip)]
     pub cib_file: Option<PathBuf>,
 }
 
@@ -84,7 +85,7 @@ fn parse_cib_text(path: &Path, text: &str, xml_expected: bool) -> anyhow::Result
         return parse_cib(text)
             .map_err(|e| anyhow!("{}:{}: {}", path.display(), e.line, e.message));
     }
-    serde_json::from_str(text).map_err(|e| anyhow!("{}:{}: {e}", path.display(), e.line()))
+    crate::crm::store::decode(text.as_bytes()).map_err(|e| anyhow!("{}: {e}", path.display()))
 }
 
 fn wall_clock() -> i64 {

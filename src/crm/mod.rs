@@ -2,6 +2,11 @@
 
 pub mod cib;
 pub mod controller;
+pub mod edit;
+pub mod render;
 pub mod scheduler;
 pub mod score;
+pub mod shell;
+pub mod store;
+pub mod verify;
 pub mod xml;
