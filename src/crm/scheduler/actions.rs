@@ -531,18 +531,28 @@ fn schedule_probes(sched: &mut Sched) {
     }
     for node in 0..sched.nodes.len() {
         let n = &sched.nodes[node];
-        if !n.online || n.unclean || n.shutdown || n.pending || n.maintenance {
+        if !n.online || n.unclean {
             continue;
         }
         for &r in &prims {
             if sched.rscs[r].orphan || sched.rscs[r].probed[node] {
                 continue;
             }
-            if !sched.rscs[r].managed && sched.rscs[r].running_on.is_empty() {
-                // Unmanaged resources are still probed.
-            }
             let probe = custom_action(sched, Some(r), "monitor", 0, Some(node), false);
-            sched.actions[probe].runnable = true;
+            // A resource that cannot be probed somewhere must not start until it can.
+            let mut flags = ORDERED;
+            if !sched.actions[probe].runnable && sched.rscs[r].running_on.is_empty() {
+                flags |= UNRUNNABLE_FIRST_BLOCKS;
+            }
+            sched.orderings.push(OrderSpec {
+                rsc1: Some(r),
+                task1: "monitor".into(),
+                action1: Some(probe),
+                rsc2: Some(r),
+                task2: "start".into(),
+                action2: None,
+                flags,
+            });
         }
     }
 }

@@ -270,7 +270,8 @@ fn summary_lines(sched: &Sched) -> Vec<String> {
                 sched.options.fencing_action,
                 action.reason.clone().unwrap_or_default()
             )),
-            "do_shutdown" => lines.push(format!("Shutdown {name}")),
+            // Pacemaker prints node actions only when they carry a reason.
+            "do_shutdown" if action.reason.is_some() => lines.push(format!("Shutdown {name}")),
             _ => {}
         }
     }
