@@ -1008,11 +1008,8 @@ fn build_nodelist(ctx: &mut Ctx<'_>, section: &Section) -> Vec<RawNode> {
                 pos: sub.pos,
             }),
             None => {
-                if !ctx
-                    .errors
-                    .iter()
-                    .any(|e| e.key == "nodelist.node.ring0_addr" && e.line >= sub.pos.line)
-                {
+                // A ring0_addr that failed to parse was reported already.
+                if !sub.entries.iter().any(|e| e.key == "ring0_addr") {
                     ctx.error(
                         sub.pos,
                         "nodelist.node.ring0_addr",

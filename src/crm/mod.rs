@@ -1,7 +1,13 @@
 //! The CIB, the crm shell language, the scheduler and the controller behind `ha-crm`.
 
 pub mod cib;
+pub mod client;
 pub mod controller;
+pub mod edit;
+pub mod render;
 pub mod scheduler;
 pub mod score;
+pub mod shell;
+pub mod store;
+pub mod verify;
 pub mod xml;

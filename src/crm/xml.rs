@@ -487,7 +487,11 @@ impl CibReader {
     fn status(&mut self, status: &Element) -> Result<Status, XmlError> {
         let mut out = Status::default();
         for node in status.children_named("node_state") {
-            let id = node.required("id")?.to_string();
+            // Pacemaker ignores a node_state without an id; so do we (with a note).
+            let Some(id) = node.attr("id").map(str::to_string) else {
+                self.note(node, "<node_state> without id skipped".into());
+                continue;
+            };
             let mut state = NodeState {
                 uname: node.attr("uname").unwrap_or("").to_string(),
                 id,

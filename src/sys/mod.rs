@@ -4,4 +4,5 @@ pub mod clock;
 pub mod fs;
 pub mod net;
 pub mod netns;
+pub mod packet;
 pub mod proc;

@@ -2,6 +2,7 @@
 //! and JSON output, stderr lines and exit codes.
 
 mod cfgtool;
+mod crm;
 mod golden;
 mod keygen;
 

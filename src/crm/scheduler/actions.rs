@@ -531,18 +531,28 @@ fn schedule_probes(sched: &mut Sched) {
     }
     for node in 0..sched.nodes.len() {
         let n = &sched.nodes[node];
-        if !n.online || n.unclean || n.shutdown || n.pending || n.maintenance {
+        if !n.online || n.unclean {
             continue;
         }
         for &r in &prims {
             if sched.rscs[r].orphan || sched.rscs[r].probed[node] {
                 continue;
             }
-            if !sched.rscs[r].managed && sched.rscs[r].running_on.is_empty() {
-                // Unmanaged resources are still probed.
-            }
             let probe = custom_action(sched, Some(r), "monitor", 0, Some(node), false);
-            sched.actions[probe].runnable = true;
+            // A resource that cannot be probed somewhere must not start until it can.
+            let mut flags = ORDERED;
+            if !sched.actions[probe].runnable && sched.rscs[r].running_on.is_empty() {
+                flags |= UNRUNNABLE_FIRST_BLOCKS;
+            }
+            sched.orderings.push(OrderSpec {
+                rsc1: Some(r),
+                task1: "monitor".into(),
+                action1: Some(probe),
+                rsc2: Some(r),
+                task2: "start".into(),
+                action2: None,
+                flags,
+            });
         }
     }
 }
@@ -600,15 +610,16 @@ fn order_vs_fencing(sched: &mut Sched, fence: usize, node: usize) {
     }
 }
 
-/// Adds the edge `first` → `then` (once per flag set).
+/// Adds the edge `first` → `then` unless an edge between them already shares a flag.
+/// Relations are kept in creation order and walked newest first, as Pacemaker prepends them.
 pub(super) fn order_actions(sched: &mut Sched, first: usize, then: usize, f: u32) -> bool {
-    if first == then {
+    if first == then || f == 0 {
         return false;
     }
-    if sched.actions[then]
-        .before
+    if sched.actions[first]
+        .after
         .iter()
-        .any(|&(a, existing)| a == first && existing == f)
+        .any(|&(a, existing)| a == then && existing & f != 0)
     {
         return false;
     }
@@ -621,6 +632,7 @@ fn find_actions_by_task(sched: &Sched, rsc: usize, task: &str) -> Vec<usize> {
     sched.rscs[rsc]
         .actions
         .iter()
+        .rev()
         .copied()
         .filter(|&a| sched.actions[a].task == task && sched.actions[a].interval_ms == 0)
         .collect()
@@ -691,7 +703,7 @@ pub(super) fn apply_orderings(sched: &mut Sched) {
     }
     sched.orderings = specs;
     let mut depth = 0;
-    for a in 0..sched.actions.len() {
+    for a in (0..sched.actions.len()).rev() {
         update_action_for_orderings(sched, a, &mut depth);
     }
 }
@@ -720,7 +732,7 @@ fn action_flags_for_ordering(sched: &mut Sched, action: usize) -> (bool, bool) {
     .to_string();
     let node = sched.actions[action].node;
     for member in sched.rscs[rsc].children.clone() {
-        let member_action = sched.rscs[member].actions.iter().copied().find(|&a| {
+        let member_action = sched.rscs[member].actions.iter().rev().copied().find(|&a| {
             sched.actions[a].task == member_task
                 && sched.actions[a].interval_ms == 0
                 && (node.is_none() || sched.actions[a].node == node)
@@ -930,7 +942,7 @@ fn update(
         let task = sched.actions[then].task.clone();
         let node = sched.actions[then].node;
         for member in sched.rscs[then_rsc].children.clone() {
-            let member_action = sched.rscs[member].actions.iter().copied().find(|&a| {
+            let member_action = sched.rscs[member].actions.iter().rev().copied().find(|&a| {
                 sched.actions[a].task == task
                     && sched.actions[a].interval_ms == 0
                     && (node.is_none() || sched.actions[a].node == node)
@@ -1081,7 +1093,7 @@ fn update_action_for_orderings(sched: &mut Sched, then: usize, depth: &mut usize
     *depth += 1;
     let last_flags = flag_bits(&sched.actions[then]);
     let mut changed = 0;
-    let before = sched.actions[then].before.clone();
+    let before: Vec<(usize, u32)> = sched.actions[then].before.iter().rev().copied().collect();
     for (first, relation) in before {
         if relation == 0 {
             continue;
@@ -1092,7 +1104,12 @@ fn update_action_for_orderings(sched: &mut Sched, then: usize, depth: &mut usize
         changed |=
             update_for_ordering_flags(sched, first, then, first_flags, then_flags, relation, depth);
         if changed & CHANGED_FIRST != 0 {
-            let after: Vec<usize> = sched.actions[first].after.iter().map(|&(a, _)| a).collect();
+            let after: Vec<usize> = sched.actions[first]
+                .after
+                .iter()
+                .rev()
+                .map(|&(a, _)| a)
+                .collect();
             for a in after {
                 update_action_for_orderings(sched, a, depth);
             }
@@ -1102,7 +1119,12 @@ fn update_action_for_orderings(sched: &mut Sched, then: usize, depth: &mut usize
     let _ = last_flags;
     if changed & CHANGED_THEN != 0 {
         update_action_for_orderings(sched, then, depth);
-        let after: Vec<usize> = sched.actions[then].after.iter().map(|&(a, _)| a).collect();
+        let after: Vec<usize> = sched.actions[then]
+            .after
+            .iter()
+            .rev()
+            .map(|&(a, _)| a)
+            .collect();
         for a in after {
             update_action_for_orderings(sched, a, depth);
         }

@@ -417,10 +417,11 @@ fn add_colocated_node_scores(
     let mut work = nodes.clone();
     let mut work_terms = terms.clone();
     let primary_stickiness = sched.rscs[sched.colocs[coloc].primary].stickiness;
+    let source_scores = scores_with_group_locations(sched, source, coloc);
     for node in 0..work.len() {
         let Some(current) = work[node] else { continue };
         let score = if sched.nodes[node].is_available() {
-            sched.rscs[source].allowed[node].map_or(Score::NEG_INFINITY, |s| s)
+            source_scores[node].map_or(Score::NEG_INFINITY, |s| s)
         } else {
             Score::NEG_INFINITY
         };
@@ -484,6 +485,26 @@ fn add_colocated_node_scores(
     *terms = work_terms;
     sched.rscs[source].updating_nodes = false;
     true
+}
+
+/// A later group member explicitly colocated with something is judged with its group's
+/// location constraints applied in full (they normally reach only the first member).
+fn scores_with_group_locations(sched: &Sched, source: usize, coloc: usize) -> Vec<Option<Score>> {
+    let mut scores = sched.rscs[source].allowed.clone();
+    let c = &sched.colocs[coloc];
+    let Some(parent) = sched.rscs[source].parent else {
+        return scores;
+    };
+    if c.dependent != source || !c.explicit || sched.rscs[parent].children.first() == Some(&source)
+    {
+        return scores;
+    }
+    for location in sched.locations.iter().filter(|l| l.rsc == parent) {
+        for &(node, score) in &location.nodes {
+            scores[node] = Some(scores[node].unwrap_or(Score::ZERO) + score);
+        }
+    }
+    scores
 }
 
 /// Allowed nodes sorted best first (Pacemaker's `compare_nodes`).

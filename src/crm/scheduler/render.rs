@@ -248,7 +248,7 @@ pub(super) fn format_date(epoch: i64) -> String {
 // ---- Transition Summary ----
 
 fn find_action(sched: &Sched, rsc: usize, task: &str, node: Option<usize>) -> Option<usize> {
-    sched.rscs[rsc].actions.iter().copied().find(|&a| {
+    sched.rscs[rsc].actions.iter().rev().copied().find(|&a| {
         let action = &sched.actions[a];
         action.task == task
             && action.interval_ms == 0
@@ -258,7 +258,7 @@ fn find_action(sched: &Sched, rsc: usize, task: &str, node: Option<usize>) -> Op
 
 fn summary_lines(sched: &Sched) -> Vec<String> {
     let mut lines = Vec::new();
-    for action in &sched.actions {
+    for action in sched.actions.iter().rev() {
         if action.rsc.is_some() || action.optional {
             continue;
         }
@@ -270,7 +270,8 @@ fn summary_lines(sched: &Sched) -> Vec<String> {
                 sched.options.fencing_action,
                 action.reason.clone().unwrap_or_default()
             )),
-            "do_shutdown" => lines.push(format!("Shutdown {name}")),
+            // Pacemaker prints node actions only when they carry a reason.
+            "do_shutdown" if action.reason.is_some() => lines.push(format!("Shutdown {name}")),
             _ => {}
         }
     }

@@ -576,19 +576,13 @@ fn apply_meta(sched: &Sched, rsc: &mut Rsc, meta: NvList) {
     rsc.managed = get("is-managed").and_then(parse_bool).unwrap_or(true)
         && !rsc.maintenance
         && !sched.options.maintenance_mode;
-    rsc.target_role = get("target-role").and_then(|v| {
-        let v = v.to_ascii_lowercase();
-        if v == "stopped" {
-            Some(Role::Stopped)
-        } else if matches!(
-            v.as_str(),
-            "started" | "slave" | "master" | "unpromoted" | "promoted"
-        ) {
-            Some(Role::Started)
-        } else {
-            None
-        }
-    });
+    // Only Stopped changes anything: Started (or a promotable role) is the default anyway.
+    rsc.target_role = get("target-role")
+        .filter(|v| v.eq_ignore_ascii_case("stopped"))
+        .map(|_| Role::Stopped);
+    if rsc.target_role.is_some() {
+        rsc.next_role = Role::Stopped;
+    }
     rsc.is_fence_device = rsc.class.eq_ignore_ascii_case("stonith");
     let requires = get("requires").map(str::to_ascii_lowercase);
     let default_requires = if sched.options.fencing_enabled && !rsc.is_fence_device {
@@ -1208,7 +1202,14 @@ fn unpack_rsc_op<'a>(
 ) {
     if !matches!(
         op.operation.as_str(),
-        "monitor" | "start" | "stop" | "promote" | "demote" | "migrate_to" | "migrate_from"
+        "monitor"
+            | "start"
+            | "stop"
+            | "promote"
+            | "demote"
+            | "migrate_to"
+            | "migrate_from"
+            | "asyncmon"
     ) {
         return;
     }
@@ -1329,6 +1330,10 @@ fn unpack_rsc_op<'a>(
         EXEC_NOT_INSTALLED => {
             sched.rscs[rsc].not_installed = true;
             let strategy = on_fail_for(sched, rsc, &op.operation, op.interval_ms);
+            if strategy == OnFail::Ignore {
+                // A missing agent cannot be ignored: shown as failed and banned.
+                *on_fail = OnFail::Ban;
+            }
             sched.resource_location(rsc, node, Score::NEG_INFINITY, "agent not installed");
             unpack_rsc_op_failure(sched, rsc, node, op, strategy, last_failure, on_fail);
             return;
