@@ -423,6 +423,8 @@ impl<'a> Session<'a> {
         if self.has_changes() {
             self.write(self.force_commit)?;
         }
+        // The process ends right after: freeing a large CIB piece by piece is wasted time.
+        std::mem::forget(self.staged.take());
         Ok(())
     }
 
@@ -553,8 +555,17 @@ impl<'a> Session<'a> {
     }
 
     fn show(&mut self, what: ShowWhat) -> Result<(), Located> {
+        // Lend the staged copy out instead of cloning it (a large CIB costs milliseconds).
+        self.load()?;
+        let staged = self.staged.take().expect("loaded above");
+        let result = self.show_from(&staged, what);
+        self.staged = Some(staged);
+        result
+    }
+
+    fn show_from(&mut self, staged: &Staged, what: ShowWhat) -> Result<(), Located> {
         let json = self.json;
-        let work = self.load()?.work.clone();
+        let work = &staged.work;
         let config = &work.configuration;
         match what {
             ShowWhat::All if json => self.print_json(&json!({
@@ -584,11 +595,11 @@ impl<'a> Session<'a> {
                 }
             }
             ShowWhat::Json => {
-                let text = serde_json::to_string_pretty(&work).expect("a CIB always serialises");
+                let text = serde_json::to_string_pretty(work).expect("a CIB always serialises");
                 self.print(&format!("{text}\n"))
             }
             ShowWhat::Xml => {
-                let text = crate::crm::xml::to_xml(&work);
+                let text = crate::crm::xml::to_xml(work);
                 self.print(&text)?;
                 if !text.ends_with('\n') {
                     self.print("\n")?;
@@ -596,17 +607,17 @@ impl<'a> Session<'a> {
                 Ok(())
             }
             ShowWhat::Changed => {
-                let base = self.load()?.base.configuration.clone();
-                let text = changed_text(&base, config);
+                let text = changed_text(&staged.base.configuration, config);
                 self.print(&text)
             }
         }
     }
 
     fn findings(&mut self) -> Result<(Vec<Finding>, render::Shown), Located> {
-        let work = self.load()?.work.clone();
-        let findings = verify::verify(&work, self.agents.as_ref());
-        Ok((findings, render::show_with_lines(&work.configuration)))
+        let work = &self.load()?.work;
+        let shown = render::show_with_lines(&work.configuration);
+        let work = &self.staged.as_ref().expect("loaded above").work;
+        Ok((verify::verify(work, self.agents.as_ref()), shown))
     }
 
     /// A finding naming where its object is: the batch line that defined it in this run, or
@@ -686,7 +697,11 @@ impl<'a> Session<'a> {
         let (findings, shown) = self.findings()?;
         let staged = self.staged.as_ref().expect("findings loaded the CIB");
         // Warnings the committed copy already had were shown before; print only new ones.
-        let known = verify::verify(&staged.base, self.agents.as_ref());
+        let known = if findings.iter().any(|f| f.severity == Severity::Warning) {
+            verify::verify(&staged.base, self.agents.as_ref())
+        } else {
+            Vec::new()
+        };
         let mut errors = 0;
         for finding in &findings {
             let label = match finding.severity {
@@ -710,33 +725,34 @@ impl<'a> Session<'a> {
             return Err(self.target.unreachable().into());
         };
         let staged = self.staged.as_mut().expect("has_changes implies loaded");
-        let mut next = staged.work.clone();
-        if next.configuration != staged.base.configuration {
-            next.bump_epoch();
+        let counters = (
+            staged.work.admin_epoch,
+            staged.work.epoch,
+            staged.work.num_updates,
+        );
+        if staged.work.configuration != staged.base.configuration {
+            staged.work.bump_epoch();
         } else {
-            next.bump_num_updates();
+            staged.work.bump_num_updates();
         }
         let expected = (!force).then(|| staged.base.version());
-        let write = || -> Result<(), crate::crm::store::StoreError> {
-            let _lock = file.lock()?;
-            if expected == Some((0, 0, 0)) && file.load()?.is_none() {
-                return file.store(&next, None);
-            }
-            file.store(&next, expected)
-        };
-        write().map_err(|e| {
+        let written = file.lock().and_then(|_lock| file.store(&staged.work, expected));
+        if let Err(e) = written {
+            // Not written: the staged copy keeps its old counters and its changes.
+            (
+                staged.work.admin_epoch,
+                staged.work.epoch,
+                staged.work.num_updates,
+            ) = counters;
             let failure = Failure::failed(anyhow!("commit failed: {e}"));
-            match e {
-                crate::crm::store::StoreError::Conflict { .. } => {
-                    Located::from(failure.with_hint(
-                        "`refresh` to start again from the stored CIB, or `commit force`",
-                    ))
-                }
+            return Err(match e {
+                crate::crm::store::StoreError::Conflict { .. } => Located::from(failure.with_hint(
+                    "`refresh` to start again from the stored CIB, or `commit force`",
+                )),
                 _ => Located::from(failure),
-            }
-        })?;
-        staged.base = next.clone();
-        staged.work = next;
+            });
+        }
+        staged.base = staged.work.clone();
         let epoch = staged.base.epoch;
         if self.json && self.mode != RunMode::Interactive {
             self.print_json(&json!({ "committed": true, "epoch": epoch }))?;
