@@ -255,19 +255,49 @@ fn failed(message: impl std::fmt::Display) -> Located {
     Failure::failed(anyhow!("{message}")).into()
 }
 
-/// The CIB as read and as changed since.
+/// The CIB as read and as changed since. The changed copy is made on the first change, so
+/// read-only commands never copy a large CIB.
 #[derive(Debug, Clone)]
 pub struct Staged {
     /// As last read or committed.
     pub base: Cib,
-    /// With the changes not yet committed.
-    pub work: Cib,
+    changed: Option<Cib>,
 }
 
 impl Staged {
-    /// True when the configuration has uncommitted changes.
+    /// A CIB as read, nothing changed yet.
+    pub fn new(base: Cib) -> Staged {
+        Staged {
+            base,
+            changed: None,
+        }
+    }
+
+    /// The CIB with the changes not yet committed.
+    pub fn work(&self) -> &Cib {
+        self.changed.as_ref().unwrap_or(&self.base)
+    }
+
+    /// The CIB to change.
+    pub fn work_mut(&mut self) -> &mut Cib {
+        self.changed.get_or_insert_with(|| self.base.clone())
+    }
+
+    /// Replaces the changed copy.
+    pub fn set_work(&mut self, cib: Cib) {
+        self.changed = Some(cib);
+    }
+
+    /// Drops the changes.
+    pub fn discard(&mut self) {
+        self.changed = None;
+    }
+
+    /// True when the configuration or status has uncommitted changes.
     pub fn has_changes(&self) -> bool {
-        self.work.configuration != self.base.configuration || self.work.status != self.base.status
+        self.changed.as_ref().is_some_and(|work| {
+            work.configuration != self.base.configuration || work.status != self.base.status
+        })
     }
 }
 
@@ -351,10 +381,7 @@ impl<'a> Session<'a> {
                     .map_err(|e| Failure::failed(anyhow!("{e}")))?,
                 Target::Live(_) => return Err(self.target.unreachable().into()),
             };
-            self.staged = Some(Staged {
-                base: cib.clone(),
-                work: cib,
-            });
+            self.staged = Some(Staged::new(cib));
         }
         Ok(self.staged.as_mut().expect("loaded above"))
     }
@@ -496,7 +523,7 @@ impl<'a> Session<'a> {
             Some(true) => self.commit(false),
             _ => {
                 if let Some(staged) = &mut self.staged {
-                    staged.work = staged.base.clone();
+                    staged.discard();
                 }
                 self.info("changes discarded");
                 Ok(())
@@ -526,7 +553,7 @@ impl<'a> Session<'a> {
         match command {
             ConfigureCommand::Change(change) => {
                 let staged = self.load()?;
-                let notes = edit::apply_line(&mut staged.work, line, &change, Mode::Create)?;
+                let notes = edit::apply_line(staged.work_mut(), line, &change, Mode::Create)?;
                 let defined = match &change {
                     shell::Change::Property(_) => Some("cib-bootstrap-options"),
                     shell::Change::RscDefaults(_) => Some("rsc-options"),
@@ -565,7 +592,7 @@ impl<'a> Session<'a> {
 
     fn show_from(&mut self, staged: &Staged, what: ShowWhat) -> Result<(), Located> {
         let json = self.json;
-        let work = &staged.work;
+        let work = staged.work();
         let config = &work.configuration;
         match what {
             ShowWhat::All if json => self.print_json(&json!({
@@ -614,9 +641,8 @@ impl<'a> Session<'a> {
     }
 
     fn findings(&mut self) -> Result<(Vec<Finding>, render::Shown), Located> {
-        let work = &self.load()?.work;
-        let shown = render::show_with_lines(&work.configuration);
-        let work = &self.staged.as_ref().expect("loaded above").work;
+        let shown = render::show_with_lines(&self.load()?.work().configuration);
+        let work = self.staged.as_ref().expect("loaded above").work();
         Ok((verify::verify(work, self.agents.as_ref()), shown))
     }
 
@@ -725,34 +751,30 @@ impl<'a> Session<'a> {
             return Err(self.target.unreachable().into());
         };
         let staged = self.staged.as_mut().expect("has_changes implies loaded");
-        let counters = (
-            staged.work.admin_epoch,
-            staged.work.epoch,
-            staged.work.num_updates,
-        );
-        if staged.work.configuration != staged.base.configuration {
-            staged.work.bump_epoch();
-        } else {
-            staged.work.bump_num_updates();
-        }
+        let configuration_changed = staged.work().configuration != staged.base.configuration;
         let expected = (!force).then(|| staged.base.version());
-        let written = file.lock().and_then(|_lock| file.store(&staged.work, expected));
+        let work = staged.work_mut();
+        let counters = (work.admin_epoch, work.epoch, work.num_updates);
+        if configuration_changed {
+            work.bump_epoch();
+        } else {
+            work.bump_num_updates();
+        }
+        let written = file.lock().and_then(|_lock| file.store(work, expected));
         if let Err(e) = written {
             // Not written: the staged copy keeps its old counters and its changes.
-            (
-                staged.work.admin_epoch,
-                staged.work.epoch,
-                staged.work.num_updates,
-            ) = counters;
+            (work.admin_epoch, work.epoch, work.num_updates) = counters;
             let failure = Failure::failed(anyhow!("commit failed: {e}"));
             return Err(match e {
-                crate::crm::store::StoreError::Conflict { .. } => Located::from(failure.with_hint(
-                    "`refresh` to start again from the stored CIB, or `commit force`",
-                )),
+                crate::crm::store::StoreError::Conflict { .. } => {
+                    Located::from(failure.with_hint(
+                        "`refresh` to start again from the stored CIB, or `commit force`",
+                    ))
+                }
                 _ => Located::from(failure),
             });
         }
-        staged.base = staged.work.clone();
+        staged.base = staged.changed.take().expect("work_mut made the copy");
         let epoch = staged.base.epoch;
         if self.json && self.mode != RunMode::Interactive {
             self.print_json(&json!({ "committed": true, "epoch": epoch }))?;
@@ -773,7 +795,7 @@ impl<'a> Session<'a> {
         };
         let name = if source == "-" { "stdin" } else { source };
         let staged = self.load()?;
-        let mut next = staged.work.clone();
+        let mut next = staged.work().clone();
         if xml {
             let imported =
                 crate::crm::xml::parse_cib(&text).map_err(|e| failed(format!("{name}: {e}")))?;
@@ -798,12 +820,12 @@ impl<'a> Session<'a> {
             edit::apply_text(&mut next, &text, Mode::Update)
                 .map_err(|e| failed(format!("{name}:{e}")))?;
         }
-        staged.work = next;
+        staged.set_work(next);
         Ok(())
     }
 
     fn edit(&mut self, id: Option<&str>) -> Result<(), Located> {
-        let work = self.load()?.work.clone();
+        let work = self.load()?.work().clone();
         let before = match id {
             Some(id) => render::show_ids(&work.configuration, &[id.to_string()])
                 .map_err(|_| failed(format!("no object \"{id}\"")))?,
@@ -842,7 +864,7 @@ impl<'a> Session<'a> {
         }
         edit::apply_text(&mut next, &after, Mode::Update)
             .map_err(|e| failed(format!("edited text:{e}; nothing changed")))?;
-        self.load()?.work = next;
+        self.load()?.set_work(next);
         Ok(())
     }
 
@@ -855,7 +877,7 @@ impl<'a> Session<'a> {
         change: impl Fn(&mut Cib) -> Result<(), String>,
     ) -> Result<(), Located> {
         let staged = self.load()?;
-        change(&mut staged.work).map_err(|message| Located {
+        change(staged.work_mut()).map_err(|message| Located {
             pos: Some(line.tokens.last().map(|t| t.pos).unwrap_or(line.pos)),
             failure: Failure::failed(anyhow!("{message}")),
         })?;
@@ -879,7 +901,7 @@ impl<'a> Session<'a> {
     fn node(&mut self, line: &Line, command: NodeCommand) -> Result<(), Located> {
         let (node, name, action) = match command {
             NodeCommand::Show => {
-                let nodes = self.load()?.work.configuration.nodes.clone();
+                let nodes = self.load()?.work().configuration.nodes.clone();
                 if self.json {
                     return self.print_json(&json!({ "nodes": nodes }));
                 }
@@ -914,7 +936,7 @@ impl<'a> Session<'a> {
         let node =
             node.ok_or_else(|| failed("give a node name (there is no local node for a CIB file)"))?;
         if let AttributeAction::Show = action {
-            let config = &self.load()?.work.configuration;
+            let config = &self.load()?.work().configuration;
             let found = config
                 .find_node(&node)
                 .ok_or_else(|| unknown_node(config, &node))?;
