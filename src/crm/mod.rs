@@ -1,6 +1,7 @@
 //! The CIB, the crm shell language, the scheduler and the controller behind `ha-crm`.
 
 pub mod cib;
+pub mod client;
 pub mod controller;
 pub mod edit;
 pub mod render;

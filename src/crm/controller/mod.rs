@@ -38,7 +38,7 @@ pub type Planner = Box<dyn FnMut(&Cib, i64) -> Result<Plan, String>>;
 pub type ClientId = u64;
 
 /// A member of the controllers' process group.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Member {
     /// Ring node id.
     pub id: NodeId,
@@ -191,7 +191,7 @@ pub enum AdminReply {
 /// {"node":{"id":1,"name":"node1"},"dc":{"id":1,"name":"node1"},"quorate":true,
 ///  "synced":true,"members":[…],"transition":{"id":3,"pending":0},"cib":{…}}
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct StatusSnapshot {
     /// This node.
     pub node: Member,
@@ -210,7 +210,7 @@ pub struct StatusSnapshot {
 }
 
 /// Progress of a transition.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct TransitionInfo {
     /// Transition number.
     pub id: u64,
