@@ -318,17 +318,24 @@ fn exit_codes_outside_the_spec_are_failed_results() {
     );
 }
 
-/// Installs the gohttpd init script with a private copy of `sleep` named gohttpd.
+/// Installs the gohttpd init script as `lsb:hkgohttpd`: the same script, its program a copy
+/// of `sleep`, renamed only so its `pkill -9` cannot reach a real gohttpd elsewhere on the
+/// machine (other labs run one in their own pid namespaces, which the host's pkill sees).
 fn install_gohttpd(scratch: &Scratch) -> PathBuf {
-    let program = scratch.path("gohttpd");
+    install_service(scratch, "hkgohttpd")
+}
+
+/// Installs the gohttpd init script as service `name` (its program and its `pkill` renamed
+/// too), so tests running at once never kill each other's service.
+fn install_service(scratch: &Scratch, name: &str) -> PathBuf {
+    let program = scratch.path(name);
     std::fs::copy("/bin/sleep", &program).unwrap();
-    let text = std::fs::read_to_string(fixtures().join("init.d/gohttpd")).unwrap();
-    let script = scratch.path("init.d/gohttpd");
-    std::fs::write(
-        &script,
-        text.replace("@GOHTTPD@", &program.display().to_string()),
-    )
-    .unwrap();
+    let text = std::fs::read_to_string(fixtures().join("init.d/gohttpd"))
+        .unwrap()
+        .replace("@GOHTTPD@", &program.display().to_string())
+        .replace("pkill -9 gohttpd", &format!("pkill -9 {name}"));
+    let script = scratch.path(&format!("init.d/{name}"));
+    std::fs::write(&script, text).unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     script
@@ -346,13 +353,26 @@ fn processes_of(program: &Path) -> Vec<i32> {
         .collect()
 }
 
+/// Waits (bounded) until no process runs `program`; a SIGKILLed process takes a moment to go.
+fn wait_gone(program: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !processes_of(program).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "{} still runs",
+            program.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Issue 4: the guide's gohttpd script stops with `pkill -9 gohttpd`, which under Pacemaker
 /// killed the stop action itself; it has no status branch, so status always said "running".
 #[test]
 fn guide_gohttpd_script_starts_stops_and_is_monitored_by_its_processes() {
     let scratch = Scratch::new();
     let script = install_gohttpd(&scratch);
-    let program = scratch.path("gohttpd");
+    let program = scratch.path("hkgohttpd");
     let guards = || {
         processes_of(&program)
             .into_iter()
@@ -380,10 +400,10 @@ fn guide_gohttpd_script_starts_stops_and_is_monitored_by_its_processes() {
         "control: pkill -9 hits the script itself"
     );
 
-    let info = stdout(&scratch.run(&["ra", "info", "lsb:gohttpd"]));
+    let info = stdout(&scratch.run(&["ra", "info", "lsb:hkgohttpd"]));
     assert!(info.contains("the script has no status action"), "{info}");
 
-    let exec = |action: &str| scratch.run(&["exec", "lsb:gohttpd", action, "--json"]);
+    let exec = |action: &str| scratch.run(&["exec", "lsb:hkgohttpd", action, "--json"]);
     let out = exec("start");
     assert!(out.status.success(), "{}", stderr(&out));
     let _running = guards();
@@ -396,7 +416,7 @@ fn guide_gohttpd_script_starts_stops_and_is_monitored_by_its_processes() {
         "stop survives its own pkill -9: {}",
         stdout(&out)
     );
-    assert!(processes_of(&program).is_empty());
+    wait_gone(&program);
     assert_eq!(
         json(&exec("monitor"))["data"]["rc"],
         7,
@@ -415,7 +435,7 @@ fn guide_gohttpd_script_starts_stops_and_is_monitored_by_its_processes() {
     }
     assert_eq!(json(&exec("monitor"))["data"]["rc"], 7);
 
-    let out = scratch.run(&["test", "lsb:gohttpd"]);
+    let out = scratch.run(&["test", "lsb:hkgohttpd"]);
     let _left = guards();
     let report = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{report}");
@@ -427,7 +447,7 @@ fn guide_gohttpd_script_starts_stops_and_is_monitored_by_its_processes() {
         report.contains("saw it running after start and stopped after stop"),
         "{report}"
     );
-    assert!(report.contains("lsb:gohttpd: NOT compliant"), "{report}");
+    assert!(report.contains("lsb:hkgohttpd: NOT compliant"), "{report}");
 }
 
 #[test]
@@ -865,12 +885,12 @@ fn daemon_survives_every_kind_of_bad_input() {
 #[test]
 fn restarted_daemon_keeps_track_of_what_it_started() {
     let scratch = Scratch::new();
-    install_gohttpd(&scratch);
-    let program = scratch.path("gohttpd");
+    install_service(&scratch, "hkwebd");
+    let program = scratch.path("hkwebd");
     let daemon = DaemonGuard::start(&scratch);
     let mut lrmd = daemon.client();
     let start = lrmd
-        .exec_wait(&exec_args("web", "lsb:gohttpd", "start", &[]))
+        .exec_wait(&exec_args("web", "lsb:hkwebd", "start", &[]))
         .unwrap();
     assert_eq!(start.rc, Some(0));
     let _service: Vec<PidGuard> = processes_of(&program).into_iter().map(PidGuard).collect();
@@ -882,7 +902,7 @@ fn restarted_daemon_keeps_track_of_what_it_started() {
     let resources = lrmd.resources().unwrap().resources;
     assert_eq!(resources["web"].tracked_groups.len(), 1, "{resources:?}");
     let monitor = lrmd
-        .exec_wait(&exec_args("web", "lsb:gohttpd", "monitor", &[]))
+        .exec_wait(&exec_args("web", "lsb:hkwebd", "monitor", &[]))
         .unwrap();
     assert_eq!(
         monitor.rc,
@@ -890,12 +910,12 @@ fn restarted_daemon_keeps_track_of_what_it_started() {
         "monitored by the processes the old daemon started"
     );
     let stop = lrmd
-        .exec_wait(&exec_args("web", "lsb:gohttpd", "stop", &[]))
+        .exec_wait(&exec_args("web", "lsb:hkwebd", "stop", &[]))
         .unwrap();
     assert_eq!(stop.rc, Some(0), "{stop:?}");
-    assert!(processes_of(&program).is_empty());
+    wait_gone(&program);
     let monitor = lrmd
-        .exec_wait(&exec_args("web", "lsb:gohttpd", "monitor", &[]))
+        .exec_wait(&exec_args("web", "lsb:hkwebd", "monitor", &[]))
         .unwrap();
     assert_eq!(monitor.rc, Some(7));
 }
