@@ -20,6 +20,7 @@
 
 pub mod graph;
 pub mod message;
+pub mod plan;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -708,6 +709,10 @@ impl Controller {
                 });
             }
         }
+        if op.operation == "cancel" {
+            self.cancel_locally(action, op, out);
+            return;
+        }
         let token = self.next_token;
         self.next_token += 1;
         self.local_ops.insert(
@@ -718,6 +723,41 @@ impl Controller {
             },
         );
         out.push(Output::Execute { token, op });
+    }
+
+    /// Cancelling needs no agent call: stop the executor's recurring op and report at once.
+    fn cancel_locally(
+        &mut self,
+        action: Option<(u64, usize)>,
+        op: ResourceOp,
+        out: &mut Vec<Output>,
+    ) {
+        self.local_ops.retain(|_, l| {
+            !(l.op.rsc == op.rsc && l.op.interval_ms == op.interval_ms && l.op.interval_ms > 0)
+        });
+        out.push(Output::CancelRecurring {
+            rsc: op.rsc.clone(),
+            operation: "monitor".into(),
+            interval_ms: op.interval_ms,
+        });
+        let record = OpRecord {
+            id: record_id(&op),
+            operation: op.operation.clone(),
+            interval_ms: op.interval_ms,
+            on_node: Some(op.node.clone()),
+            ..OpRecord::default()
+        };
+        upsert_record(&mut self.own_history, &op, record.clone());
+        out.push(Output::Broadcast(CrmMessage::Result(Box::new(OpResult {
+            node: self.local.name.clone(),
+            action,
+            rsc: op.rsc,
+            class: op.class,
+            provider: op.provider,
+            kind: op.kind,
+            record,
+            attributes: self.own_attributes.clone(),
+        }))));
     }
 
     fn op_done(&mut self, token: u64, done: OpDone, out: &mut Vec<Output>) {
@@ -1063,6 +1103,12 @@ fn upsert_record(history: &mut Vec<ResourceHistory>, op: &ResourceOp, record: Op
         }
     };
     let entry = &mut history[index];
+    if op.operation == "cancel" {
+        entry
+            .ops
+            .retain(|r| r.interval_ms != op.interval_ms || r.operation != "monitor");
+        return;
+    }
     if is_failure(op, &record) {
         let failure = OpRecord {
             id: format!("{}_last_failure_0", op.rsc),
