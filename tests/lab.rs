@@ -219,6 +219,9 @@ fn crash_kills_the_recorded_stack_and_down_removes_everything_twice() {
         "{}",
         String::from_utf8_lossy(&up.stderr)
     );
+    let again = ha_lab(base.path(), &name, &["up"]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
     let status = json(&up);
     assert_eq!(status["data"]["members"][0]["address"], "192.168.2.101");
     assert_eq!(status["data"]["members"][0]["stack_alive"], true);

@@ -879,6 +879,7 @@ fn cmd_bench(args: &Args, name: LabName, bench: &BenchArgs, out: &mut dyn Write)
         .iter()
         .map(|f| f.parse().map_err(|e: String| Failure::usage(anyhow!(e))))
         .collect::<Result<_, _>>()?;
+    let mut lab_up = Vec::new();
     let mut up_to_vip = Vec::new();
     let mut gaps: Vec<Vec<u64>> = vec![Vec::new(); faults.len()];
     let mut gap_notes: Vec<Option<String>> = vec![None; faults.len()];
@@ -897,6 +898,7 @@ fn cmd_bench(args: &Args, name: LabName, bench: &BenchArgs, out: &mut dyn Write)
             &mut |_| {},
         )
         .map_err(lab_failure)?;
+        lab_up.push(millis(started.elapsed()));
         if lab.stack_processes(Member::Node(1)).is_empty() {
             rss_note = Some("no daemon of node1's stack was running".to_string());
         } else {
@@ -959,7 +961,10 @@ fn cmd_bench(args: &Args, name: LabName, bench: &BenchArgs, out: &mut dyn Write)
         poller.stop();
         lab.down().map_err(lab_failure)?;
     }
-    let mut figures = vec![Figure::of("up_to_vip_ms", &up_to_vip, service_note.clone())];
+    let mut figures = vec![
+        Figure::of("lab_up_ms", &lab_up, None),
+        Figure::of("up_to_vip_ms", &up_to_vip, service_note.clone()),
+    ];
     for (index, fault) in faults.iter().enumerate() {
         let note = gap_notes[index].clone().or(service_note.clone());
         figures.push(Figure::of(

@@ -11,11 +11,16 @@
 //!
 //! ```no_run
 //! use hakit::lab::{Lab, LabOptions, Member};
-//! let mut options = LabOptions::new(format!("t{}", std::process::id()).parse().unwrap(), 3);
-//! options.bin_dir = "target/debug".into();
+//! // In an integration test: Path::new(env!("CARGO_BIN_EXE_ha-ring")).parent().unwrap()
+//! let bin_dir = std::path::Path::new("target/debug");
+//! let options = match LabOptions::for_test("ring", 3, bin_dir) {
+//!     Ok(options) => options,
+//!     Err(why) => return eprintln!("skipped: {why}"),
+//! };
 //! let lab = Lab::up(&options, &mut |line| eprintln!("{line}")).unwrap();
-//! let out = lab.command(Member::Node(1), "ha-cfgtool", &["--json", "status"]).output();
-//! lab.down().unwrap(); // also done on drop
+//! let members = lab.wait_for(Member::Node(1), &["ha-cfgtool", "--json", "members"],
+//!     std::time::Duration::from_secs(10), |out| out.success());
+//! lab.down().unwrap(); // also done on drop, even when an assertion fails
 //! ```
 //!
 //! Submodules [`topo`], [`gap`] and [`http`]'s parser are pure; this module does the I/O.
@@ -191,6 +196,22 @@ impl LabOptions {
             start_stack: true,
             daemons: DEFAULT_DAEMONS.iter().map(|d| d.to_string()).collect(),
         }
+    }
+}
+
+impl LabOptions {
+    /// Options for a test: a lab named `<tag><pid>` (unique across parallel test binaries)
+    /// under the system temp directory, binaries from `bin_dir` (the directory of
+    /// `env!("CARGO_BIN_EXE_ha-ring")`), stacks started. Fails with [`LabError::NotRoot`] or
+    /// the `ip` error when this machine cannot run labs, so the test can say why it skips.
+    pub fn for_test(tag: &str, nodes: u8, bin_dir: &Path) -> Result<LabOptions, LabError> {
+        check_host()?;
+        let name: LabName = format!("{tag}{}", std::process::id()).parse()?;
+        let mut options = LabOptions::new(name, nodes);
+        options.base_dir = std::env::temp_dir().join("ha-lab-tests");
+        options.bin_dir = bin_dir.to_path_buf();
+        options.gohttpd = find_gohttpd(bin_dir);
+        Ok(options)
     }
 }
 
