@@ -86,8 +86,6 @@ pub enum Input {
         exit_reason: Option<String>,
         /// Run time.
         exec_time_ms: u64,
-        /// Executor call id (increasing).
-        call_id: i64,
         /// Wall-clock time of the result, epoch seconds.
         at: i64,
     },
@@ -342,6 +340,8 @@ pub struct Controller {
     local_ops: BTreeMap<u64, LocalOp>,
     next_token: u64,
     next_request: u64,
+    /// Call ids order this node's history; they keep growing across restarts.
+    next_call_id: i64,
     commits: BTreeMap<u64, PendingCommit>,
     recheck_at: Option<Instant>,
 }
@@ -369,6 +369,7 @@ impl Controller {
             local_ops: BTreeMap::new(),
             next_token: 1,
             next_request: 1,
+            next_call_id: 1,
             commits: BTreeMap::new(),
             recheck_at: None,
         }
@@ -414,16 +415,21 @@ impl Controller {
                 }
             }
             Input::Delivered { from, message } => self.deliver(from, message, &mut out),
-            Input::LocalHistory { history } => self.own_history = history,
+            Input::LocalHistory { history } => {
+                let newest = history.iter().flat_map(|h| &h.ops).map(|r| r.call_id).max();
+                self.next_call_id = self.next_call_id.max(newest.unwrap_or(0) + 1);
+                self.own_history = history;
+            }
             Input::OpDone {
                 token,
                 rc,
                 op_status,
                 exit_reason,
                 exec_time_ms,
-                call_id,
                 at,
             } => {
+                let call_id = self.next_call_id;
+                self.next_call_id += 1;
                 let done = OpDone {
                     rc,
                     op_status,

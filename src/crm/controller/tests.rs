@@ -113,7 +113,6 @@ fn action(
 struct SimNode {
     core: Controller,
     running: BTreeMap<String, bool>,
-    call_id: i64,
     recurring: BTreeMap<u64, ResourceOp>,
     replies: Vec<AdminReply>,
     events: Vec<CrmEvent>,
@@ -148,12 +147,11 @@ impl Sim {
                     core: Controller::new(
                         member,
                         Cib::default(),
-                        simple_planner(),
+                        planner(),
                         t0,
                         1_700_000_000,
                     ),
                     running: BTreeMap::new(),
-                    call_id: 0,
                     recurring: BTreeMap::new(),
                     replies: Vec::new(),
                     events: Vec::new(),
@@ -261,9 +259,7 @@ impl Sim {
                     }
                 }
             };
-            node.call_id += 1;
-            let call_id = node.call_id;
-            self.feed(id, op_done(token, rc, call_id));
+            self.feed(id, op_done(token, rc));
         }
         panic!("simulation did not settle");
     }
@@ -278,9 +274,7 @@ impl Sim {
             .find(|(_, op)| op.rsc == rsc)
             .map(|(t, _)| *t)
             .expect("monitored");
-        node.call_id += 1;
-        let call_id = node.call_id;
-        self.feed(id, op_done(token, 7, call_id));
+        self.feed(id, op_done(token, 7));
     }
 
     fn core(&self, id: NodeId) -> &Controller {
@@ -307,14 +301,13 @@ impl Sim {
     }
 }
 
-fn op_done(token: u64, rc: i32, call_id: i64) -> Input {
+fn op_done(token: u64, rc: i32) -> Input {
     Input::OpDone {
         token,
         rc,
         op_status: 0,
         exit_reason: None,
         exec_time_ms: 5,
-        call_id,
         at: 1_700_000_000,
     }
 }
