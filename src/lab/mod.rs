@@ -952,6 +952,31 @@ impl Lab {
             .sum()
     }
 
+    /// The log files of a node's daemons (`<program>.log`, and `node-init.log`), sorted.
+    pub fn log_files(&self, node: u8) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = fs::read_dir(self.node_dirs(node).log)
+            .map(|entries| entries.filter_map(|e| Some(e.ok()?.path())).collect())
+            .unwrap_or_default();
+        files.sort();
+        files
+    }
+
+    /// The last `lines` lines of every log of a node, each file under a `==> path <==` header
+    /// (for a failing test to print).
+    pub fn log_tail(&self, node: u8, lines: usize) -> String {
+        let mut text = String::new();
+        for path in self.log_files(node) {
+            let content = fs::read_to_string(&path).unwrap_or_default();
+            let all: Vec<&str> = content.lines().collect();
+            text.push_str(&format!("==> {} <==\n", path.display()));
+            for line in &all[all.len().saturating_sub(lines)..] {
+                text.push_str(line);
+                text.push('\n');
+            }
+        }
+        text
+    }
+
     /// Starts a node's stack again (after [`Lab::crash`]).
     pub fn start(&mut self, member: Member) -> Result<(), LabError> {
         let Member::Node(node) = self.topo.check(member)? else {
