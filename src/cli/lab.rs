@@ -90,6 +90,14 @@ pub enum LabCommand {
     },
     /// Show nodes, addresses, links and live processes.
     Status,
+    /// Print the last lines of a node's daemon logs.
+    Logs {
+        /// nodeN or N.
+        node: String,
+        /// Lines per log file.
+        #[arg(long, default_value_t = 40)]
+        lines: usize,
+    },
     /// Remove every namespace, process and file of the lab; safe to run twice.
     Down,
     /// Run the guide step by step in a fresh lab, then measure failover from a client.
@@ -262,6 +270,24 @@ pub fn run(args: &Args) -> CliResult {
             let lab = open(args, &name)?;
             let status = lab.status();
             report(args, &mut out, &status, || render_status(&status))
+        }
+        LabCommand::Logs { node, lines } => {
+            let lab = open(args, &name)?;
+            let Member::Node(node) = lab
+                .topology()
+                .check(parse_member(node)?)
+                .map_err(lab_failure)?
+            else {
+                return Err(Failure::usage(anyhow!("the client runs no daemons")));
+            };
+            let files: Vec<String> = lab
+                .log_files(node)
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect();
+            let tail = lab.log_tail(node, *lines);
+            let data = serde_json::json!({ "files": files, "tail": tail });
+            report(args, &mut out, &data, || tail.trim_end().to_string())
         }
         LabCommand::Down => {
             let removed = labkit::down(&args.base_dir, &name).map_err(lab_failure)?;
