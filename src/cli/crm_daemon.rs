@@ -442,6 +442,9 @@ impl Shell {
                     self.feed(Input::View { view, members });
                 }
                 ring_link::GroupEvent::Quorum { quorate } => self.feed(Input::Quorum { quorate }),
+                ring_link::GroupEvent::RingMembers { nodes } => {
+                    self.feed(Input::RingMembers { nodes })
+                }
                 ring_link::GroupEvent::Message { from, payload } => {
                     match serde_json::from_slice::<CrmMessage>(&payload) {
                         Ok(message) => self.feed(Input::Delivered { from, message }),
@@ -651,7 +654,11 @@ fn local_history(data: &Value) -> Vec<ResourceHistory> {
                 .get("interval_ms")
                 .and_then(Value::as_u64)
                 .unwrap_or(0);
-            if operation == "cancel"
+            // Recurring monitors are left out: the scheduler then asks for them again and
+            // this controller registers them under its own tokens (the executor replaces a
+            // registration of the same op), so their results reach it after a restart.
+            if interval_ms > 0
+                || operation == "cancel"
                 || record.get("status").and_then(Value::as_str) == Some("cancelled")
             {
                 continue;
