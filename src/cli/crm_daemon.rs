@@ -37,8 +37,8 @@ const FIRST_CLIENT: usize = 16;
 const CONNECT_PATIENCE: Duration = Duration::from_secs(30);
 /// The longest sleep between loop turns, so a stalled peer is noticed.
 const MAX_POLL: Duration = Duration::from_secs(1);
-/// How long SIGTERM waits for in-flight commits before leaving.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// How long SIGTERM waits for this node's resources to move away before leaving anyway.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(60);
 
 /// `ha-crm daemon` arguments.
 #[derive(Debug, Clone, clap::Args)]
@@ -307,6 +307,10 @@ impl Shell {
             }
             Output::Reply { client, reply } => self.reply(client, reply),
             Output::Event(event) => self.publish(&event),
+            Output::ShutdownComplete => {
+                log("nothing runs here any more; leaving");
+                self.shutdown_at = Some(Instant::now());
+            }
         }
     }
 
@@ -499,13 +503,13 @@ impl Shell {
         for signal in self.signals.pending() {
             match signal {
                 Signal::SIGHUP => log("SIGHUP: nothing to reload (the CIB comes from the cluster)"),
-                _ => {
-                    if self.shutdown_at.is_none() {
-                        log(&format!("{signal}: stopping"));
-                        self.shutdown_at =
-                            Some(Instant::now() + Duration::from_millis(200).min(SHUTDOWN_GRACE));
-                    }
+                _ if self.shutdown_at.is_none() => {
+                    log(&format!("{signal}: moving resources away, then stopping"));
+                    self.shutdown_at = Some(Instant::now() + SHUTDOWN_GRACE);
+                    self.feed(Input::Shutdown);
                 }
+                // A second signal means now.
+                _ => self.shutdown_at = Some(Instant::now()),
             }
         }
     }

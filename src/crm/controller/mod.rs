@@ -101,6 +101,9 @@ pub enum Input {
         /// The request.
         request: AdminRequest,
     },
+    /// Leave cleanly: have this node's resources moved away (or stopped), then report
+    /// [`Output::ShutdownComplete`].
+    Shutdown,
     /// Time passed; fire due timers.
     Tick,
 }
@@ -165,6 +168,8 @@ pub enum Output {
     },
     /// Something happened worth streaming to `ha-crm events`.
     Event(CrmEvent),
+    /// After [`Input::Shutdown`]: nothing runs here any more; the shell may exit.
+    ShutdownComplete,
 }
 
 /// Answers to [`AdminRequest`]s.
@@ -353,6 +358,10 @@ pub struct Controller {
     next_call_id: i64,
     commits: BTreeMap<u64, PendingCommit>,
     recheck_at: Option<Instant>,
+    /// [`Input::Shutdown`] was received.
+    shutting_down: bool,
+    /// [`Output::ShutdownComplete`] was emitted.
+    shutdown_reported: bool,
     /// Node ids in the ring, when known.
     ring_nodes: Option<BTreeSet<NodeId>>,
     /// Nodes still in the ring whose controller left the group, and since when.
@@ -386,6 +395,8 @@ impl Controller {
             commits: BTreeMap::new(),
             recheck_at: None,
             ring_nodes: None,
+            shutting_down: false,
+            shutdown_reported: false,
             absent: BTreeMap::new(),
         }
     }
@@ -509,6 +520,7 @@ impl Controller {
                 self.op_done(token, done, &mut out);
             }
             Input::Admin { client, request } => self.admin(client, request, &mut out),
+            Input::Shutdown => self.begin_shutdown(&mut out),
             Input::Tick => {
                 self.expire_absent();
                 if self.recheck_at.is_some_and(|at| at <= self.now) {
@@ -518,7 +530,37 @@ impl Controller {
             }
         }
         self.maybe_schedule(&mut out);
+        self.check_shutdown(&mut out);
         out
+    }
+
+    fn begin_shutdown(&mut self, out: &mut Vec<Output>) {
+        if self.shutting_down {
+            return;
+        }
+        self.shutting_down = true;
+        self.own_attributes
+            .set("shutdown", self.wall.max(1).to_string());
+        if self.is_synced() {
+            out.push(Output::Broadcast(CrmMessage::Attributes {
+                node: self.local.name.clone(),
+                attributes: self.own_attributes.clone(),
+            }));
+        }
+    }
+
+    /// A leaving node is done once its executor runs nothing for the cluster and no
+    /// resource is active here by its own history, or when it is alone (nobody to hand to).
+    fn check_shutdown(&mut self, out: &mut Vec<Output>) {
+        if !self.shutting_down || self.shutdown_reported {
+            return;
+        }
+        let busy = self.local_ops.values().any(|l| l.op.interval_ms == 0);
+        let active = self.own_history.iter().any(is_history_active);
+        if (!busy && !active) || !self.is_synced() {
+            self.shutdown_reported = true;
+            out.push(Output::ShutdownComplete);
+        }
     }
 
     fn enter_view(&mut self, view: u64, members: Vec<Member>, out: &mut Vec<Output>) {
@@ -739,6 +781,13 @@ impl Controller {
             }
             CrmMessage::Result(result) => self.record_result(from, *result, out),
             CrmMessage::Cleanup { rsc, node } => self.cleanup(&rsc, node.as_deref(), out),
+            CrmMessage::Attributes { node, attributes } => {
+                if let Some(state) = self.cib.status.nodes.iter_mut().find(|n| n.uname == node) {
+                    state.transient_attributes = attributes;
+                    self.cib.bump_num_updates();
+                    self.needs_schedule = true;
+                }
+            }
         }
     }
 
@@ -1175,6 +1224,16 @@ fn record_id(op: &ResourceOp) -> String {
     } else {
         format!("{}_{}_{}", op.rsc, op.operation, op.interval_ms)
     }
+}
+
+/// True when the newest one-shot record says the resource runs (started, or found running).
+fn is_history_active(history: &ResourceHistory) -> bool {
+    history
+        .ops
+        .iter()
+        .filter(|r| r.interval_ms == 0 && !r.id.ends_with("_last_failure_0"))
+        .max_by_key(|r| r.call_id)
+        .is_some_and(|r| r.rc_code == 0 && r.op_status == 0 && r.operation != "stop")
 }
 
 fn is_failure(op: &ResourceOp, record: &OpRecord) -> bool {

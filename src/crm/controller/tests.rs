@@ -116,6 +116,7 @@ struct SimNode {
     recurring: BTreeMap<u64, ResourceOp>,
     replies: Vec<AdminReply>,
     events: Vec<CrmEvent>,
+    done: bool,
 }
 
 /// Ordered group delivery to the members of the current view.
@@ -149,6 +150,7 @@ impl Sim {
                     recurring: BTreeMap::new(),
                     replies: Vec::new(),
                     events: Vec::new(),
+                    done: false,
                 },
             );
         }
@@ -180,6 +182,7 @@ impl Sim {
                 Output::Forget { .. } | Output::Persist(_) => {}
                 Output::Reply { reply, .. } => self.nodes.get_mut(&id).unwrap().replies.push(reply),
                 Output::Event(event) => self.nodes.get_mut(&id).unwrap().events.push(event),
+                Output::ShutdownComplete => self.nodes.get_mut(&id).unwrap().done = true,
             }
         }
     }
@@ -731,4 +734,21 @@ fn a_controller_that_does_not_come_back_is_treated_as_lost_after_the_grace() {
     sim.feed(other, Input::RingMembers { nodes: vec![other] });
     sim.settle();
     assert_eq!(sim.where_running("vip"), vec![other]);
+}
+
+#[test]
+fn a_clean_shutdown_moves_the_group_away_before_reporting_done() {
+    let mut sim = Sim::with_planner(&[1, 2], real_scheduler);
+    sim.set_view(&[1, 2]);
+    sim.settle();
+    sim.commit(1, guide_configuration);
+    sim.settle();
+    let first = sim.where_running("vip")[0];
+    let other = 3 - first;
+    sim.feed(first, Input::Shutdown);
+    assert!(!sim.nodes[&first].done, "resources still run here");
+    sim.settle();
+    assert!(sim.nodes[&first].done);
+    assert_eq!(sim.where_running("vip"), vec![other]);
+    assert_eq!(sim.where_running("gohttpd"), vec![other]);
 }
