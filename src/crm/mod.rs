@@ -4,6 +4,7 @@ pub mod cib;
 pub mod client;
 pub mod controller;
 pub mod edit;
+pub mod group_link;
 pub mod render;
 pub mod scheduler;
 pub mod score;
@@ -11,3 +12,6 @@ pub mod shell;
 pub mod store;
 pub mod verify;
 pub mod xml;
+
+/// The ring process group the controllers talk in.
+pub const GROUP_NAME: &str = "crm";
