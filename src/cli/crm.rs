@@ -74,6 +74,8 @@ pub enum CrmCommand {
     Simulate(SimulateArgs),
     /// Explain where a resource runs (or why it is stopped): every score term per node.
     Explain(ExplainArgs),
+    /// Run this node's controller: replicated CIB, DC, transitions (normally started by ha-ring).
+    Daemon(super::crm_daemon::DaemonArgs),
 }
 
 /// The rest of a command line, in crm shell syntax.
@@ -118,6 +120,9 @@ pub fn run(args: &Args) -> CliResult {
             let mut explain = explain.clone();
             explain.source.cib_file = args.cib_file.clone();
             return run_explain(&explain, args.json, &mut out);
+        }
+        Some(CrmCommand::Daemon(daemon)) => {
+            return super::crm_daemon::run(daemon, &Paths::from_env());
         }
     };
     if let Some(file) = &args.file {

@@ -90,6 +90,14 @@ pub enum LabCommand {
     },
     /// Show nodes, addresses, links and live processes.
     Status,
+    /// Print the last lines of a node's daemon logs.
+    Logs {
+        /// nodeN or N.
+        node: String,
+        /// Lines per log file.
+        #[arg(long, default_value_t = 40)]
+        lines: usize,
+    },
     /// Remove every namespace, process and file of the lab; safe to run twice.
     Down,
     /// Run the guide step by step in a fresh lab, then measure failover from a client.
@@ -262,6 +270,24 @@ pub fn run(args: &Args) -> CliResult {
             let lab = open(args, &name)?;
             let status = lab.status();
             report(args, &mut out, &status, || render_status(&status))
+        }
+        LabCommand::Logs { node, lines } => {
+            let lab = open(args, &name)?;
+            let Member::Node(node) = lab
+                .topology()
+                .check(parse_member(node)?)
+                .map_err(lab_failure)?
+            else {
+                return Err(Failure::usage(anyhow!("the client runs no daemons")));
+            };
+            let files: Vec<String> = lab
+                .log_files(node)
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect();
+            let tail = lab.log_tail(node, *lines);
+            let data = serde_json::json!({ "files": files, "tail": tail });
+            report(args, &mut out, &data, || tail.trim_end().to_string())
         }
         LabCommand::Down => {
             let removed = labkit::down(&args.base_dir, &name).map_err(lab_failure)?;
@@ -879,6 +905,7 @@ fn cmd_bench(args: &Args, name: LabName, bench: &BenchArgs, out: &mut dyn Write)
         .iter()
         .map(|f| f.parse().map_err(|e: String| Failure::usage(anyhow!(e))))
         .collect::<Result<_, _>>()?;
+    let mut lab_up = Vec::new();
     let mut up_to_vip = Vec::new();
     let mut gaps: Vec<Vec<u64>> = vec![Vec::new(); faults.len()];
     let mut gap_notes: Vec<Option<String>> = vec![None; faults.len()];
@@ -897,6 +924,7 @@ fn cmd_bench(args: &Args, name: LabName, bench: &BenchArgs, out: &mut dyn Write)
             &mut |_| {},
         )
         .map_err(lab_failure)?;
+        lab_up.push(millis(started.elapsed()));
         if lab.stack_processes(Member::Node(1)).is_empty() {
             rss_note = Some("no daemon of node1's stack was running".to_string());
         } else {
@@ -959,7 +987,10 @@ fn cmd_bench(args: &Args, name: LabName, bench: &BenchArgs, out: &mut dyn Write)
         poller.stop();
         lab.down().map_err(lab_failure)?;
     }
-    let mut figures = vec![Figure::of("up_to_vip_ms", &up_to_vip, service_note.clone())];
+    let mut figures = vec![
+        Figure::of("lab_up_ms", &lab_up, None),
+        Figure::of("up_to_vip_ms", &up_to_vip, service_note.clone()),
+    ];
     for (index, fault) in faults.iter().enumerate() {
         let note = gap_notes[index].clone().or(service_note.clone());
         figures.push(Figure::of(

@@ -6,6 +6,7 @@ pub mod client;
 pub mod controller;
 pub mod date;
 pub mod edit;
+pub mod group_link;
 pub mod ops;
 pub mod render;
 pub mod scheduler;
@@ -15,3 +16,6 @@ pub mod status_view;
 pub mod store;
 pub mod verify;
 pub mod xml;
+
+/// The ring process group the controllers talk in.
+pub const GROUP_NAME: &str = "crm";

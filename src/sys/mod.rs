@@ -6,3 +6,4 @@ pub mod net;
 pub mod netns;
 pub mod packet;
 pub mod proc;
+pub mod signal;

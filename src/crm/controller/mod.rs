@@ -20,6 +20,7 @@
 
 pub mod graph;
 pub mod message;
+pub mod plan;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -85,8 +86,6 @@ pub enum Input {
         exit_reason: Option<String>,
         /// Run time.
         exec_time_ms: u64,
-        /// Executor call id (increasing).
-        call_id: i64,
         /// Wall-clock time of the result, epoch seconds.
         at: i64,
     },
@@ -341,6 +340,8 @@ pub struct Controller {
     local_ops: BTreeMap<u64, LocalOp>,
     next_token: u64,
     next_request: u64,
+    /// Call ids order this node's history; they keep growing across restarts.
+    next_call_id: i64,
     commits: BTreeMap<u64, PendingCommit>,
     recheck_at: Option<Instant>,
 }
@@ -368,6 +369,7 @@ impl Controller {
             local_ops: BTreeMap::new(),
             next_token: 1,
             next_request: 1,
+            next_call_id: 1,
             commits: BTreeMap::new(),
             recheck_at: None,
         }
@@ -413,16 +415,21 @@ impl Controller {
                 }
             }
             Input::Delivered { from, message } => self.deliver(from, message, &mut out),
-            Input::LocalHistory { history } => self.own_history = history,
+            Input::LocalHistory { history } => {
+                let newest = history.iter().flat_map(|h| &h.ops).map(|r| r.call_id).max();
+                self.next_call_id = self.next_call_id.max(newest.unwrap_or(0) + 1);
+                self.own_history = history;
+            }
             Input::OpDone {
                 token,
                 rc,
                 op_status,
                 exit_reason,
                 exec_time_ms,
-                call_id,
                 at,
             } => {
+                let call_id = self.next_call_id;
+                self.next_call_id += 1;
                 let done = OpDone {
                     rc,
                     op_status,
@@ -708,6 +715,10 @@ impl Controller {
                 });
             }
         }
+        if op.operation == "cancel" {
+            self.cancel_locally(action, op, out);
+            return;
+        }
         let token = self.next_token;
         self.next_token += 1;
         self.local_ops.insert(
@@ -718,6 +729,41 @@ impl Controller {
             },
         );
         out.push(Output::Execute { token, op });
+    }
+
+    /// Cancelling needs no agent call: stop the executor's recurring op and report at once.
+    fn cancel_locally(
+        &mut self,
+        action: Option<(u64, usize)>,
+        op: ResourceOp,
+        out: &mut Vec<Output>,
+    ) {
+        self.local_ops.retain(|_, l| {
+            !(l.op.rsc == op.rsc && l.op.interval_ms == op.interval_ms && l.op.interval_ms > 0)
+        });
+        out.push(Output::CancelRecurring {
+            rsc: op.rsc.clone(),
+            operation: "monitor".into(),
+            interval_ms: op.interval_ms,
+        });
+        let record = OpRecord {
+            id: record_id(&op),
+            operation: op.operation.clone(),
+            interval_ms: op.interval_ms,
+            on_node: Some(op.node.clone()),
+            ..OpRecord::default()
+        };
+        upsert_record(&mut self.own_history, &op, record.clone());
+        out.push(Output::Broadcast(CrmMessage::Result(Box::new(OpResult {
+            node: self.local.name.clone(),
+            action,
+            rsc: op.rsc,
+            class: op.class,
+            provider: op.provider,
+            kind: op.kind,
+            record,
+            attributes: self.own_attributes.clone(),
+        }))));
     }
 
     fn op_done(&mut self, token: u64, done: OpDone, out: &mut Vec<Output>) {
@@ -1063,6 +1109,12 @@ fn upsert_record(history: &mut Vec<ResourceHistory>, op: &ResourceOp, record: Op
         }
     };
     let entry = &mut history[index];
+    if op.operation == "cancel" {
+        entry
+            .ops
+            .retain(|r| r.interval_ms != op.interval_ms || r.operation != "monitor");
+        return;
+    }
     if is_failure(op, &record) {
         let failure = OpRecord {
             id: format!("{}_last_failure_0", op.rsc),
