@@ -507,3 +507,231 @@ fn events_on_a_cib_file_is_refused() {
         .code(1)
         .stderr(contains("events come from a running cluster"));
 }
+
+/// The controller's socket protocol answered by a script, for the client side of live mode:
+/// one retry on `conflict`, exit 3 on `unavailable`, the local node from `status`, events.
+/// Requests are recorded; the serving thread is bounded in time and joined on drop.
+struct ScriptedController {
+    socket: PathBuf,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ScriptedController {
+    /// Serves `answer(request, earlier requests with the same cmd)`: the lines to send back.
+    fn start(
+        dir: &Path,
+        answer: impl Fn(&Value, usize) -> Vec<Value> + Send + 'static,
+    ) -> ScriptedController {
+        use std::io::{BufRead, BufReader, Write};
+        use std::sync::atomic::Ordering;
+        let socket = dir.join("crm.sock");
+        let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Value>::new()));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (seen, done) = (requests.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+            while !done.load(Ordering::SeqCst) && std::time::Instant::now() < deadline {
+                let stream = match listener.accept() {
+                    Ok((stream, _)) => stream,
+                    Err(_) => {
+                        std::thread::sleep(std::time::Duration::from_millis(5));
+                        continue;
+                    }
+                };
+                stream.set_nonblocking(false).unwrap();
+                stream
+                    .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+                    .unwrap();
+                let mut writer = stream.try_clone().unwrap();
+                for line in BufReader::new(stream).lines() {
+                    let Ok(line) = line else { break };
+                    let request: Value = serde_json::from_str(&line).unwrap();
+                    let earlier = {
+                        let mut seen = seen.lock().unwrap();
+                        let n = seen.iter().filter(|r| r["cmd"] == request["cmd"]).count();
+                        seen.push(request.clone());
+                        n
+                    };
+                    for mut out in answer(&request, earlier) {
+                        if out.get("ok").is_some() {
+                            out["id"] = request["id"].clone();
+                        }
+                        let _ = writeln!(writer, "{out}");
+                    }
+                }
+            }
+        });
+        ScriptedController {
+            socket,
+            requests,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn requests(&self, cmd: &str) -> Vec<Value> {
+        let all = self.requests.lock().unwrap();
+        all.iter().filter(|r| r["cmd"] == cmd).cloned().collect()
+    }
+}
+
+impl Drop for ScriptedController {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        let _ = fs::remove_file(&self.socket);
+    }
+}
+
+fn live_cib() -> Value {
+    let xml = fs::read_to_string(scheduler_case("guide-monitor-failure")).unwrap();
+    let mut cib = hakit::crm::xml::parse_cib(&xml).unwrap();
+    cib.epoch = 5;
+    serde_json::to_value(&cib).unwrap()
+}
+
+fn ok(data: Value) -> Value {
+    serde_json::json!({ "ok": true, "data": data })
+}
+
+fn refused(code: &str, message: &str) -> Value {
+    serde_json::json!({ "ok": false, "error": { "code": code, "message": message } })
+}
+
+fn live(dir: &Path) -> Command {
+    let mut c = cmd();
+    c.env("HA_RUN_DIR", dir);
+    c
+}
+
+#[test]
+fn live_commit_is_retried_once_on_conflict() {
+    let dir = tempfile::tempdir().unwrap();
+    let controller = ScriptedController::start(dir.path(), |request, earlier| match request["cmd"]
+        .as_str()
+        .unwrap()
+    {
+        "cib" => vec![ok(live_cib())],
+        "commit" if earlier == 0 => vec![refused("conflict", "the configuration changed")],
+        "commit" => vec![ok(serde_json::json!({ "epoch": 6 }))],
+        other => vec![refused("unknown_command", other)],
+    });
+    live(dir.path())
+        .args(["resource", "stop", "vip"])
+        .assert()
+        .success();
+    let commits = controller.requests("commit");
+    assert_eq!(commits.len(), 2, "{commits:?}");
+    assert_eq!(commits[1]["base_epoch"], 5);
+    let resources = &commits[1]["configuration"]["resources"][0]["group"]["children"];
+    assert_eq!(resources[0]["primitive"]["meta"]["target-role"], "Stopped");
+    assert_eq!(
+        controller.requests("cib").len(),
+        2,
+        "read again before the retry"
+    );
+}
+
+#[test]
+fn live_commit_conflicting_twice_fails_and_unavailable_exits_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let _controller = ScriptedController::start(dir.path(), |request, _| {
+        match request["cmd"].as_str().unwrap() {
+            "cib" => vec![ok(live_cib())],
+            "commit" if request["configuration"]["nodes"][0]["attributes"]["standby"] == "on" => {
+                vec![refused("unavailable", "no synchronised partition")]
+            }
+            "commit" => vec![refused("conflict", "the configuration changed")],
+            other => vec![refused("unknown_command", other)],
+        }
+    });
+    live(dir.path())
+        .args(["resource", "ban", "vip", "node2"])
+        .assert()
+        .code(1)
+        .stderr(contains("the CIB changed meanwhile"));
+    live(dir.path())
+        .args(["node", "standby", "node1"])
+        .assert()
+        .code(3)
+        .stderr(
+            "ha-crm: error: the cluster cannot take changes now: no synchronised partition\n\
+             ha-crm: hint: is the cluster stack running? (ha-ring with service crm)\n",
+        );
+}
+
+#[test]
+fn live_status_node_default_cleanup_and_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let controller = ScriptedController::start(dir.path(), |request, _| {
+        let member = |id: u32, name: &str| serde_json::json!({ "id": id, "name": name });
+        match request["cmd"].as_str().unwrap() {
+            "cib" => vec![ok(live_cib())],
+            "status" => vec![ok(serde_json::json!({
+                "node": member(2, "node2"),
+                "dc": member(1, "node1"),
+                "quorate": false,
+                "synced": true,
+                "members": [member(1, "node1"), member(2, "node2")],
+                "transition": null,
+                "cib": live_cib(),
+            }))],
+            "commit" => vec![ok(serde_json::json!({ "epoch": 6 }))],
+            "cleanup" => vec![ok(serde_json::json!({}))],
+            "subscribe" => vec![
+                ok(serde_json::json!({})),
+                serde_json::json!({"type":"cib_changed","epoch":6}),
+                serde_json::json!({"type":"op_result","node":"node1","rsc":"vip",
+                    "operation":"start","interval_ms":0,"rc":0}),
+            ],
+            other => vec![refused("unknown_command", other)],
+        }
+    });
+    let out = live(dir.path()).arg("status").assert().code(1);
+    let text = stdout_of(&out);
+    assert!(
+        text.contains(&format!(
+            "  * Current DC: node1 (version {}) - partition WITHOUT quorum\n",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{text}"
+    );
+    // Without a node name, the controller's own node is meant.
+    live(dir.path())
+        .args(["node", "standby"])
+        .assert()
+        .success();
+    let commit = &controller.requests("commit")[0];
+    let nodes = commit["configuration"]["nodes"].as_array().unwrap();
+    assert_eq!(nodes[1]["uname"], "node2");
+    assert_eq!(nodes[1]["attributes"]["standby"], "on");
+    live(dir.path())
+        .args(["resource", "cleanup", "gohttpd", "node1"])
+        .assert()
+        .success()
+        .stdout("cleaned up gohttpd on node1\n");
+    let cleanup = &controller.requests("cleanup")[0];
+    assert_eq!(
+        (&cleanup["rsc"], &cleanup["node"]),
+        (&"gohttpd".into(), &"node1".into())
+    );
+    live(dir.path())
+        .args(["events", "--count", "2"])
+        .assert()
+        .success()
+        .stdout(
+            "cib_changed epoch=6\n\
+             op_result interval_ms=0 node=node1 operation=start rc=0 rsc=vip\n",
+        );
+    let out = live(dir.path())
+        .args(["--json", "events", "--count", "1"])
+        .assert()
+        .success();
+    assert_eq!(stdout_of(&out), "{\"epoch\":6,\"type\":\"cib_changed\"}\n");
+}
