@@ -40,6 +40,9 @@ _ha__lab() {
             ha__lab,help)
                 cmd="ha__lab__subcmd__help"
                 ;;
+            ha__lab,logs)
+                cmd="ha__lab__subcmd__logs"
+                ;;
             ha__lab,node-init)
                 cmd="ha__lab__subcmd__node__subcmd__init"
                 ;;
@@ -79,6 +82,9 @@ _ha__lab() {
             ha__lab__subcmd__help,help)
                 cmd="ha__lab__subcmd__help__subcmd__help"
                 ;;
+            ha__lab__subcmd__help,logs)
+                cmd="ha__lab__subcmd__help__subcmd__logs"
+                ;;
             ha__lab__subcmd__help,node-init)
                 cmd="ha__lab__subcmd__help__subcmd__node__subcmd__init"
                 ;;
@@ -101,7 +107,7 @@ _ha__lab() {
 
     case "${cmd}" in
         ha__lab)
-            opts="-h -V --json --name --base-dir --bin-dir --help --version up exec crash start cut heal partition status down demo bench node-init help"
+            opts="-h -V --json --name --base-dir --bin-dir --help --version up exec crash start cut heal partition status logs down demo bench node-init help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -345,7 +351,7 @@ _ha__lab() {
             return 0
             ;;
         ha__subcmd__lab__subcmd__help)
-            opts="up exec crash start cut heal partition status down demo bench node-init help"
+            opts="up exec crash start cut heal partition status logs down demo bench node-init help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -470,6 +476,20 @@ _ha__lab() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ha__subcmd__lab__subcmd__help__subcmd__logs)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ha__subcmd__lab__subcmd__help__subcmd__node__subcmd__init)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -533,6 +553,36 @@ _ha__lab() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ha__subcmd__lab__subcmd__logs)
+            opts="-h --lines --json --name --base-dir --bin-dir --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --lines)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --base-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bin-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -38,6 +38,7 @@ complete -c ha-lab -n "__fish_ha_lab_needs_command" -f -a "cut" -d 'Pull a node\
 complete -c ha-lab -n "__fish_ha_lab_needs_command" -f -a "heal" -d 'Plug a node\'s cable back in; without a node, undo every cut and partition'
 complete -c ha-lab -n "__fish_ha_lab_needs_command" -f -a "partition" -d 'Split the switch into groups that cannot reach each other, e.g. `partition 1,2 3`'
 complete -c ha-lab -n "__fish_ha_lab_needs_command" -f -a "status" -d 'Show nodes, addresses, links and live processes'
+complete -c ha-lab -n "__fish_ha_lab_needs_command" -f -a "logs" -d 'Print the last lines of a node\'s daemon logs'
 complete -c ha-lab -n "__fish_ha_lab_needs_command" -f -a "down" -d 'Remove every namespace, process and file of the lab; safe to run twice'
 complete -c ha-lab -n "__fish_ha_lab_needs_command" -f -a "demo" -d 'Run the guide step by step in a fresh lab, then measure failover from a client'
 complete -c ha-lab -n "__fish_ha_lab_needs_command" -f -a "bench" -d 'Measure failover gaps, start-up time, CLI latency and memory over many fresh labs'
@@ -87,6 +88,12 @@ complete -c ha-lab -n "__fish_ha_lab_using_subcommand status" -l base-dir -d 'Di
 complete -c ha-lab -n "__fish_ha_lab_using_subcommand status" -l bin-dir -d 'Directory of the hakit binaries to run on the nodes (default: beside ha-lab)' -r -F
 complete -c ha-lab -n "__fish_ha_lab_using_subcommand status" -l json -d 'Print JSON for scripts instead of text'
 complete -c ha-lab -n "__fish_ha_lab_using_subcommand status" -s h -l help -d 'Print help'
+complete -c ha-lab -n "__fish_ha_lab_using_subcommand logs" -l lines -d 'Lines per log file' -r
+complete -c ha-lab -n "__fish_ha_lab_using_subcommand logs" -l name -d 'Lab name, prefix of its namespaces; use different names to run labs side by side' -r
+complete -c ha-lab -n "__fish_ha_lab_using_subcommand logs" -l base-dir -d 'Directory holding one directory per lab' -r -F
+complete -c ha-lab -n "__fish_ha_lab_using_subcommand logs" -l bin-dir -d 'Directory of the hakit binaries to run on the nodes (default: beside ha-lab)' -r -F
+complete -c ha-lab -n "__fish_ha_lab_using_subcommand logs" -l json -d 'Print JSON for scripts instead of text'
+complete -c ha-lab -n "__fish_ha_lab_using_subcommand logs" -s h -l help -d 'Print help'
 complete -c ha-lab -n "__fish_ha_lab_using_subcommand down" -l name -d 'Lab name, prefix of its namespaces; use different names to run labs side by side' -r
 complete -c ha-lab -n "__fish_ha_lab_using_subcommand down" -l base-dir -d 'Directory holding one directory per lab' -r -F
 complete -c ha-lab -n "__fish_ha_lab_using_subcommand down" -l bin-dir -d 'Directory of the hakit binaries to run on the nodes (default: beside ha-lab)' -r -F
@@ -117,16 +124,17 @@ complete -c ha-lab -n "__fish_ha_lab_using_subcommand node-init" -l base-dir -d 
 complete -c ha-lab -n "__fish_ha_lab_using_subcommand node-init" -l bin-dir -d 'Directory of the hakit binaries to run on the nodes (default: beside ha-lab)' -r -F
 complete -c ha-lab -n "__fish_ha_lab_using_subcommand node-init" -l json -d 'Print JSON for scripts instead of text'
 complete -c ha-lab -n "__fish_ha_lab_using_subcommand node-init" -s h -l help -d 'Print help'
-complete -c ha-lab -n "__fish_ha_lab_using_subcommand help; and not __fish_seen_subcommand_from up exec crash start cut heal partition status down demo bench node-init help" -f -a "up" -d 'Create the network, write and sync the config and key, start every node\'s stack'
-complete -c ha-lab -n "__fish_ha_lab_using_subcommand help; and not __fish_seen_subcommand_from up exec crash start cut heal partition status down demo bench node-init help" -f -a "exec" -d 'Run a command inside a node (or the client) with its HA_* environment'
-complete -c ha-lab -n "__fish_ha_lab_using_subcommand help; and not __fish_seen_subcommand_from up exec crash start cut heal partition status down demo bench node-init help" -f -a "crash" -d 'Kill a node\'s whole stack with SIGKILL'
-complete -c ha-lab -n "__fish_ha_lab_using_subcommand help; and not __fish_seen_subcommand_from up exec crash start cut heal partition status down demo bench node-init help" -f -a "start" -d 'Start a node\'s stack again after a crash'
-complete -c ha-lab -n "__fish_ha_lab_using_subcommand help; and not __fish_seen_subcommand_from up exec crash start cut heal partition status down demo bench node-init help" -f -a "cut" -d 'Pull a node\'s cable (its switch port goes down)'
-complete -c ha-lab -n "__fish_ha_lab_using_subcommand help; and not __fish_seen_subcommand_from up exec crash start cut heal partition status down demo bench node-init help" -f -a "heal" -d 'Plug a node\'s cable back in; without a node, undo every cut and partition'
-complete -c ha-lab -n "__fish_ha_lab_using_subcommand help; and not __fish_seen_subcommand_from up exec crash start cut heal partition status down demo bench node-init help" -f -a "partition" -d 'Split the switch into groups that cannot reach each other, e.g. `partition 1,2 3`'
-complete -c ha-lab -n "__fish_ha_lab_using_subcommand help; and not __fish_seen_subcommand_from up exec crash start cut heal partition status down demo bench node-init help" -f -a "status" -d 'Show nodes, addresses, links and live processes'
-complete -c ha-lab -n "__fish_ha_lab_using_subcommand help; and not __fish_seen_subcommand_from up exec crash start cut heal partition status down demo bench node-init help" -f -a "down" -d 'Remove every namespace, process and file of the lab; safe to run twice'
-complete -c ha-lab -n "__fish_ha_lab_using_subcommand help; and not __fish_seen_subcommand_from up exec crash start cut heal partition status down demo bench node-init help" -f -a "demo" -d 'Run the guide step by step in a fresh lab, then measure failover from a client'
-complete -c ha-lab -n "__fish_ha_lab_using_subcommand help; and not __fish_seen_subcommand_from up exec crash start cut heal partition status down demo bench node-init help" -f -a "bench" -d 'Measure failover gaps, start-up time, CLI latency and memory over many fresh labs'
-complete -c ha-lab -n "__fish_ha_lab_using_subcommand help; and not __fish_seen_subcommand_from up exec crash start cut heal partition status down demo bench node-init help" -f -a "node-init" -d 'Pid 1 of a node\'s pid namespace: starts the node\'s daemons and reaps orphans'
-complete -c ha-lab -n "__fish_ha_lab_using_subcommand help; and not __fish_seen_subcommand_from up exec crash start cut heal partition status down demo bench node-init help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ha-lab -n "__fish_ha_lab_using_subcommand help; and not __fish_seen_subcommand_from up exec crash start cut heal partition status logs down demo bench node-init help" -f -a "up" -d 'Create the network, write and sync the config and key, start every node\'s stack'
+complete -c ha-lab -n "__fish_ha_lab_using_subcommand help; and not __fish_seen_subcommand_from up exec crash start cut heal partition status logs down demo bench node-init help" -f -a "exec" -d 'Run a command inside a node (or the client) with its HA_* environment'
+complete -c ha-lab -n "__fish_ha_lab_using_subcommand help; and not __fish_seen_subcommand_from up exec crash start cut heal partition status logs down demo bench node-init help" -f -a "crash" -d 'Kill a node\'s whole stack with SIGKILL'
+complete -c ha-lab -n "__fish_ha_lab_using_subcommand help; and not __fish_seen_subcommand_from up exec crash start cut heal partition status logs down demo bench node-init help" -f -a "start" -d 'Start a node\'s stack again after a crash'
+complete -c ha-lab -n "__fish_ha_lab_using_subcommand help; and not __fish_seen_subcommand_from up exec crash start cut heal partition status logs down demo bench node-init help" -f -a "cut" -d 'Pull a node\'s cable (its switch port goes down)'
+complete -c ha-lab -n "__fish_ha_lab_using_subcommand help; and not __fish_seen_subcommand_from up exec crash start cut heal partition status logs down demo bench node-init help" -f -a "heal" -d 'Plug a node\'s cable back in; without a node, undo every cut and partition'
+complete -c ha-lab -n "__fish_ha_lab_using_subcommand help; and not __fish_seen_subcommand_from up exec crash start cut heal partition status logs down demo bench node-init help" -f -a "partition" -d 'Split the switch into groups that cannot reach each other, e.g. `partition 1,2 3`'
+complete -c ha-lab -n "__fish_ha_lab_using_subcommand help; and not __fish_seen_subcommand_from up exec crash start cut heal partition status logs down demo bench node-init help" -f -a "status" -d 'Show nodes, addresses, links and live processes'
+complete -c ha-lab -n "__fish_ha_lab_using_subcommand help; and not __fish_seen_subcommand_from up exec crash start cut heal partition status logs down demo bench node-init help" -f -a "logs" -d 'Print the last lines of a node\'s daemon logs'
+complete -c ha-lab -n "__fish_ha_lab_using_subcommand help; and not __fish_seen_subcommand_from up exec crash start cut heal partition status logs down demo bench node-init help" -f -a "down" -d 'Remove every namespace, process and file of the lab; safe to run twice'
+complete -c ha-lab -n "__fish_ha_lab_using_subcommand help; and not __fish_seen_subcommand_from up exec crash start cut heal partition status logs down demo bench node-init help" -f -a "demo" -d 'Run the guide step by step in a fresh lab, then measure failover from a client'
+complete -c ha-lab -n "__fish_ha_lab_using_subcommand help; and not __fish_seen_subcommand_from up exec crash start cut heal partition status logs down demo bench node-init help" -f -a "bench" -d 'Measure failover gaps, start-up time, CLI latency and memory over many fresh labs'
+complete -c ha-lab -n "__fish_ha_lab_using_subcommand help; and not __fish_seen_subcommand_from up exec crash start cut heal partition status logs down demo bench node-init help" -f -a "node-init" -d 'Pid 1 of a node\'s pid namespace: starts the node\'s daemons and reaps orphans'
+complete -c ha-lab -n "__fish_ha_lab_using_subcommand help; and not __fish_seen_subcommand_from up exec crash start cut heal partition status logs down demo bench node-init help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -16,6 +16,84 @@ _ha__lrmd() {
             ",$1")
                 cmd="ha__lrmd"
                 ;;
+            ha__lrmd,builtin)
+                cmd="ha__lrmd__subcmd__builtin"
+                ;;
+            ha__lrmd,daemon)
+                cmd="ha__lrmd__subcmd__daemon"
+                ;;
+            ha__lrmd,exec)
+                cmd="ha__lrmd__subcmd__exec"
+                ;;
+            ha__lrmd,help)
+                cmd="ha__lrmd__subcmd__help"
+                ;;
+            ha__lrmd,ra)
+                cmd="ha__lrmd__subcmd__ra"
+                ;;
+            ha__lrmd,test)
+                cmd="ha__lrmd__subcmd__test"
+                ;;
+            ha__lrmd__subcmd__help,builtin)
+                cmd="ha__lrmd__subcmd__help__subcmd__builtin"
+                ;;
+            ha__lrmd__subcmd__help,daemon)
+                cmd="ha__lrmd__subcmd__help__subcmd__daemon"
+                ;;
+            ha__lrmd__subcmd__help,exec)
+                cmd="ha__lrmd__subcmd__help__subcmd__exec"
+                ;;
+            ha__lrmd__subcmd__help,help)
+                cmd="ha__lrmd__subcmd__help__subcmd__help"
+                ;;
+            ha__lrmd__subcmd__help,ra)
+                cmd="ha__lrmd__subcmd__help__subcmd__ra"
+                ;;
+            ha__lrmd__subcmd__help,test)
+                cmd="ha__lrmd__subcmd__help__subcmd__test"
+                ;;
+            ha__lrmd__subcmd__help__subcmd__ra,classes)
+                cmd="ha__lrmd__subcmd__help__subcmd__ra__subcmd__classes"
+                ;;
+            ha__lrmd__subcmd__help__subcmd__ra,info)
+                cmd="ha__lrmd__subcmd__help__subcmd__ra__subcmd__info"
+                ;;
+            ha__lrmd__subcmd__help__subcmd__ra,list)
+                cmd="ha__lrmd__subcmd__help__subcmd__ra__subcmd__list"
+                ;;
+            ha__lrmd__subcmd__help__subcmd__ra,providers)
+                cmd="ha__lrmd__subcmd__help__subcmd__ra__subcmd__providers"
+                ;;
+            ha__lrmd__subcmd__ra,classes)
+                cmd="ha__lrmd__subcmd__ra__subcmd__classes"
+                ;;
+            ha__lrmd__subcmd__ra,help)
+                cmd="ha__lrmd__subcmd__ra__subcmd__help"
+                ;;
+            ha__lrmd__subcmd__ra,info)
+                cmd="ha__lrmd__subcmd__ra__subcmd__info"
+                ;;
+            ha__lrmd__subcmd__ra,list)
+                cmd="ha__lrmd__subcmd__ra__subcmd__list"
+                ;;
+            ha__lrmd__subcmd__ra,providers)
+                cmd="ha__lrmd__subcmd__ra__subcmd__providers"
+                ;;
+            ha__lrmd__subcmd__ra__subcmd__help,classes)
+                cmd="ha__lrmd__subcmd__ra__subcmd__help__subcmd__classes"
+                ;;
+            ha__lrmd__subcmd__ra__subcmd__help,help)
+                cmd="ha__lrmd__subcmd__ra__subcmd__help__subcmd__help"
+                ;;
+            ha__lrmd__subcmd__ra__subcmd__help,info)
+                cmd="ha__lrmd__subcmd__ra__subcmd__help__subcmd__info"
+                ;;
+            ha__lrmd__subcmd__ra__subcmd__help,list)
+                cmd="ha__lrmd__subcmd__ra__subcmd__help__subcmd__list"
+                ;;
+            ha__lrmd__subcmd__ra__subcmd__help,providers)
+                cmd="ha__lrmd__subcmd__ra__subcmd__help__subcmd__providers"
+                ;;
             *)
                 ;;
         esac
@@ -23,12 +101,408 @@ _ha__lrmd() {
 
     case "${cmd}" in
         ha__lrmd)
-            opts="-h -V --json --help --version"
+            opts="-h -V --json --help --version exec ra test daemon builtin help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ha__subcmd__lrmd__subcmd__builtin)
+            opts="-h --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ha__subcmd__lrmd__subcmd__daemon)
+            opts="-f -h --foreground --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ha__subcmd__lrmd__subcmd__exec)
+            opts="-h --param --meta --timeout --resource --no-check --kill-grace --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --param)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --meta)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --resource)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kill-grace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ha__subcmd__lrmd__subcmd__help)
+            opts="exec ra test daemon builtin help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ha__subcmd__lrmd__subcmd__help__subcmd__builtin)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ha__subcmd__lrmd__subcmd__help__subcmd__daemon)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ha__subcmd__lrmd__subcmd__help__subcmd__exec)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ha__subcmd__lrmd__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ha__subcmd__lrmd__subcmd__help__subcmd__ra)
+            opts="classes providers list info"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ha__subcmd__lrmd__subcmd__help__subcmd__ra__subcmd__classes)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ha__subcmd__lrmd__subcmd__help__subcmd__ra__subcmd__info)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ha__subcmd__lrmd__subcmd__help__subcmd__ra__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ha__subcmd__lrmd__subcmd__help__subcmd__ra__subcmd__providers)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ha__subcmd__lrmd__subcmd__help__subcmd__test)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ha__subcmd__lrmd__subcmd__ra)
+            opts="-h --json --help classes providers list info help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ha__subcmd__lrmd__subcmd__ra__subcmd__classes)
+            opts="-h --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ha__subcmd__lrmd__subcmd__ra__subcmd__help)
+            opts="classes providers list info help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ha__subcmd__lrmd__subcmd__ra__subcmd__help__subcmd__classes)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ha__subcmd__lrmd__subcmd__ra__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ha__subcmd__lrmd__subcmd__ra__subcmd__help__subcmd__info)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ha__subcmd__lrmd__subcmd__ra__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ha__subcmd__lrmd__subcmd__ra__subcmd__help__subcmd__providers)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ha__subcmd__lrmd__subcmd__ra__subcmd__info)
+            opts="-h --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ha__subcmd__lrmd__subcmd__ra__subcmd__list)
+            opts="-h --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ha__subcmd__lrmd__subcmd__ra__subcmd__providers)
+            opts="-h --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ha__subcmd__lrmd__subcmd__test)
+            opts="-h --param --timeout --resource --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --param)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --resource)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -1128,3 +1128,169 @@ mod tests {
         assert!(q.is_empty());
     }
 }
+
+/// A daemon's connection *to* another daemon, inside a mio loop: requests are queued and
+/// written as the socket allows; replies and events are read as they come. Used by the
+/// controller to talk to `ha-ring` and `ha-lrmd` without blocking its loop.
+#[derive(Debug)]
+pub struct Upstream<S> {
+    /// The socket (e.g. `mio::net::UnixStream`).
+    pub stream: S,
+    lines: LineBuffer,
+    out: WriteQueue,
+    next_id: u64,
+    broken: bool,
+}
+
+/// One line from an upstream daemon.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UpstreamMessage {
+    /// The reply to request `id`: its `data`, or the daemon's error.
+    Reply {
+        /// The request id.
+        id: u64,
+        /// Data or error.
+        result: Result<Value, ErrorBody>,
+    },
+    /// A line without `id`: a streamed event.
+    Event(Value),
+}
+
+impl<S: Read + Write> Upstream<S> {
+    /// Wraps a connected, non-blocking stream.
+    pub fn new(stream: S) -> Upstream<S> {
+        Upstream {
+            stream,
+            lines: LineBuffer::new(MAX_LINE_BYTES),
+            out: WriteQueue::new(),
+            next_id: 1,
+            broken: false,
+        }
+    }
+
+    /// Queues a request and returns its id. A request that would overflow the queue marks
+    /// the connection broken (the daemon is not reading).
+    pub fn send(&mut self, cmd: &str, args: &Value) -> Result<u64, Error> {
+        let id = self.next_id;
+        self.next_id += 1;
+        let bytes = encode_request(id, cmd, args)?;
+        if self.out.push(&bytes).is_err() {
+            self.broken = true;
+            return Err(Error::Io(io::ErrorKind::WouldBlock.into()));
+        }
+        self.flush();
+        Ok(id)
+    }
+
+    /// Writes what the socket takes now.
+    pub fn flush(&mut self) {
+        if self.out.flush_to(&mut self.stream).is_err() {
+            self.broken = true;
+        }
+    }
+
+    /// True while queued bytes wait for the socket.
+    pub fn wants_write(&self) -> bool {
+        !self.out.is_empty()
+    }
+
+    /// Reads until the socket would block and returns the complete lines. The connection is
+    /// broken afterwards when the daemon closed it or sent something unreadable.
+    pub fn read(&mut self) -> Vec<UpstreamMessage> {
+        let mut chunk = [0u8; 16 * 1024];
+        loop {
+            match self.stream.read(&mut chunk) {
+                Ok(0) => {
+                    self.broken = true;
+                    break;
+                }
+                Ok(n) => self.lines.push(&chunk[..n]),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => {
+                    self.broken = true;
+                    break;
+                }
+            }
+        }
+        let mut messages = Vec::new();
+        while let Some(line) = self.lines.next_line() {
+            let Ok(line) = line else {
+                self.broken = true;
+                break;
+            };
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            match serde_json::from_slice::<Value>(&line) {
+                Ok(value) => messages.push(upstream_message(value)),
+                Err(_) => self.broken = true,
+            }
+        }
+        messages
+    }
+
+    /// True once the connection can no longer be used.
+    pub fn is_broken(&self) -> bool {
+        self.broken
+    }
+}
+
+fn upstream_message(value: Value) -> UpstreamMessage {
+    let Some(id) = value.get("id").and_then(Value::as_u64) else {
+        return UpstreamMessage::Event(value);
+    };
+    let result = if value.get("ok").and_then(Value::as_bool) == Some(true) {
+        Ok(value.get("data").cloned().unwrap_or(Value::Null))
+    } else {
+        let error = value
+            .get("error")
+            .cloned()
+            .and_then(|e| serde_json::from_value(e).ok())
+            .unwrap_or_else(|| ErrorBody::new(code::FAILED, "reply without error detail"));
+        Err(error)
+    };
+    UpstreamMessage::Reply { id, result }
+}
+
+#[cfg(test)]
+mod upstream_tests {
+    use super::*;
+    use std::os::unix::net::UnixStream;
+
+    #[test]
+    fn upstream_sends_requests_and_splits_replies_from_events() {
+        let (ours, mut theirs) = UnixStream::pair().unwrap();
+        ours.set_nonblocking(true).unwrap();
+        let mut upstream = Upstream::new(ours);
+        let id = upstream.send("status", &Value::Null).unwrap();
+        let mut line = String::new();
+        use std::io::BufRead;
+        std::io::BufReader::new(&theirs)
+            .read_line(&mut line)
+            .unwrap();
+        let request: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(request["cmd"], "status");
+        assert_eq!(request["id"], id);
+        theirs
+            .write_all(b"{\"type\":\"tick\"}\n{\"id\":1,\"ok\":true,\"data\":{\"a\":1}}\n")
+            .unwrap();
+        theirs
+            .write_all(
+                b"{\"id\":2,\"ok\":false,\"error\":{\"code\":\"failed\",\"message\":\"no\"}}\n",
+            )
+            .unwrap();
+        let messages = upstream.read();
+        assert_eq!(messages.len(), 3);
+        assert!(matches!(&messages[0], UpstreamMessage::Event(v) if v["type"] == "tick"));
+        assert!(
+            matches!(&messages[1], UpstreamMessage::Reply { id: 1, result: Ok(v) } if v["a"] == 1)
+        );
+        assert!(
+            matches!(&messages[2], UpstreamMessage::Reply { id: 2, result: Err(e) } if e.code == "failed")
+        );
+        drop(theirs);
+        assert!(upstream.read().is_empty());
+        assert!(upstream.is_broken());
+    }
+}

@@ -307,7 +307,7 @@ fn rule_text(rule: &Rule) -> String {
         }
         match &e.value {
             None => {
-                let _ = write!(text, " {} {}", e.operation, quote(&e.attribute));
+                let _ = write!(text, " {} {}", e.operation, quote_word(&e.attribute));
             }
             Some(value) => {
                 let operation = match &e.value_type {
@@ -317,8 +317,8 @@ fn rule_text(rule: &Rule) -> String {
                 let _ = write!(
                     text,
                     " {} {operation} {}",
-                    quote(&e.attribute),
-                    quote(value)
+                    quote_word(&e.attribute),
+                    quote_word(value)
                 );
             }
         }
@@ -360,25 +360,44 @@ fn write_order(out: &mut Writer, o: &Order) {
     out.head(head);
 }
 
-/// A value as crm text: bare when safe, else in double quotes with `"` and `\` escaped.
+/// A value as crm text, quoted as crmsh does: bare when it holds only word characters, `.`
+/// and `-`; else in double quotes with `"` escaped. A `\` is escaped only where the lexer
+/// would otherwise read it as an escape (before `"` or `\`, or last), so crmsh's output for
+/// ordinary values is matched byte for byte and every value reads back.
 pub fn quote(value: &str) -> String {
-    let safe = !value.is_empty()
-        && !value
+    let bare = !value.is_empty()
+        && value
             .chars()
-            .any(|c| c.is_whitespace() || matches!(c, '"' | '\'' | '\\'));
-    if safe {
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    if bare {
         return value.to_string();
     }
     let mut out = String::with_capacity(value.len() + 2);
     out.push('"');
-    for c in value.chars() {
-        if matches!(c, '"' | '\\') {
+    let mut chars = value.chars().peekable();
+    while let Some(c) = chars.next() {
+        let escape = match c {
+            '"' => true,
+            '\\' => matches!(chars.peek(), None | Some('"' | '\\')),
+            _ => false,
+        };
+        if escape {
             out.push('\\');
         }
         out.push(c);
     }
     out.push('"');
     out
+}
+
+/// A rule word (attribute or value) as crmsh prints it: bare unless it would not read back
+/// as one word (`#uname` stays bare).
+fn quote_word(word: &str) -> String {
+    let bare = !word.is_empty()
+        && !word
+            .chars()
+            .any(|c| c.is_whitespace() || matches!(c, '"' | '\'' | '\\'));
+    if bare { word.to_string() } else { quote(word) }
 }
 
 /// Builds objects line by line: a head line, then sections each on a tab-indented line, every

@@ -256,7 +256,8 @@ fn collect_meta<'a>(resource: &'a Resource, out: &mut Vec<(&'a str, &'a super::c
 fn check_meta(id: &str, meta: &super::cib::NvList, out: &mut Findings) {
     for (name, value) in meta.iter() {
         let problem = match name {
-            "target-role" if !ROLES.contains(&value) => {
+            // Pacemaker reads roles case-insensitively (`started` is Started).
+            "target-role" if !ROLES.iter().any(|r| r.eq_ignore_ascii_case(value)) => {
                 Some("expected Started, Stopped, Promoted or Unpromoted")
             }
             "is-managed" | "maintenance" | "critical" | "interleave" | "notify"

@@ -11,11 +11,16 @@
 //!
 //! ```no_run
 //! use hakit::lab::{Lab, LabOptions, Member};
-//! let mut options = LabOptions::new(format!("t{}", std::process::id()).parse().unwrap(), 3);
-//! options.bin_dir = "target/debug".into();
+//! // In an integration test: Path::new(env!("CARGO_BIN_EXE_ha-ring")).parent().unwrap()
+//! let bin_dir = std::path::Path::new("target/debug");
+//! let options = match LabOptions::for_test("ring", 3, bin_dir) {
+//!     Ok(options) => options,
+//!     Err(why) => return eprintln!("skipped: {why}"),
+//! };
 //! let lab = Lab::up(&options, &mut |line| eprintln!("{line}")).unwrap();
-//! let out = lab.command(Member::Node(1), "ha-cfgtool", &["--json", "status"]).output();
-//! lab.down().unwrap(); // also done on drop
+//! let members = lab.wait_for(Member::Node(1), &["ha-cfgtool", "--json", "members"],
+//!     std::time::Duration::from_secs(10), |out| out.success());
+//! lab.down().unwrap(); // also done on drop, even when an assertion fails
 //! ```
 //!
 //! Submodules [`topo`], [`gap`] and [`http`]'s parser are pure; this module does the I/O.
@@ -23,6 +28,7 @@
 pub mod gap;
 pub mod guide;
 pub mod http;
+pub mod run;
 pub mod state;
 pub mod topo;
 
@@ -41,6 +47,8 @@ use crate::paths::{ENV_CONF_DIR, ENV_NODE_ID, ENV_RUN_DIR, ENV_STATE_DIR};
 use crate::sys::clock as retry;
 use crate::sys::netns::{self, netns_path};
 use crate::sys::proc::{self, ProcessId};
+pub use run::{Outcome, RunOutput, Typed};
+use run::{last_words, piped, run_with_input};
 pub use state::{LabState, NotStarted, ProcessRecord};
 pub use topo::{LabName, Member, Topology};
 
@@ -191,6 +199,22 @@ impl LabOptions {
             start_stack: true,
             daemons: DEFAULT_DAEMONS.iter().map(|d| d.to_string()).collect(),
         }
+    }
+}
+
+impl LabOptions {
+    /// Options for a test: a lab named `<tag><pid>` (unique across parallel test binaries)
+    /// under the system temp directory, binaries from `bin_dir` (the directory of
+    /// `env!("CARGO_BIN_EXE_ha-ring")`), stacks started. Fails with [`LabError::NotRoot`] or
+    /// the `ip` error when this machine cannot run labs, so the test can say why it skips.
+    pub fn for_test(tag: &str, nodes: u8, bin_dir: &Path) -> Result<LabOptions, LabError> {
+        check_host()?;
+        let name: LabName = format!("{tag}{}", std::process::id()).parse()?;
+        let mut options = LabOptions::new(name, nodes);
+        options.base_dir = std::env::temp_dir().join("ha-lab-tests");
+        options.bin_dir = bin_dir.to_path_buf();
+        options.gohttpd = find_gohttpd(bin_dir);
+        Ok(options)
     }
 }
 
@@ -928,6 +952,31 @@ impl Lab {
             .sum()
     }
 
+    /// The log files of a node's daemons (`<program>.log`, and `node-init.log`), sorted.
+    pub fn log_files(&self, node: u8) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = fs::read_dir(self.node_dirs(node).log)
+            .map(|entries| entries.filter_map(|e| Some(e.ok()?.path())).collect())
+            .unwrap_or_default();
+        files.sort();
+        files
+    }
+
+    /// The last `lines` lines of every log of a node, each file under a `==> path <==` header
+    /// (for a failing test to print).
+    pub fn log_tail(&self, node: u8, lines: usize) -> String {
+        let mut text = String::new();
+        for path in self.log_files(node) {
+            let content = fs::read_to_string(&path).unwrap_or_default();
+            let all: Vec<&str> = content.lines().collect();
+            text.push_str(&format!("==> {} <==\n", path.display()));
+            for line in &all[all.len().saturating_sub(lines)..] {
+                text.push_str(line);
+                text.push('\n');
+            }
+        }
+        text
+    }
+
     /// Starts a node's stack again (after [`Lab::crash`]).
     pub fn start(&mut self, member: Member) -> Result<(), LabError> {
         let Member::Node(node) = self.topo.check(member)? else {
@@ -1217,16 +1266,6 @@ fn set_mode(path: &Path, mode: u32) -> Result<(), LabError> {
         .map_err(io_error(format!("setting mode of {}", path.display())))
 }
 
-/// The line of a daemon's log that best says why it stopped: the last error line, else the
-/// last non-empty one.
-fn last_words(log: &str) -> Option<String> {
-    let lines = || log.lines().rev().map(str::trim).filter(|l| !l.is_empty());
-    lines()
-        .find(|l| l.contains("error"))
-        .or_else(|| lines().next())
-        .map(str::to_string)
-}
-
 /// `/proc/PID/comm` holds at most 15 bytes of the program name.
 fn comm_matches(comm: &str, program: &str) -> bool {
     !comm.is_empty()
@@ -1288,174 +1327,6 @@ pub fn install_script(template: &str, binary: &Path, node_name: &str, port: u16)
         .collect::<Vec<_>>()
         .join("\n")
         + "\n"
-}
-
-/// One command line typed on a member (`node1# ha-keygen`) and what it did.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Typed {
-    /// Member it ran on.
-    pub member: String,
-    /// The line as a user would type it (pipes to other nodes shown as `ssh nodeN ...`).
-    pub command: String,
-    /// What the (last) program of the line did.
-    pub output: RunOutput,
-}
-
-/// How a typed command went.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// Exit 0.
-    Done,
-    /// The program or subcommand is not in this build yet; the text says which.
-    Skipped(String),
-    /// It ran and failed; the text is its error.
-    Failed(String),
-}
-
-impl Typed {
-    /// Classifies the run.
-    pub fn outcome(&self) -> Outcome {
-        let program = self.command.split_whitespace().next().unwrap_or_default();
-        if self.output.is_unavailable() {
-            let words: Vec<&str> = self
-                .command
-                .split_whitespace()
-                .take_while(|w| !w.starts_with('-') && *w != "|")
-                .take(2)
-                .collect();
-            Outcome::Skipped(format!("skipped: {} not available yet", words.join(" ")))
-        } else if self.output.success() {
-            Outcome::Done
-        } else {
-            let why = last_words(&self.output.stderr)
-                .unwrap_or_else(|| format!("{program} exited with {:?}", self.output.status));
-            Outcome::Failed(why)
-        }
-    }
-}
-
-/// `left | right`: runs `right` on `left`'s stdout if `left` worked; the result is the
-/// first failure (or unavailability), else `right`'s.
-fn piped(
-    left_line: &[&str],
-    left: RunOutput,
-    right_line: &str,
-    right: impl FnOnce(&[u8]) -> RunOutput,
-) -> Typed {
-    let command = format!("{} | {right_line}", left_line.join(" "));
-    let output = if left.success() {
-        right(&left.raw_stdout)
-    } else {
-        left
-    };
-    Typed {
-        member: "node1".to_string(),
-        command,
-        output,
-    }
-}
-
-/// What a program run in a member did.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct RunOutput {
-    /// Exit status (null when killed by a signal or not started).
-    pub status: Option<i32>,
-    /// Its stdout, as text.
-    pub stdout: String,
-    /// Its stderr (or why it could not start).
-    pub stderr: String,
-    /// Its stdout byte for byte (a key is binary), for piping into the next command.
-    #[serde(skip)]
-    pub raw_stdout: Vec<u8>,
-}
-
-impl RunOutput {
-    /// Exit status 0.
-    pub fn success(&self) -> bool {
-        self.status == Some(0)
-    }
-
-    /// The program or the subcommand asked for does not exist in this build yet: it said
-    /// "not implemented yet", or its argument parser rejected what a finished version takes.
-    pub fn is_unavailable(&self) -> bool {
-        self.stderr.contains("not implemented yet")
-            || (self.status == Some(2)
-                && (self.stderr.contains("unexpected argument")
-                    || self.stderr.contains("unrecognized subcommand")))
-    }
-}
-
-/// Longest a program run through [`Lab::run`] may take before it is killed.
-pub const RUN_LIMIT: Duration = Duration::from_secs(60);
-
-fn run_with_input(command: &mut Command, input: &[u8]) -> RunOutput {
-    use std::io::{Read, Write};
-    let spawned = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn();
-    let mut child = match spawned {
-        Ok(child) => child,
-        Err(e) => {
-            return RunOutput {
-                status: None,
-                stdout: String::new(),
-                stderr: e.to_string(),
-                raw_stdout: Vec::new(),
-            };
-        }
-    };
-    // Readers on their own threads so a chatty program never blocks on a full pipe.
-    let reader = |pipe: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            if let Some(mut pipe) = pipe {
-                let _ = pipe.read_to_end(&mut bytes);
-            }
-            bytes
-        })
-    };
-    let stdout = reader(
-        child
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let stderr = reader(
-        child
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    if let Some(mut stdin) = child.stdin.take() {
-        // A program that exits without reading its input is not an error here.
-        let _ = stdin.write_all(input);
-    }
-    let mut status = None;
-    let finished = retry::until(RUN_LIMIT, POLL_STEP, || match child.try_wait() {
-        Ok(Some(s)) => {
-            status = s.code();
-            true
-        }
-        Ok(None) => false,
-        Err(_) => true,
-    });
-    if !finished {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    let mut stderr = String::from_utf8_lossy(&stderr.join().unwrap_or_default()).into_owned();
-    if !finished {
-        stderr.push_str(&format!("killed after {} s\n", RUN_LIMIT.as_secs()));
-    }
-    let raw_stdout = stdout.join().unwrap_or_default();
-    RunOutput {
-        status,
-        stdout: String::from_utf8_lossy(&raw_stdout).into_owned(),
-        stderr,
-        raw_stdout,
-    }
 }
 
 #[cfg(test)]

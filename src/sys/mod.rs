@@ -4,4 +4,7 @@ pub mod clock;
 pub mod fs;
 pub mod net;
 pub mod netns;
+pub mod packet;
 pub mod proc;
+pub mod signal;
+pub mod supervise;

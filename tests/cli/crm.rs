@@ -214,7 +214,9 @@ fn without_a_cib_file_or_controller_exits_3_with_a_hint() {
         .assert()
         .code(3)
         .stderr(contains("cannot reach the controller at"))
-        .stderr(contains("ha-crm: hint: use --cib-file PATH"));
+        .stderr(contains(
+            "ha-crm: hint: is the cluster stack running? (ha-ring with service crm)",
+        ));
     // HA_CIB_FILE selects the file like --cib-file.
     cmd("ha-crm")
         .env("HA_CIB_FILE", dir.path().join("x.json"))
@@ -329,4 +331,202 @@ fn resource_and_node_levels_change_the_file() {
         .assert()
         .code(1)
         .stderr(contains("did you mean \"vip\"?"));
+}
+
+/// The interactive shell on a pseudo-terminal, driven like a person would.
+mod interactive {
+    use std::io::{Read, Write};
+    use std::os::fd::AsFd;
+    use std::process::{Child, Stdio};
+    use std::time::{Duration, Instant};
+
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+
+    use super::*;
+
+    struct Shell {
+        child: Child,
+        master: std::fs::File,
+        seen: String,
+    }
+
+    impl Drop for Shell {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    impl Shell {
+        fn start(cib: &Path, args: &[&str]) -> Shell {
+            let pty = nix::pty::openpty(None, None).unwrap();
+            let slave = std::fs::File::from(pty.slave);
+            let child = std::process::Command::new(env!("CARGO_BIN_EXE_ha-crm"))
+                .env_remove("HA_CIB_FILE")
+                .env("TERM", "xterm")
+                .env("HOME", cib.parent().unwrap())
+                .arg("--cib-file")
+                .arg(cib)
+                .args(args)
+                .stdin(Stdio::from(slave.try_clone().unwrap()))
+                .stdout(Stdio::from(slave.try_clone().unwrap()))
+                .stderr(Stdio::from(slave))
+                .spawn()
+                .unwrap();
+            Shell {
+                child,
+                master: std::fs::File::from(pty.master),
+                seen: String::new(),
+            }
+        }
+
+        /// Reads until `text` has appeared (since the last match), bounded to 10 s.
+        fn expect(&mut self, text: &str) {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                if let Some(index) = self.seen.find(text) {
+                    self.seen.drain(..index + text.len());
+                    return;
+                }
+                let left = deadline.saturating_duration_since(Instant::now());
+                assert!(
+                    !left.is_zero(),
+                    "timed out waiting for {text:?}; saw {:?}",
+                    self.seen
+                );
+                let mut fds = [PollFd::new(self.master.as_fd(), PollFlags::POLLIN)];
+                let wait = PollTimeout::try_from(left.min(Duration::from_millis(200))).unwrap();
+                if poll(&mut fds, wait).unwrap() == 0 {
+                    continue;
+                }
+                let mut buffer = [0u8; 4096];
+                let count = match self.master.read(&mut buffer) {
+                    Ok(0) | Err(_) => {
+                        panic!(
+                            "shell closed while waiting for {text:?}; saw {:?}",
+                            self.seen
+                        )
+                    }
+                    Ok(count) => count,
+                };
+                let chunk = String::from_utf8_lossy(&buffer[..count]).to_string();
+                // Answer cursor-position queries as a terminal would.
+                if chunk.contains("\x1b[6n") {
+                    self.master.write_all(b"\x1b[1;1R").unwrap();
+                }
+                self.seen.push_str(&chunk);
+            }
+        }
+
+        fn send(&mut self, text: &str) {
+            self.master.write_all(text.as_bytes()).unwrap();
+        }
+
+        fn wait_exit(&mut self) -> i32 {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                if let Some(status) = self.child.try_wait().unwrap() {
+                    return status.code().unwrap_or(-1);
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "shell did not exit; saw {:?}",
+                    self.seen
+                );
+                // Drain output so the child never blocks on a full pty.
+                let mut fds = [PollFd::new(self.master.as_fd(), PollFlags::POLLIN)];
+                if poll(&mut fds, PollTimeout::from(50u8)).unwrap_or(0) > 0 {
+                    let mut buffer = [0u8; 4096];
+                    if let Ok(count) = self.master.read(&mut buffer) {
+                        self.seen
+                            .push_str(&String::from_utf8_lossy(&buffer[..count]));
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn prompts_staging_commit_completion_and_leaving_with_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let cib = dir.path().join("cib.json");
+        configure(&cib, "primitive gohttpd lsb:gohttpd").success();
+        let mut shell = Shell::start(&cib, &[]);
+        shell.expect("crm(cib.json)# ");
+        shell.send("configure\r");
+        shell.expect("crm(cib.json)configure# ");
+        shell.send("primitive vip ocf:heartbeat:IPaddr params ip=192.168.2.100\r");
+        shell.expect("crm(cib.json)configure# ");
+        // Staged, not yet in the file.
+        assert!(!show(&cib).contains("vip"));
+        shell.send("show\r");
+        shell.expect("primitive vip IPaddr");
+        shell.expect("crm(cib.json)configure# ");
+        // Tab completes the command and the id.
+        shell.send("gro\t");
+        shell.expect("group ");
+        shell.send("my_group v\t");
+        shell.expect("vip ");
+        shell.send("goh\t");
+        shell.expect("gohttpd ");
+        shell.send("\r");
+        shell.expect("crm(cib.json)configure# ");
+        // A mistake names the column and suggests, and nothing breaks.
+        shell.send("primitive x ocff:heartbeat:Dummy\r");
+        shell.expect("column 13: unknown resource class \"ocff\"");
+        shell.expect("crm(cib.json)configure# ");
+        shell.send("commit\r");
+        shell.expect("crm(cib.json)configure# ");
+        assert!(show(&cib).contains("group my_group vip gohttpd\n"));
+        // A change left uncommitted is asked about on the way out; "n" drops it.
+        shell.send("primitive extra ocf:heartbeat:Dummy\r");
+        shell.expect("crm(cib.json)configure# ");
+        shell.send("up\r");
+        shell.expect("There are changes pending. Do you want to commit them (y/n)? ");
+        shell.send("n\r");
+        shell.expect("crm(cib.json)# ");
+        shell.send("quit\r");
+        assert_eq!(shell.wait_exit(), 0);
+        assert!(!show(&cib).contains("extra"));
+    }
+
+    #[test]
+    fn answering_yes_commits_on_quit() {
+        let dir = tempfile::tempdir().unwrap();
+        let cib = dir.path().join("cib.json");
+        let mut shell = Shell::start(&cib, &["configure"]);
+        shell.expect("crm(cib.json)configure# ");
+        shell.send("property stonith-enabled=false\r");
+        shell.expect("crm(cib.json)configure# ");
+        shell.send("quit\r");
+        shell.expect("Do you want to commit them (y/n)? ");
+        shell.send("y\r");
+        assert_eq!(shell.wait_exit(), 0);
+        assert!(show(&cib).contains("stonith-enabled=false"));
+    }
+}
+
+#[test]
+fn edit_applies_the_text_changed_in_the_editor() {
+    let dir = tempfile::tempdir().unwrap();
+    let cib = dir.path().join("cib.json");
+    configure(&cib, "primitive vip IPaddr params ip=10.0.0.1").success();
+    crm(&cib)
+        .env("EDITOR", "sed -i s/ip=10.0.0.1/ip=10.0.0.2/")
+        .env_remove("VISUAL")
+        .args(["configure", "edit", "vip"])
+        .assert()
+        .success();
+    assert!(show(&cib).contains("params ip=10.0.0.2\n"));
+    // A broken edit changes nothing and says where.
+    crm(&cib)
+        .env("EDITOR", "sed -i s/IPaddr/ocff:x:IPaddr/")
+        .env_remove("VISUAL")
+        .args(["configure", "edit"])
+        .assert()
+        .code(1)
+        .stderr(contains(
+            "edited text:1:15: unknown resource class \"ocff\"",
+        ));
+    assert!(show(&cib).contains("primitive vip IPaddr"));
 }
