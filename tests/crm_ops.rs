@@ -221,7 +221,7 @@ fn move_with_a_lifetime_leaves_an_expiring_rule() {
     let text = show(&cib);
     assert!(
         text.contains(&format!(
-            "location cli-prefer-vip vip \\\n\trule inf: #uname eq node2 and #date lt {expires}\n"
+            "location cli-prefer-vip vip \\\n\trule inf: #uname eq node2 and date lt {expires}\n"
         )),
         "{text}"
     );
@@ -231,7 +231,7 @@ fn move_with_a_lifetime_leaves_an_expiring_rule() {
     // crmsh's positional form.
     run(&cib, "resource ban vip node1 P1D").success();
     assert!(show(&cib).contains(
-        "location cli-ban-vip-on-node1 vip \\\n\trule -inf: #uname eq node1 and #date lt "
+        "location cli-ban-vip-on-node1 vip \\\n\trule -inf: #uname eq node1 and date lt "
     ));
 }
 
