@@ -919,3 +919,38 @@ fn restarted_daemon_keeps_track_of_what_it_started() {
         .unwrap();
     assert_eq!(monitor.rc, Some(7));
 }
+
+#[test]
+fn refused_requests_still_report_a_result_for_their_token() {
+    let scratch = Scratch::new();
+    let daemon = DaemonGuard::start(&scratch);
+    let mut events = daemon.client();
+    events.subscribe().unwrap();
+    let mut lrmd = daemon.client();
+    let missing = hakit::lrmd::protocol::ExecArgs {
+        token: 5,
+        ..exec_args("r", "ocf:heartbeat:NoSuchAgent", "start", &[])
+    };
+    assert!(lrmd.exec(&missing).is_err());
+    let result = events.next_result(Duration::from_secs(5)).unwrap().unwrap();
+    assert_eq!(result.client, 5);
+    assert_eq!(
+        result.status,
+        hakit::lrmd::executor::ExecStatus::NotInstalled
+    );
+    assert_eq!(result.rc, Some(5));
+    let bad_param = hakit::lrmd::protocol::ExecArgs {
+        token: 6,
+        ..exec_args(
+            "r",
+            "ocf:heartbeat:Dummy",
+            "start",
+            &[("colour", "red".into())],
+        )
+    };
+    assert!(lrmd.exec(&bad_param).is_err());
+    let result = events.next_result(Duration::from_secs(5)).unwrap().unwrap();
+    assert_eq!((result.client, result.rc), (6, Some(2)));
+    assert_eq!(result.failure, Some(hakit::lrmd::agent::FailureKind::Hard));
+    assert!(result.exit_reason.unwrap().contains("colour"));
+}

@@ -427,6 +427,8 @@ fn summary_line(result: &OpResult) -> String {
         (ExecStatus::Timeout, _) => "timed out".to_string(),
         (ExecStatus::Signaled, _) => format!("killed by signal {}", result.signal.unwrap_or(0)),
         (ExecStatus::SpawnFailed, _) => "could not be started".to_string(),
+        (ExecStatus::NotInstalled, _) => "agent not installed".to_string(),
+        (ExecStatus::Invalid, _) => "refused".to_string(),
         (ExecStatus::Cancelled, _) => "cancelled".to_string(),
         (ExecStatus::Done, None) => "no result".to_string(),
     };
