@@ -677,16 +677,13 @@ impl<'a> Session<'a> {
     fn findings(&mut self, changed_only: bool) -> Result<(Vec<Finding>, render::Shown), Located> {
         let shown = render::show_with_lines(&self.load()?.work().configuration);
         let staged = self.staged.as_ref().expect("loaded above");
-        let changed = ChangedOnly {
-            inner: self.agents.as_ref(),
-            base: &staged.base.configuration,
-        };
-        let agents: &dyn AgentCatalog = if changed_only {
-            &changed
+        let findings = if changed_only {
+            let changed = ChangedOnly::new(self.agents.as_ref(), &staged.base.configuration);
+            verify::verify(staged.work(), &changed)
         } else {
-            self.agents.as_ref()
+            verify::verify(staged.work(), self.agents.as_ref())
         };
-        Ok((verify::verify(staged.work(), agents), shown))
+        Ok((findings, shown))
     }
 
     /// A finding naming where its object is: the batch line that defined it in this run, or
@@ -767,10 +764,7 @@ impl<'a> Session<'a> {
         let staged = self.staged.as_ref().expect("findings loaded the CIB");
         // Warnings the committed copy already had were shown before; print only new ones.
         let known = if findings.iter().any(|f| f.severity == Severity::Warning) {
-            let unchanged = ChangedOnly {
-                inner: self.agents.as_ref(),
-                base: &staged.base.configuration,
-            };
+            let unchanged = ChangedOnly::new(self.agents.as_ref(), &staged.base.configuration);
             verify::verify(&staged.base, &unchanged)
         } else {
             Vec::new()

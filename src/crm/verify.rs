@@ -62,10 +62,23 @@ pub trait AgentCatalog {
 /// committed before was checked then, and running every agent's meta-data on each commit
 /// would make a one-line change of a large CIB slow.
 pub struct ChangedOnly<'a> {
-    /// The catalog asked for changed primitives.
-    pub inner: &'a dyn AgentCatalog,
-    /// The committed configuration.
-    pub base: &'a Configuration,
+    inner: &'a dyn AgentCatalog,
+    /// The committed primitives by id (looked up once per primitive checked).
+    base: std::collections::HashMap<&'a str, &'a Primitive>,
+}
+
+impl<'a> ChangedOnly<'a> {
+    /// Asks `inner` about primitives that differ from those in `base`.
+    pub fn new(inner: &'a dyn AgentCatalog, base: &'a Configuration) -> ChangedOnly<'a> {
+        ChangedOnly {
+            inner,
+            base: base
+                .primitives()
+                .into_iter()
+                .map(|p| (p.id.as_str(), p))
+                .collect(),
+        }
+    }
 }
 
 impl AgentCatalog for ChangedOnly<'_> {
@@ -74,7 +87,7 @@ impl AgentCatalog for ChangedOnly<'_> {
     }
 
     fn checks(&self, primitive: &Primitive) -> bool {
-        self.base.find_primitive(&primitive.id) != Some(primitive) && self.inner.checks(primitive)
+        self.base.get(primitive.id.as_str()) != Some(&primitive) && self.inner.checks(primitive)
     }
 
     fn unknown_is_error(&self) -> bool {
@@ -425,6 +438,11 @@ fn find_cycle<'a>(edges: &[(&'a str, &'a str, &'a str)]) -> Option<(Vec<&'a str>
         Black,
     }
     let mut colour: BTreeMap<&str, Colour> = nodes.iter().map(|n| (*n, Colour::White)).collect();
+    let mut adjacent: BTreeMap<&str, Vec<&(&str, &str, &str)>> = BTreeMap::new();
+    for edge in edges {
+        adjacent.entry(edge.0).or_default().push(edge);
+    }
+    let none = Vec::new();
     for start in &nodes {
         if colour[start] != Colour::White {
             continue;
@@ -433,7 +451,7 @@ fn find_cycle<'a>(edges: &[(&'a str, &'a str, &'a str)]) -> Option<(Vec<&'a str>
         let mut path: Vec<(&str, &str)> = Vec::new(); // (node, via constraint)
         colour.insert(start, Colour::Grey);
         while let Some((node, next)) = stack.pop() {
-            let outgoing: Vec<_> = edges.iter().filter(|(a, _, _)| *a == node).collect();
+            let outgoing = adjacent.get(node).unwrap_or(&none);
             if next < outgoing.len() {
                 stack.push((node, next + 1));
                 let (_, to, via) = outgoing[next];
@@ -560,5 +578,122 @@ fn check_options(config: &Configuration, out: &mut Findings) {
              sight of each other, both run the resources"
                 .to_string(),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crm::cib::{Constraint, Group, Order, OrderKind, Resource};
+    use crate::crm::edit::{Mode, apply_text};
+
+    fn cib(text: &str) -> Cib {
+        let mut cib = Cib::default();
+        apply_text(&mut cib, text, Mode::Create).unwrap();
+        cib
+    }
+
+    fn messages(cib: &Cib, severity: Severity) -> Vec<String> {
+        verify(cib, &NoCatalog("no agents in unit tests".into()))
+            .into_iter()
+            .filter(|f| f.severity == severity)
+            .map(|f| f.message)
+            .collect()
+    }
+
+    #[test]
+    fn two_node_shortcut_is_one_warning_explaining_split_brain() {
+        let cib = cib("property stonith-enabled=false\nproperty no-quorum-policy=ignore\n");
+        let warnings = messages(&cib, Severity::Warning);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("split brain"), "{warnings:?}");
+        assert!(messages(&cib, Severity::Error).is_empty());
+    }
+
+    #[test]
+    fn stonith_enabled_without_a_stonith_resource_warns() {
+        let warnings = messages(&cib("primitive d Dummy\n"), Severity::Warning);
+        assert!(
+            warnings.iter().any(|w| w.contains("no stonith resource")),
+            "{warnings:?}"
+        );
+        let fenced = cib("primitive st stonith:fence_xvm\n");
+        let warnings = messages(&fenced, Severity::Warning);
+        assert!(
+            !warnings.iter().any(|w| w.contains("no stonith resource")),
+            "{warnings:?}"
+        );
+    }
+
+    #[test]
+    fn order_loops_are_errors_and_name_their_constraints() {
+        let cib = cib("primitive a Dummy\nprimitive b Dummy\nprimitive c Dummy\n\
+             order o1 Mandatory: a b\norder o2 Mandatory: b c\norder o3 Mandatory: c a\n");
+        let errors = messages(&cib, Severity::Error);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].contains("form a loop"), "{errors:?}");
+        for id in ["o1", "o2", "o3"] {
+            assert!(errors[0].contains(id), "{errors:?}");
+        }
+    }
+
+    #[test]
+    fn dangling_references_duplicates_and_two_groups_are_errors() {
+        let mut cib = cib("primitive a Dummy\nprimitive b Dummy\ngroup g1 a\n");
+        // Shapes the language refuses can still arrive from XML or JSON.
+        let a = cib.configuration.find_primitive("a").unwrap().clone();
+        cib.configuration.resources.push(Resource::Group(Group {
+            id: "g2".into(),
+            children: vec![Resource::Primitive(a)],
+            ..Group::default()
+        }));
+        cib.configuration.constraints.push(Constraint::Order(Order {
+            id: "o1".into(),
+            kind: OrderKind::Mandatory,
+            first: "b".into(),
+            first_action: None,
+            then: "nope".into(),
+            then_action: None,
+            symmetrical: None,
+            score: None,
+        }));
+        let errors = messages(&cib, Severity::Error);
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains("resource a is in two groups (g1 and g2)")),
+            "{errors:?}"
+        );
+        assert!(
+            errors.iter().any(|e| e.contains("refers to resource nope")),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn bad_values_are_errors() {
+        let cib = cib(
+            "primitive a Dummy meta target-role=Sideways op monitor interval=ten\n\
+             property no-quorum-policy=sometimes\n",
+        );
+        let errors = messages(&cib, Severity::Error);
+        assert_eq!(errors.len(), 3, "{errors:?}");
+    }
+
+    #[test]
+    fn changed_only_asks_about_new_and_changed_primitives() {
+        struct Counting(std::cell::Cell<usize>);
+        impl AgentCatalog for Counting {
+            fn parameters(&self, _: &Primitive) -> Result<Option<Vec<AgentParameter>>, String> {
+                self.0.set(self.0.get() + 1);
+                Ok(Some(Vec::new()))
+            }
+        }
+        let base = cib("primitive a Dummy\nprimitive b Dummy\n");
+        let mut work = base.clone();
+        apply_text(&mut work, "primitive c Dummy", Mode::Create).unwrap();
+        let counting = Counting(std::cell::Cell::new(0));
+        verify(&work, &ChangedOnly::new(&counting, &base.configuration));
+        assert_eq!(counting.0.get(), 1);
     }
 }

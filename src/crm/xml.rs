@@ -857,6 +857,10 @@ impl Writer {
                 for (n, v) in &owned {
                     all.push((n.as_str(), v.clone()));
                 }
+                // The schema requires an interval on every op; crm text may leave it out.
+                if op.attrs.get("interval").is_none() {
+                    all.push(("interval", "0".to_string()));
+                }
                 self.empty("op", &all);
             }
             self.close("operations");
