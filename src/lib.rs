@@ -13,6 +13,7 @@
 //! - [`ring`]: membership, ordered delivery and quorum (the `ha-ring` core).
 //! - [`lrmd`]: resource-agent conventions and the executor core (`ha-lrmd`).
 //! - [`crm`]: the CIB, the crm shell language, the scheduler and the controller (`ha-crm`).
+//! - [`lab`]: a local multi-node lab in network namespaces (`ha-lab`).
 #![deny(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
@@ -20,6 +21,7 @@ pub mod cli;
 pub mod conf;
 pub mod crm;
 pub mod ipc;
+pub mod lab;
 pub mod lrmd;
 pub mod paths;
 pub mod ring;

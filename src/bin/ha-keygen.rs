@@ -2,8 +2,17 @@
 
 use clap::Parser;
 use hakit::cli::{self, keygen};
+use hakit::paths::Paths;
 
 fn main() -> std::process::ExitCode {
     let args = keygen::Args::parse();
-    cli::run_and_exit("ha-keygen", args.json, || keygen::run(&args))
+    let paths = Paths::from_env();
+    cli::run_and_exit("ha-keygen", args.json, || {
+        keygen::run(
+            &args,
+            &paths,
+            &mut std::io::stdin().lock(),
+            &mut std::io::stdout().lock(),
+        )
+    })
 }

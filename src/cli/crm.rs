@@ -1,19 +1,1064 @@
-//! `ha-crm`: arguments and behaviour.
+//! `ha-crm`: arguments and behaviour. One-shot commands (`ha-crm configure property
+//! stonith-enabled=false`, committed at once), batch input (`ha-crm -f FILE` or commands on a
+//! non-terminal stdin, all or nothing) and the interactive shell (`ha-crm` alone, see
+//! [`super::crm_shell`]) all run through one [`Session`].
+//!
+//! The CIB is a file given by `--cib-file PATH` / `HA_CIB_FILE`. Without one, commands that
+//! need the CIB go to the controller at `$HA_RUN_DIR/crm.sock` (exit 3 when it cannot be
+//! reached).
 
-use clap::Parser;
+use std::io::{self, IsTerminal, Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
 
-use super::{CliResult, not_implemented};
+use anyhow::anyhow;
+use clap::{Parser, Subcommand};
+use serde_json::json;
+
+use super::crm_simulate::{ExplainArgs, SimulateArgs, run_explain, run_simulate};
+use super::{CliResult, Failure, print_json_ok};
+use crate::crm::cib::{Cib, Configuration};
+use crate::crm::edit::{self, Mode, ScriptError};
+use crate::crm::render;
+use crate::crm::shell::{
+    self, AttributeAction, Command, ConfigureCommand, Level, Line, LoadMode, NodeCommand, Pos,
+    RaCommand, ResourceCommand, ShowWhat,
+};
+use crate::crm::store::CibFile;
+use crate::crm::verify::{self, AgentCatalog, Finding, NoCatalog, Severity};
+use crate::paths::Paths;
 
 /// Cluster resource manager shell: configuration, status, resources, nodes.
+///
+/// With no command and a terminal on stdin, opens the interactive shell; with commands on a
+/// non-terminal stdin (or `-f FILE`), runs them as one batch: nothing is committed unless
+/// every line succeeds.
 #[derive(Debug, Parser)]
 #[command(name = "ha-crm", version, about)]
 pub struct Args {
     /// Print JSON for scripts instead of text.
     #[arg(long, global = true)]
     pub json: bool,
+
+    /// Work on this CIB file instead of the live cluster (created on first commit).
+    #[arg(long, global = true, env = "HA_CIB_FILE", value_name = "PATH")]
+    pub cib_file: Option<PathBuf>,
+
+    /// Run the commands in FILE as one batch (all or nothing).
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+
+    /// What to do; none opens the interactive shell.
+    #[command(subcommand)]
+    pub command: Option<CrmCommand>,
+}
+
+/// `ha-crm` subcommands. Each level takes the rest of the line in crm shell syntax.
+#[derive(Debug, Subcommand)]
+pub enum CrmCommand {
+    /// Show, change, verify and commit the configuration (crm shell syntax).
+    Configure(Words),
+    /// Start, stop, manage or unmanage a resource.
+    Resource(Words),
+    /// Show nodes; put them in standby or online; node attributes.
+    Node(Words),
+    /// Resource agents: classes, list CLASS [PROVIDER], info AGENT.
+    Ra(Words),
+    /// The cluster's state (needs the controller).
+    Status,
+    /// Show what the cluster would do with a CIB: status, transition summary, actions.
+    Simulate(SimulateArgs),
+    /// Explain where a resource runs (or why it is stopped): every score term per node.
+    Explain(ExplainArgs),
+    /// Run this node's controller: replicated CIB, DC, transitions (normally started by ha-ring).
+    Daemon(super::crm_daemon::DaemonArgs),
+}
+
+/// The rest of a command line, in crm shell syntax.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Words {
+    /// A command of this level, e.g. `property stonith-enabled=false`; none opens the level.
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
+    pub words: Vec<String>,
 }
 
 /// Runs `ha-crm` with parsed arguments.
-pub fn run(_args: &Args) -> CliResult {
-    Err(not_implemented("ha-crm"))
+pub fn run(args: &Args) -> CliResult {
+    let target = Target::new(args.cib_file.clone(), Paths::from_env());
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    let (level, words) = match &args.command {
+        None => (Level::Top, Vec::new()),
+        Some(CrmCommand::Configure(w)) => (Level::Configure, w.words.clone()),
+        Some(CrmCommand::Resource(w)) => (Level::Resource, w.words.clone()),
+        Some(CrmCommand::Node(w)) => (Level::Node, w.words.clone()),
+        Some(CrmCommand::Ra(w)) => (Level::Ra, w.words.clone()),
+        Some(CrmCommand::Status) => (Level::Top, vec!["status".to_string()]),
+        Some(CrmCommand::Simulate(sim)) => {
+            let mut sim = sim.clone();
+            sim.source.cib_file = args.cib_file.clone();
+            return run_simulate(&sim, args.json, &mut out);
+        }
+        Some(CrmCommand::Explain(explain)) => {
+            let mut explain = explain.clone();
+            explain.source.cib_file = args.cib_file.clone();
+            return run_explain(&explain, args.json, &mut out);
+        }
+        Some(CrmCommand::Daemon(daemon)) => {
+            return super::crm_daemon::run(daemon, &Paths::from_env());
+        }
+    };
+    if let Some(file) = &args.file {
+        if args.command.is_some() {
+            return Err(Failure::usage(anyhow!(
+                "-f FILE runs a batch; give commands in the file, not on the command line"
+            )));
+        }
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| Failure::failed(anyhow!("cannot read {}: {e}", file.display())))?;
+        let mut session = Session::new(target, args.json, RunMode::Batch, &mut out);
+        return session.run_batch(&file.display().to_string(), &text, level);
+    }
+    if words.is_empty() {
+        if io::stdin().is_terminal() {
+            return super::crm_shell::interactive(target, args.json, level, &mut out);
+        }
+        let mut text = String::new();
+        io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| Failure::failed(anyhow!("cannot read commands from stdin: {e}")))?;
+        let mut session = Session::new(target, args.json, RunMode::Batch, &mut out);
+        return session.run_batch("stdin", &text, level);
+    }
+    let mut session = Session::new(target, args.json, RunMode::OneShot, &mut out);
+    session.run_one_shot(level, &words)
+}
+
+/// Joins command-line words into one crm line, quoting words that need it.
+fn join_words(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|word| {
+            if word.is_empty()
+                || word
+                    .chars()
+                    .any(|c| c.is_whitespace() || "\"'\\".contains(c))
+            {
+                // Quote only the value part of NAME=VALUE so the pair stays one attribute.
+                match word.split_once('=') {
+                    Some((name, value)) if !name.chars().any(char::is_whitespace) => {
+                        format!("{name}={}", render::quote(value))
+                    }
+                    _ => render::quote(word),
+                }
+            } else {
+                word.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Where the CIB lives.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// A CIB file (`--cib-file`).
+    File(CibFile),
+    /// The controller's live CIB.
+    Live(Paths),
+}
+
+impl Target {
+    /// The file when given, else the live cluster under `paths`.
+    pub fn new(cib_file: Option<PathBuf>, paths: Paths) -> Target {
+        match cib_file {
+            Some(path) => Target::File(CibFile::new(path)),
+            None => Target::Live(paths),
+        }
+    }
+
+    /// The name shown in prompts: `live`, or the CIB file's name.
+    pub fn prompt_name(&self) -> String {
+        match self {
+            Target::Live(_) => "live".into(),
+            Target::File(file) => file
+                .path()
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| file.path().display().to_string()),
+        }
+    }
+
+    fn unreachable(&self) -> Failure {
+        let socket = match self {
+            Target::Live(paths) => paths.crm_socket(),
+            Target::File(file) => file.path().to_path_buf(),
+        };
+        // Until ha-crm speaks the controller's protocol, the live CIB is out of reach even
+        // when the socket answers; say so, so nobody mistakes it for a cluster fault.
+        let reason = match UnixStream::connect(&socket) {
+            Ok(_) => "connected, but".to_string(),
+            Err(e) => format!("{e};"),
+        };
+        Failure::unreachable(anyhow!(
+            "cannot reach the controller at {}: {reason} live CIB access from ha-crm is not implemented yet",
+            socket.display()
+        ))
+        .with_hint("use --cib-file PATH (or HA_CIB_FILE=PATH) to work on a CIB file")
+    }
+}
+
+/// How the session was started: decides when changes are written and whether to ask.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunMode {
+    /// One command from the command line; changes are committed at once.
+    OneShot,
+    /// A batch; changes are committed at the end if every line succeeded.
+    Batch,
+    /// The interactive shell; changes are staged until `commit`.
+    Interactive,
+}
+
+/// What to do after a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Read the next command.
+    Continue,
+    /// Leave the shell.
+    Quit,
+}
+
+/// A failure with the place in the input it is about.
+#[derive(Debug)]
+pub struct Located {
+    /// Where, when known.
+    pub pos: Option<Pos>,
+    /// What failed.
+    pub failure: Failure,
+}
+
+impl From<Failure> for Located {
+    fn from(failure: Failure) -> Located {
+        Located { pos: None, failure }
+    }
+}
+
+impl From<ScriptError> for Located {
+    fn from(error: ScriptError) -> Located {
+        Located {
+            pos: Some(error.pos),
+            failure: Failure::failed(anyhow!("{}", error.message)),
+        }
+    }
+}
+
+fn failed(message: impl std::fmt::Display) -> Located {
+    Failure::failed(anyhow!("{message}")).into()
+}
+
+/// The CIB as read and as changed since.
+#[derive(Debug, Clone)]
+pub struct Staged {
+    /// As last read or committed.
+    pub base: Cib,
+    /// With the changes not yet committed.
+    pub work: Cib,
+}
+
+impl Staged {
+    /// True when the configuration has uncommitted changes.
+    pub fn has_changes(&self) -> bool {
+        self.work.configuration != self.base.configuration || self.work.status != self.base.status
+    }
+}
+
+/// Asks the user a yes/no question; `None` when there is nobody to ask.
+pub type Asker<'a> = Box<dyn FnMut(&str) -> Option<bool> + 'a>;
+
+/// One run of the crm shell: where the CIB is, the current level, staged changes.
+pub struct Session<'a> {
+    target: Target,
+    json: bool,
+    mode: RunMode,
+    out: &'a mut dyn Write,
+    /// The current level.
+    pub level: Level,
+    staged: Option<Staged>,
+    force_commit: bool,
+    /// `(source, position, id)` of objects defined in this run, for naming lines.
+    defined_at: Vec<(String, Pos, String)>,
+    source: String,
+    history: Vec<String>,
+    agents: Box<dyn AgentCatalog>,
+    asker: Option<Asker<'a>>,
+}
+
+impl<'a> Session<'a> {
+    /// A session writing results to `out`.
+    pub fn new(target: Target, json: bool, mode: RunMode, out: &'a mut dyn Write) -> Session<'a> {
+        Session {
+            target,
+            json,
+            mode,
+            out,
+            level: Level::Top,
+            staged: None,
+            force_commit: false,
+            defined_at: Vec::new(),
+            source: if mode == RunMode::Interactive {
+                "input"
+            } else {
+                "command line"
+            }
+            .into(),
+            history: Vec::new(),
+            agents: Box::new(NoCatalog(
+                "resource agent meta-data is not available in this build".into(),
+            )),
+            asker: None,
+        }
+    }
+
+    /// Sets who answers yes/no questions (the interactive shell).
+    pub fn set_asker(&mut self, asker: Asker<'a>) {
+        self.asker = Some(asker);
+    }
+
+    /// Where the CIB lives.
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// The staged CIB, when loaded.
+    pub fn staged(&self) -> Option<&Staged> {
+        self.staged.as_ref()
+    }
+
+    /// True when there are changes not yet committed.
+    pub fn has_changes(&self) -> bool {
+        self.staged.as_ref().is_some_and(Staged::has_changes)
+    }
+
+    /// Records a typed line for `history`.
+    pub fn remember(&mut self, line: &str) {
+        self.history.push(line.to_string());
+    }
+
+    fn load(&mut self) -> Result<&mut Staged, Located> {
+        if self.staged.is_none() {
+            let cib = match &self.target {
+                Target::File(file) => file
+                    .load_or_empty()
+                    .map_err(|e| Failure::failed(anyhow!("{e}")))?,
+                Target::Live(_) => return Err(self.target.unreachable().into()),
+            };
+            self.staged = Some(Staged {
+                base: cib.clone(),
+                work: cib,
+            });
+        }
+        Ok(self.staged.as_mut().expect("loaded above"))
+    }
+
+    fn info(&self, message: &str) {
+        eprintln!("ha-crm: info: {message}");
+    }
+
+    fn print(&mut self, text: &str) -> Result<(), Located> {
+        self.out
+            .write_all(text.as_bytes())
+            .map_err(|e| Failure::failed(anyhow::Error::new(e)))?;
+        Ok(())
+    }
+
+    fn print_json(&mut self, data: &serde_json::Value) -> Result<(), Located> {
+        print_json_ok(self.out, data).map_err(|e| Failure::failed(anyhow::Error::new(e)))?;
+        Ok(())
+    }
+
+    /// Runs one command from the command line and commits its changes.
+    pub fn run_one_shot(&mut self, level: Level, words: &[String]) -> CliResult {
+        let text = join_words(words);
+        let located = |session: &mut Session<'_>| -> Result<(), Located> {
+            let lines = shell::lex(&text).map_err(ScriptError::from)?;
+            for line in &lines {
+                session.level = level;
+                let command = shell::parse(level, line).map_err(ScriptError::from)?;
+                if matches!(command, Command::Enter(_)) {
+                    return Err(failed(
+                        "a level needs a terminal for the interactive shell; give a command",
+                    ));
+                }
+                session.execute(line, command)?;
+            }
+            session.finish()
+        };
+        located(self).map_err(|e| with_source("command line", e))
+    }
+
+    /// Runs text as a batch starting at `level`: all or nothing.
+    pub fn run_batch(&mut self, source: &str, text: &str, level: Level) -> CliResult {
+        self.level = level;
+        self.source = source.to_string();
+        let result = (|| -> Result<(), Located> {
+            let lines = shell::lex(text).map_err(ScriptError::from)?;
+            for line in &lines {
+                let command = shell::parse(self.level, line).map_err(ScriptError::from)?;
+                let start = line.pos;
+                match self.execute(line, command) {
+                    Ok(Flow::Continue) => {}
+                    Ok(Flow::Quit) => break,
+                    Err(mut e) => {
+                        e.pos.get_or_insert(start);
+                        return Err(e);
+                    }
+                }
+            }
+            self.finish()
+        })();
+        result.map_err(|e| with_source(source, e))
+    }
+
+    /// Commits what is pending at the end of a one-shot or batch run.
+    fn finish(&mut self) -> Result<(), Located> {
+        if self.has_changes() {
+            self.write(self.force_commit)?;
+        }
+        Ok(())
+    }
+
+    /// Executes one parsed command.
+    pub fn execute(&mut self, line: &Line, command: Command) -> Result<Flow, Located> {
+        match command {
+            Command::Enter(level) => {
+                if self.level == Level::Configure && level != Level::Configure {
+                    self.leave_configure()?;
+                }
+                self.level = level;
+            }
+            Command::Up | Command::End => {
+                if self.level == Level::Configure {
+                    self.leave_configure()?;
+                }
+                self.level = Level::Top;
+            }
+            Command::Quit => {
+                if self.mode == RunMode::Interactive && self.has_changes() {
+                    self.leave_configure()?;
+                }
+                return Ok(Flow::Quit);
+            }
+            Command::Help(topic) => self.help(topic.as_deref())?,
+            Command::History => {
+                let text: String = self
+                    .history
+                    .iter()
+                    .enumerate()
+                    .map(|(i, l)| format!("{:>4}  {l}\n", i + 1))
+                    .collect();
+                self.print(&text)?;
+            }
+            Command::Status => return Err(self.needs_controller("status")),
+            Command::Configure(command) => {
+                self.configure(line, command)?;
+                if self.mode == RunMode::Interactive && self.level != Level::Configure {
+                    // `configure CMD` typed at another level enters and leaves the level, and
+                    // leaving commits, as in crmsh.
+                    self.write(false)?;
+                }
+            }
+            Command::Resource(command) => self.resource(line, command)?,
+            Command::Node(command) => self.node(line, command)?,
+            Command::Ra(command) => self.ra(command)?,
+        }
+        Ok(Flow::Continue)
+    }
+
+    fn needs_controller(&self, what: &str) -> Located {
+        match &self.target {
+            Target::Live(_) => self.target.unreachable().into(),
+            Target::File(_) => failed(format!(
+                "{what} needs the live cluster; a CIB file has no live state (use `configure show`)"
+            )),
+        }
+    }
+
+    fn leave_configure(&mut self) -> Result<(), Located> {
+        if !self.has_changes() || self.mode != RunMode::Interactive {
+            return Ok(());
+        }
+        let answer = match self.asker.as_mut() {
+            Some(ask) => ask("There are changes pending. Do you want to commit them (y/n)? "),
+            None => None,
+        };
+        match answer {
+            Some(true) => self.commit(false),
+            _ => {
+                if let Some(staged) = &mut self.staged {
+                    staged.work = staged.base.clone();
+                }
+                self.info("changes discarded");
+                Ok(())
+            }
+        }
+    }
+
+    fn help(&mut self, topic: Option<&str>) -> Result<(), Located> {
+        let text = match topic {
+            Some(topic) => help_topic(topic),
+            None => {
+                let mut text = String::new();
+                if self.level == Level::Top {
+                    text.push_str(
+                        "levels: configure, resource, node, ra (cd LEVEL, or LEVEL COMMAND)\n",
+                    );
+                }
+                text.push_str(&format!("commands: {}\n", self.level.commands().join(", ")));
+                text.push_str("help COMMAND describes one command\n");
+                text
+            }
+        };
+        self.print(&text)
+    }
+
+    fn configure(&mut self, line: &Line, command: ConfigureCommand) -> Result<(), Located> {
+        match command {
+            ConfigureCommand::Change(change) => {
+                let staged = self.load()?;
+                let notes = edit::apply_line(&mut staged.work, line, &change, Mode::Create)?;
+                let defined = match &change {
+                    shell::Change::Property(_) => Some("cib-bootstrap-options"),
+                    shell::Change::RscDefaults(_) => Some("rsc-options"),
+                    shell::Change::OpDefaults(_) => Some("op-options"),
+                    other => other.defined_id(),
+                };
+                if let Some(id) = defined {
+                    self.defined_at
+                        .push((self.source.clone(), line.pos, id.to_string()));
+                }
+                for note in notes {
+                    self.info(&note);
+                }
+            }
+            ConfigureCommand::Show(what) => self.show(what)?,
+            ConfigureCommand::Verify => self.verify()?,
+            ConfigureCommand::Commit { force } => self.commit(force)?,
+            ConfigureCommand::Refresh => {
+                self.staged = None;
+                self.load()?;
+            }
+            ConfigureCommand::Load { xml, mode, source } => self.load_file(xml, mode, &source)?,
+            ConfigureCommand::Edit(id) => self.edit(id.as_deref())?,
+        }
+        Ok(())
+    }
+
+    fn show(&mut self, what: ShowWhat) -> Result<(), Located> {
+        let json = self.json;
+        let work = self.load()?.work.clone();
+        let config = &work.configuration;
+        match what {
+            ShowWhat::All if json => self.print_json(&json!({
+                "admin_epoch": work.admin_epoch,
+                "epoch": work.epoch,
+                "num_updates": work.num_updates,
+                "configuration": config,
+                "text": render::show(config),
+            })),
+            ShowWhat::All => {
+                let text = render::show(config);
+                self.print(&text)
+            }
+            ShowWhat::Ids(ids) => {
+                let text = render::show_ids(config, &ids).map_err(|missing| {
+                    let known: Vec<&str> = config.ids().into_iter().map(|(id, _)| id).collect();
+                    let mut message = format!("no object \"{}\"", missing.join("\", \""));
+                    if let Some(near) = shell::did_you_mean(&missing[0], known.iter().copied()) {
+                        message.push_str(&format!(" (did you mean \"{near}\"?)"));
+                    }
+                    failed(message)
+                })?;
+                if json {
+                    self.print_json(&json!({ "text": text }))
+                } else {
+                    self.print(&text)
+                }
+            }
+            ShowWhat::Json => {
+                let text = serde_json::to_string_pretty(&work).expect("a CIB always serialises");
+                self.print(&format!("{text}\n"))
+            }
+            ShowWhat::Xml => {
+                let text = crate::crm::xml::to_xml(&work);
+                self.print(&text)?;
+                if !text.ends_with('\n') {
+                    self.print("\n")?;
+                }
+                Ok(())
+            }
+            ShowWhat::Changed => {
+                let base = self.load()?.base.configuration.clone();
+                let text = changed_text(&base, config);
+                self.print(&text)
+            }
+        }
+    }
+
+    fn findings(&mut self) -> Result<(Vec<Finding>, render::Shown), Located> {
+        let work = self.load()?.work.clone();
+        let findings = verify::verify(&work, self.agents.as_ref());
+        Ok((findings, render::show_with_lines(&work.configuration)))
+    }
+
+    /// A finding naming where its object is: the batch line that defined it in this run, or
+    /// its line in `show` output (`show:LINE:`).
+    fn finding_text(&self, finding: &Finding, shown: &render::Shown) -> String {
+        let place = finding.object.as_deref().and_then(|id| {
+            if let Some((source, pos)) = self
+                .defined_at
+                .iter()
+                .rev()
+                .find(|(_, _, o)| o == id)
+                .map(|(s, p, _)| (s, p))
+            {
+                return Some(format!("{source}:{}: ", pos.line));
+            }
+            shown
+                .lines
+                .iter()
+                .find(|(o, _)| o == id)
+                .map(|(_, line)| format!("show:{line}: "))
+        });
+        format!("{}{}", place.unwrap_or_default(), finding.message)
+    }
+
+    fn verify(&mut self) -> Result<(), Located> {
+        let (findings, shown) = self.findings()?;
+        let errors = findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .count();
+        if self.json {
+            let warnings = findings.len() - errors;
+            self.print_json(&json!({
+                "errors": errors,
+                "warnings": warnings,
+                "findings": findings,
+            }))?;
+        } else {
+            let text: String = findings
+                .iter()
+                .map(|f| {
+                    let severity = match f.severity {
+                        Severity::Error => "ERROR",
+                        Severity::Warning => "WARNING",
+                    };
+                    format!("{severity}: {}\n", self.finding_text(f, &shown))
+                })
+                .collect();
+            self.print(&text)?;
+        }
+        if errors > 0 {
+            return Err(failed(format!(
+                "verify found {errors} error{}",
+                if errors == 1 { "" } else { "s" }
+            )));
+        }
+        Ok(())
+    }
+
+    /// `commit`: writes staged changes at once, except in a batch, where the one write happens
+    /// at the end so that a later failing line commits nothing.
+    fn commit(&mut self, force: bool) -> Result<(), Located> {
+        if self.mode == RunMode::Batch {
+            self.force_commit |= force;
+            return Ok(());
+        }
+        self.write(force)
+    }
+
+    fn write(&mut self, force: bool) -> Result<(), Located> {
+        if !self.has_changes() {
+            if self.mode == RunMode::Interactive {
+                self.info("nothing to commit");
+            }
+            return Ok(());
+        }
+        let (findings, shown) = self.findings()?;
+        let staged = self.staged.as_ref().expect("findings loaded the CIB");
+        // Warnings the committed copy already had were shown before; print only new ones.
+        let known = verify::verify(&staged.base, self.agents.as_ref());
+        let mut errors = 0;
+        for finding in &findings {
+            let label = match finding.severity {
+                Severity::Error => {
+                    errors += 1;
+                    "error"
+                }
+                Severity::Warning if known.contains(finding) => continue,
+                Severity::Warning => "warning",
+            };
+            eprintln!("ha-crm: {label}: {}", self.finding_text(finding, &shown));
+        }
+        if errors > 0 && !force {
+            return Err(failed(format!(
+                "commit refused: verify found {errors} error{}; fix {} or use `commit force`",
+                if errors == 1 { "" } else { "s" },
+                if errors == 1 { "it" } else { "them" }
+            )));
+        }
+        let Target::File(file) = self.target.clone() else {
+            return Err(self.target.unreachable().into());
+        };
+        let staged = self.staged.as_mut().expect("has_changes implies loaded");
+        let mut next = staged.work.clone();
+        if next.configuration != staged.base.configuration {
+            next.bump_epoch();
+        } else {
+            next.bump_num_updates();
+        }
+        let expected = (!force).then(|| staged.base.version());
+        let write = || -> Result<(), crate::crm::store::StoreError> {
+            let _lock = file.lock()?;
+            if expected == Some((0, 0, 0)) && file.load()?.is_none() {
+                return file.store(&next, None);
+            }
+            file.store(&next, expected)
+        };
+        write().map_err(|e| {
+            let failure = Failure::failed(anyhow!("commit failed: {e}"));
+            match e {
+                crate::crm::store::StoreError::Conflict { .. } => {
+                    Located::from(failure.with_hint(
+                        "`refresh` to start again from the stored CIB, or `commit force`",
+                    ))
+                }
+                _ => Located::from(failure),
+            }
+        })?;
+        staged.base = next.clone();
+        staged.work = next;
+        let epoch = staged.base.epoch;
+        if self.json && self.mode != RunMode::Interactive {
+            self.print_json(&json!({ "committed": true, "epoch": epoch }))?;
+        }
+        Ok(())
+    }
+
+    fn load_file(&mut self, xml: bool, mode: LoadMode, source: &str) -> Result<(), Located> {
+        let text = if source == "-" {
+            let mut text = String::new();
+            io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|e| failed(format!("cannot read stdin: {e}")))?;
+            text
+        } else {
+            std::fs::read_to_string(source)
+                .map_err(|e| failed(format!("cannot read {source}: {e}")))?
+        };
+        let name = if source == "-" { "stdin" } else { source };
+        let staged = self.load()?;
+        let mut next = staged.work.clone();
+        if xml {
+            let imported =
+                crate::crm::xml::parse_cib(&text).map_err(|e| failed(format!("{name}: {e}")))?;
+            match mode {
+                LoadMode::Replace => {
+                    next.configuration = imported.configuration;
+                    next.status = imported.status;
+                }
+                LoadMode::Update => {
+                    let text = render::show(&imported.configuration);
+                    edit::apply_text(&mut next, &text, Mode::Update)
+                        .map_err(|e| failed(format!("{name}: cannot merge: {e}")))?;
+                    if !imported.status.nodes.is_empty() {
+                        next.status = imported.status;
+                    }
+                }
+            }
+        } else {
+            if mode == LoadMode::Replace {
+                next.configuration = Configuration::default();
+            }
+            edit::apply_text(&mut next, &text, Mode::Update)
+                .map_err(|e| failed(format!("{name}:{e}")))?;
+        }
+        staged.work = next;
+        Ok(())
+    }
+
+    fn edit(&mut self, id: Option<&str>) -> Result<(), Located> {
+        let work = self.load()?.work.clone();
+        let before = match id {
+            Some(id) => render::show_ids(&work.configuration, &[id.to_string()])
+                .map_err(|_| failed(format!("no object \"{id}\"")))?,
+            None => render::show(&work.configuration),
+        };
+        let path = std::env::temp_dir().join(format!("ha-crm-edit-{}.crm", std::process::id()));
+        std::fs::write(&path, &before).map_err(|e| failed(format!("{}: {e}", path.display())))?;
+        let editor = std::env::var("VISUAL")
+            .or_else(|_| std::env::var("EDITOR"))
+            .unwrap_or_else(|_| "vi".into());
+        let status = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("{editor} \"$1\""))
+            .arg("sh")
+            .arg(&path)
+            .status();
+        let after = std::fs::read_to_string(&path);
+        let _ = std::fs::remove_file(&path);
+        match status {
+            Ok(s) if s.success() => {}
+            Ok(s) => {
+                return Err(failed(format!(
+                    "editor {editor} failed ({s}); nothing changed"
+                )));
+            }
+            Err(e) => return Err(failed(format!("cannot run editor {editor}: {e}"))),
+        }
+        let after = after.map_err(|e| failed(format!("cannot read the edited text: {e}")))?;
+        if after == before {
+            self.info("no changes");
+            return Ok(());
+        }
+        let mut next = work.clone();
+        if id.is_none() {
+            next.configuration = Configuration::default();
+        }
+        edit::apply_text(&mut next, &after, Mode::Update)
+            .map_err(|e| failed(format!("edited text:{e}; nothing changed")))?;
+        self.load()?.work = next;
+        Ok(())
+    }
+
+    /// Applies a change that crmsh commits at once (resource and node levels). In the
+    /// interactive shell nothing else is pending here: leaving the configure level committed
+    /// or discarded its changes.
+    fn change_now(
+        &mut self,
+        line: &Line,
+        change: impl Fn(&mut Cib) -> Result<(), String>,
+    ) -> Result<(), Located> {
+        let staged = self.load()?;
+        change(&mut staged.work).map_err(|message| Located {
+            pos: Some(line.tokens.last().map(|t| t.pos).unwrap_or(line.pos)),
+            failure: Failure::failed(anyhow!("{message}")),
+        })?;
+        if self.mode == RunMode::Interactive {
+            self.write(false)?;
+        }
+        Ok(())
+    }
+
+    fn resource(&mut self, line: &Line, command: ResourceCommand) -> Result<(), Located> {
+        let (id, name, value) = match command {
+            ResourceCommand::Status(_) => return Err(self.needs_controller("resource status")),
+            ResourceCommand::Start(id) => (id, "target-role", "Started"),
+            ResourceCommand::Stop(id) => (id, "target-role", "Stopped"),
+            ResourceCommand::Manage(id) => (id, "is-managed", "true"),
+            ResourceCommand::Unmanage(id) => (id, "is-managed", "false"),
+        };
+        self.change_now(line, |cib| set_meta(cib, &id, name, value))
+    }
+
+    fn node(&mut self, line: &Line, command: NodeCommand) -> Result<(), Located> {
+        let (node, name, action) = match command {
+            NodeCommand::Show => {
+                let nodes = self.load()?.work.configuration.nodes.clone();
+                if self.json {
+                    return self.print_json(&json!({ "nodes": nodes }));
+                }
+                let mut text = String::new();
+                for node in &nodes {
+                    let attributes: Vec<String> = node
+                        .attributes
+                        .iter()
+                        .map(|(n, v)| format!("{n}={v}"))
+                        .collect();
+                    text.push_str(&format!(
+                        "{}({}): {}\n",
+                        node.uname,
+                        node.id,
+                        attributes.join(" ")
+                    ));
+                }
+                return self.print(&text);
+            }
+            NodeCommand::Standby(node) => (
+                node,
+                "standby".to_string(),
+                AttributeAction::Set("on".into()),
+            ),
+            NodeCommand::Online(node) => (
+                node,
+                "standby".to_string(),
+                AttributeAction::Set("off".into()),
+            ),
+            NodeCommand::Attribute { node, action, name } => (Some(node), name, action),
+        };
+        let node =
+            node.ok_or_else(|| failed("give a node name (there is no local node for a CIB file)"))?;
+        if let AttributeAction::Show = action {
+            let config = &self.load()?.work.configuration;
+            let found = config
+                .find_node(&node)
+                .ok_or_else(|| unknown_node(config, &node))?;
+            let value = found.attributes.get(&name).map(str::to_string);
+            return match (value, self.json) {
+                (value, true) => {
+                    self.print_json(&json!({ "node": node, "name": name, "value": value }))
+                }
+                (Some(value), false) => self.print(&format!("{value}\n")),
+                (None, false) => Err(failed(format!("node {node} has no attribute {name}"))),
+            };
+        }
+        self.change_now(line, |cib| {
+            let config = &mut cib.configuration;
+            if config.find_node(&node).is_none() {
+                return Err(unknown_node(config, &node).failure.to_string());
+            }
+            let found = config
+                .nodes
+                .iter_mut()
+                .find(|n| n.uname == node)
+                .expect("checked above");
+            match &action {
+                AttributeAction::Set(value) => found.attributes.set(&name, value),
+                AttributeAction::Delete => {
+                    found.attributes.remove(&name);
+                }
+                AttributeAction::Show => unreachable!("handled above"),
+            }
+            Ok(())
+        })
+    }
+
+    fn ra(&mut self, command: RaCommand) -> Result<(), Located> {
+        let what = match command {
+            RaCommand::Classes => "ra classes".to_string(),
+            RaCommand::List { class, .. } => format!("ra list {class}"),
+            RaCommand::Info(agent) => format!("ra info {agent}"),
+        };
+        Err(super::not_implemented(&what).into())
+    }
+}
+
+fn unknown_node(config: &Configuration, node: &str) -> Located {
+    let mut message = format!("node \"{node}\" does not exist");
+    if let Some(near) = shell::did_you_mean(node, config.nodes.iter().map(|n| n.uname.as_str())) {
+        message.push_str(&format!(" (did you mean \"{near}\"?)"));
+    }
+    failed(message)
+}
+
+fn set_meta(cib: &mut Cib, id: &str, name: &str, value: &str) -> Result<(), String> {
+    fn walk<'r>(
+        r: &'r mut crate::crm::cib::Resource,
+        id: &str,
+    ) -> Option<&'r mut crate::crm::cib::Resource> {
+        use crate::crm::cib::Resource;
+        if r.id() == id {
+            return Some(r);
+        }
+        match r {
+            Resource::Primitive(_) => None,
+            Resource::Group(g) => g.children.iter_mut().find_map(|c| walk(c, id)),
+            Resource::Clone(c) => walk(&mut c.child, id),
+        }
+    }
+    let known: Vec<String> = edit::resource_ids(&cib.configuration)
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    match cib
+        .configuration
+        .resources
+        .iter_mut()
+        .find_map(|r| walk(r, id))
+    {
+        Some(resource) => {
+            resource.meta_mut().set(name, value);
+            Ok(())
+        }
+        None => {
+            let mut message = format!("resource \"{id}\" does not exist");
+            if let Some(near) = shell::did_you_mean(id, known.iter().map(String::as_str)) {
+                message.push_str(&format!(" (did you mean \"{near}\"?)"));
+            }
+            Err(message)
+        }
+    }
+}
+
+/// `show changed`: objects whose text differs from the last committed copy.
+fn changed_text(base: &Configuration, work: &Configuration) -> String {
+    let mut text = String::new();
+    let ids: Vec<String> = render::show_with_lines(work)
+        .lines
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    for id in ids {
+        let now = render::show_ids(work, std::slice::from_ref(&id)).unwrap_or_default();
+        let then = render::show_ids(base, std::slice::from_ref(&id)).unwrap_or_default();
+        if now != then {
+            text.push_str(&now);
+        }
+    }
+    text
+}
+
+fn with_source(source: &str, error: Located) -> Failure {
+    let Located { pos, mut failure } = error;
+    if let Some(pos) = pos {
+        failure.error = anyhow!("{source}:{pos}: {:#}", failure.error);
+    }
+    failure
+}
+
+fn help_topic(topic: &str) -> String {
+    let text = match topic {
+        "primitive" => {
+            "primitive ID [CLASS:[PROVIDER:]]TYPE [params NAME=VALUE…] [meta NAME=VALUE…] [utilization NAME=VALUE…] [op NAME [NAME=VALUE…]]…"
+        }
+        "group" => {
+            "group ID RESOURCE… [meta NAME=VALUE…] [params NAME=VALUE…]: moves the primitives into the group"
+        }
+        "clone" => "clone ID RESOURCE [meta NAME=VALUE…] [params NAME=VALUE…]",
+        "location" => {
+            "location ID RESOURCE [role=ROLE] SCORE: NODE | location ID RESOURCE rule SCORE: EXPRESSION [rule …]"
+        }
+        "colocation" => "colocation ID SCORE: RESOURCE[:ROLE] WITH_RESOURCE[:ROLE]",
+        "order" => {
+            "order ID [Mandatory|Optional|Serialize|SCORE]: FIRST[:ACTION] THEN[:ACTION] [symmetrical=true|false]"
+        }
+        "property" => {
+            "property NAME=VALUE…: cluster options such as stonith-enabled, no-quorum-policy"
+        }
+        "rsc_defaults" => "rsc_defaults NAME=VALUE…: resource meta attribute defaults",
+        "op_defaults" => "op_defaults NAME=VALUE…: operation defaults",
+        "delete" => "delete [--force] ID…: also removes constraints left without their resource",
+        "rename" => "rename OLD NEW: references in constraints follow",
+        "erase" => "erase [nodes]: remove resources, constraints and options",
+        "show" => "show [ID…|json|xml|changed]",
+        "verify" => "verify: check the staged configuration",
+        "commit" => "commit [force]: write staged changes",
+        "load" => "load [xml] replace|update FILE|-",
+        "edit" => "edit [ID]: change the crm text in $EDITOR",
+        "node" => "node [ID:]NAME[:TYPE] [attributes NAME=VALUE…] [utilization NAME=VALUE…]",
+        _ => return format!("no help for \"{topic}\"\n"),
+    };
+    format!("{text}\n")
+}
+
+/// The path a session works on, for messages.
+pub fn describe_target(target: &Target) -> String {
+    match target {
+        Target::File(file) => file.path().display().to_string(),
+        Target::Live(paths) => paths.crm_socket().display().to_string(),
+    }
 }

@@ -21,6 +21,19 @@ impl Exit {
         self as u8
     }
 
+    /// Every exit status, in numeric order (for man pages and docs).
+    pub const ALL: [Exit; 4] = [Exit::Ok, Exit::Failed, Exit::Usage, Exit::Unreachable];
+
+    /// One line on what the status means, as the man pages print it.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Exit::Ok => "success",
+            Exit::Failed => "the command ran and failed, bad input included; nothing was changed",
+            Exit::Usage => "the command line was wrong",
+            Exit::Unreachable => "the daemon the command needs could not be reached",
+        }
+    }
+
     /// The `kind` written in a JSON error envelope.
     pub fn kind(self) -> &'static str {
         match self {
@@ -78,8 +91,9 @@ impl Failure {
     }
 }
 
-impl From<anyhow::Error> for Failure {
-    fn from(error: anyhow::Error) -> Failure {
+/// Any error (`anyhow::Error`, `io::Error`, a library error) becomes a plain failure (exit 1).
+impl<E: Into<anyhow::Error>> From<E> for Failure {
+    fn from(error: E) -> Failure {
         Failure::failed(error)
     }
 }

@@ -59,6 +59,43 @@ pub fn print_json_ok(out: &mut dyn Write, data: &impl serde::Serialize) -> io::R
     writeln!(out, "{envelope}")
 }
 
+/// Turns an IPC error talking to `daemon` (e.g. `ha-ring`) into a failure: unreachable
+/// (exit 3, with a `hint: is ha-X running?`) when nothing answered on the socket, else
+/// failed (exit 1).
+pub fn ipc_failure(daemon: &str, error: crate::ipc::Error) -> Failure {
+    match error {
+        crate::ipc::Error::Connect { path, source } => {
+            let reason = match source.kind() {
+                io::ErrorKind::NotFound => "no such socket".to_string(),
+                io::ErrorKind::ConnectionRefused => "connection refused".to_string(),
+                io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+                _ => source.to_string(),
+            };
+            Failure::unreachable(anyhow::anyhow!(
+                "cannot reach {daemon} at {}: {reason}",
+                path.display()
+            ))
+            .with_hint(format!("is {daemon} running?"))
+        }
+        other => Failure::failed(anyhow::Error::new(other).context(format!("{daemon} request"))),
+    }
+}
+
+/// Every hakit binary's name and command-line definition. The completion and man page
+/// generator (`tests/generated.rs`) and the CLI tests walk this list, so a new binary is
+/// one more line here.
+pub fn all_commands() -> Vec<(&'static str, clap::Command)> {
+    use clap::CommandFactory;
+    vec![
+        ("ha-keygen", keygen::Args::command()),
+        ("ha-ring", ring::Args::command()),
+        ("ha-cfgtool", cfgtool::Args::command()),
+        ("ha-crm", crm::Args::command()),
+        ("ha-lrmd", lrmd::Args::command()),
+        ("ha-lab", lab::Args::command()),
+    ]
+}
+
 /// Says a command exists but its work is not built yet, as a failure (exit 1).
 pub fn not_implemented(what: &str) -> Failure {
     Failure::failed(anyhow::anyhow!("{what} is not implemented yet"))
@@ -66,6 +103,10 @@ pub fn not_implemented(what: &str) -> Failure {
 
 pub mod cfgtool;
 pub mod crm;
+pub mod crm_daemon;
+pub mod crm_shell;
+pub mod crm_simulate;
 pub mod keygen;
+pub mod lab;
 pub mod lrmd;
 pub mod ring;

@@ -10,16 +10,8 @@ use std::path::{Path, PathBuf};
 /// world-readable even for an instant), fsync, rename over the target, fsync the directory.
 /// On error the target is untouched and the temp file is removed.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
-    let dir = parent_dir(path);
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
-    let temp = dir.join(format!(
-        ".{}.tmp.{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = write_then_rename(&temp, path, bytes, mode);
+    let (dir, temp) = temp_beside(path, "tmp")?;
+    let result = write_temp(&temp, bytes, mode).and_then(|()| fs::rename(&temp, path));
     if result.is_err() {
         let _ = fs::remove_file(&temp);
     }
@@ -27,7 +19,34 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     sync_dir(&dir)
 }
 
-fn write_then_rename(temp: &Path, target: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+/// Like [`write_atomic`], but fails with `AlreadyExists` instead of replacing an existing
+/// file, decided atomically by the kernel (a hard link, not a check-then-rename), so two
+/// writers racing for the same path cannot both win.
+pub fn create_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    let (dir, temp) = temp_beside(path, "new")?;
+    let result = write_temp(&temp, bytes, mode).and_then(|()| fs::hard_link(&temp, path));
+    let _ = fs::remove_file(&temp);
+    result?;
+    sync_dir(&dir)
+}
+
+/// The target's directory and a per-process temp name in it.
+fn temp_beside(path: &Path, tag: &str) -> io::Result<(PathBuf, PathBuf)> {
+    let dir = parent_dir(path);
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
+    let temp = dir.join(format!(
+        ".{}.{tag}.{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    Ok((dir, temp))
+}
+
+/// Creates `temp` exclusively with `mode` (never wider, whatever the umask allows later),
+/// writes and fsyncs it. A leftover from a killed process with the same pid is replaced.
+fn write_temp(temp: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     let _ = fs::remove_file(temp);
     let mut file = OpenOptions::new()
         .write(true)
@@ -35,9 +54,7 @@ fn write_then_rename(temp: &Path, target: &Path, bytes: &[u8], mode: u32) -> io:
         .mode(mode)
         .open(temp)?;
     file.write_all(bytes)?;
-    file.sync_all()?;
-    drop(file);
-    fs::rename(temp, target)
+    file.sync_all()
 }
 
 fn parent_dir(path: &Path) -> PathBuf {
@@ -73,6 +90,21 @@ mod tests {
             1,
             "no temp file left behind"
         );
+    }
+
+    #[test]
+    fn create_atomic_never_replaces_and_leaves_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("key");
+        create_atomic(&path, b"first", 0o400).unwrap();
+        let err = create_atomic(&path, b"second", 0o400).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(fs::read(&path).unwrap(), b"first");
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o400
+        );
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
     #[test]

@@ -1,3 +1,9 @@
 //! The OS-facing helpers daemons and commands share. Cores never call into this module.
 
+pub mod clock;
 pub mod fs;
+pub mod net;
+pub mod netns;
+pub mod packet;
+pub mod proc;
+pub mod signal;

@@ -1,0 +1,1151 @@
+//! `ha-lab`: a local multi-node cluster in network namespaces, its fault verbs and the guide's
+//! demo. The network and process work is in [`crate::lab`]; this module parses, prints, and
+//! owns the clock (the demo's client polling and its gap measurement).
+
+use std::io::{self, Write};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, anyhow};
+use clap::{Parser, Subcommand};
+
+use super::{CliResult, Failure, print_json_ok};
+use crate::lab::gap::{self, Gap, Sample};
+use crate::lab::guide::{self, Fault};
+use crate::lab::topo::{self, parse_groups};
+use crate::lab::{self as labkit, Lab, LabError, LabName, LabOptions, Member, Outcome, Typed};
+use crate::sys::netns;
+
+/// Build and drive a local multi-node cluster in network namespaces (needs root).
+///
+/// Each node gets its own network, pid and mount namespace and its own HA_CONF_DIR,
+/// HA_STATE_DIR and HA_RUN_DIR under the lab directory; a client namespace plays the user.
+#[derive(Debug, Parser)]
+#[command(name = "ha-lab", version, about)]
+pub struct Args {
+    /// Print JSON for scripts instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Lab name, prefix of its namespaces; use different names to run labs side by side.
+    #[arg(long, global = true, default_value = "hakit", env = "HA_LAB")]
+    pub name: String,
+    /// Directory holding one directory per lab.
+    #[arg(long, global = true, default_value = labkit::DEFAULT_BASE_DIR)]
+    pub base_dir: PathBuf,
+    /// Directory of the hakit binaries to run on the nodes (default: beside ha-lab).
+    #[arg(long, global = true)]
+    pub bin_dir: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: LabCommand,
+}
+
+/// `ha-lab` verbs.
+#[derive(Debug, Subcommand)]
+pub enum LabCommand {
+    /// Create the network, write and sync the config and key, start every node's stack.
+    Up(UpArgs),
+    /// Run a command inside a node (or the client) with its HA_* environment.
+    ///
+    /// Exits with the command's own status.
+    Exec {
+        /// nodeN, N or client.
+        node: String,
+        /// The command and its arguments (after `--`).
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        command: Vec<String>,
+    },
+    /// Kill a node's whole stack with SIGKILL.
+    Crash {
+        /// nodeN or N.
+        node: String,
+    },
+    /// Start a node's stack again after a crash.
+    Start {
+        /// nodeN or N.
+        node: String,
+    },
+    /// Pull a node's cable (its switch port goes down).
+    Cut {
+        /// nodeN, N or client.
+        node: String,
+    },
+    /// Plug a node's cable back in; without a node, undo every cut and partition.
+    Heal {
+        /// nodeN, N or client.
+        node: Option<String>,
+    },
+    /// Split the switch into groups that cannot reach each other, e.g. `partition 1,2 3`.
+    ///
+    /// Members named in no group, and the client unless named, stay with the first group.
+    Partition {
+        /// Groups of comma-separated members.
+        #[arg(required = true, num_args = 2..)]
+        groups: Vec<String>,
+    },
+    /// Show nodes, addresses, links and live processes.
+    Status,
+    /// Print the last lines of a node's daemon logs.
+    Logs {
+        /// nodeN or N.
+        node: String,
+        /// Lines per log file.
+        #[arg(long, default_value_t = 40)]
+        lines: usize,
+    },
+    /// Remove every namespace, process and file of the lab; safe to run twice.
+    Down,
+    /// Run the guide step by step in a fresh lab, then measure failover from a client.
+    Demo(DemoArgs),
+    /// Measure failover gaps, start-up time, CLI latency and memory over many fresh labs.
+    Bench(BenchArgs),
+    /// Pid 1 of a node's pid namespace: starts the node's daemons and reaps orphans.
+    #[command(hide = true)]
+    NodeInit {
+        /// Where each daemon's log goes (`<program>.log`).
+        #[arg(long)]
+        log_dir: PathBuf,
+        /// A daemon command line to start; repeatable.
+        #[arg(long)]
+        daemon: Vec<String>,
+    },
+}
+
+/// `ha-lab up` options.
+#[derive(Debug, clap::Args)]
+pub struct UpArgs {
+    /// Number of nodes (1-32).
+    #[arg(short = 'n', long, default_value_t = 2)]
+    pub nodes: u8,
+    /// First three octets of the lab's /24.
+    #[arg(long, default_value = "192.168.2", value_parser = parse_subnet)]
+    pub subnet: [u8; 3],
+    /// Only build the network and directories; write no config and start no daemon.
+    #[arg(long)]
+    pub network_only: bool,
+    /// A daemon command line each node starts, e.g. "ha-lrmd -f"; repeatable
+    /// [default: "ha-ring -f"].
+    #[arg(long = "daemon", value_name = "COMMAND")]
+    pub daemons: Vec<String>,
+}
+
+/// `ha-lab demo` options.
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// Number of nodes (1-32).
+    #[arg(short = 'n', long, default_value_t = 2)]
+    pub nodes: u8,
+    /// Leave the lab running at the end.
+    #[arg(long)]
+    pub keep: bool,
+    /// Longest wait for the service to answer or move, in milliseconds.
+    #[arg(long, default_value_t = 20_000)]
+    pub wait_ms: u64,
+}
+
+/// `ha-lab bench` options.
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Fresh labs to measure in.
+    #[arg(long, default_value_t = 20)]
+    pub runs: u32,
+    /// Number of nodes (1-32).
+    #[arg(short = 'n', long, default_value_t = 2)]
+    pub nodes: u8,
+    /// Faults to inject in each run, in order.
+    #[arg(long, value_delimiter = ',', default_value = "crash,cut,standby")]
+    pub faults: Vec<String>,
+    /// Longest wait for the service to answer or move, in milliseconds.
+    #[arg(long, default_value_t = 20_000)]
+    pub wait_ms: u64,
+    /// Also write the table (markdown) to this file.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+}
+
+fn parse_subnet(text: &str) -> Result<[u8; 3], String> {
+    let octets: Vec<u8> = text
+        .split('.')
+        .map(|o| o.parse().map_err(|_| format!("bad octet {o:?}")))
+        .collect::<Result<_, _>>()?;
+    <[u8; 3]>::try_from(octets).map_err(|_| "expected three octets, e.g. 192.168.2".to_string())
+}
+
+/// Runs `ha-lab` with parsed arguments.
+pub fn run(args: &Args) -> CliResult {
+    if let LabCommand::NodeInit { log_dir, daemon } = &args.command {
+        return node_init(log_dir, daemon);
+    }
+    let name: LabName = args.name.parse().map_err(lab_failure)?;
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    match &args.command {
+        LabCommand::Up(up) => cmd_up(args, name, up, &mut out),
+        LabCommand::Exec { node, command } => cmd_exec(args, &name, node, command),
+        LabCommand::Crash { node } => {
+            let mut lab = open(args, &name)?;
+            let member = parse_member(node)?;
+            let killed = lab.crash(member).map_err(lab_failure)?;
+            report(
+                args,
+                &mut out,
+                &serde_json::json!({ "node": member.name(), "killed": killed }),
+                || format!("{member}: killed {} process(es): {killed:?}", killed.len()),
+            )
+        }
+        LabCommand::Start { node } => {
+            let mut lab = open(args, &name)?;
+            let member = parse_member(node)?;
+            lab.start(member).map_err(lab_failure)?;
+            let status = lab.status();
+            let view = status.members.iter().find(|m| m.member == member.name());
+            report(args, &mut out, &view, || {
+                let names: Vec<String> = view
+                    .map(|v| {
+                        v.processes
+                            .iter()
+                            .map(|p| format!("{} ({})", p.name, p.pid))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                format!("{member}: started; running: {}", names.join(", "))
+            })
+        }
+        LabCommand::Cut { node } => {
+            let mut lab = open(args, &name)?;
+            let member = parse_member(node)?;
+            lab.cut(member).map_err(lab_failure)?;
+            report(
+                args,
+                &mut out,
+                &serde_json::json!({ "node": member.name(), "link": "down" }),
+                || format!("{member}: link down"),
+            )
+        }
+        LabCommand::Heal { node } => {
+            let mut lab = open(args, &name)?;
+            match node {
+                Some(node) => {
+                    let member = parse_member(node)?;
+                    lab.heal(member).map_err(lab_failure)?;
+                    report(
+                        args,
+                        &mut out,
+                        &serde_json::json!({ "node": member.name(), "link": "up" }),
+                        || format!("{member}: link up"),
+                    )
+                }
+                None => {
+                    lab.heal_all().map_err(lab_failure)?;
+                    report(
+                        args,
+                        &mut out,
+                        &serde_json::json!({ "healed": "all" }),
+                        || "every link up, switch whole".to_string(),
+                    )
+                }
+            }
+        }
+        LabCommand::Partition { groups } => {
+            let mut lab = open(args, &name)?;
+            let parsed = parse_groups(groups).map_err(lab_failure)?;
+            lab.partition(&parsed).map_err(lab_failure)?;
+            let names = lab.state().partition.clone();
+            report(
+                args,
+                &mut out,
+                &serde_json::json!({ "partition": names }),
+                || {
+                    let shown: Vec<String> = names.iter().map(|g| g.join(",")).collect();
+                    format!("partitioned: {}", shown.join(" | "))
+                },
+            )
+        }
+        LabCommand::Status => {
+            let lab = open(args, &name)?;
+            let status = lab.status();
+            report(args, &mut out, &status, || render_status(&status))
+        }
+        LabCommand::Logs { node, lines } => {
+            let lab = open(args, &name)?;
+            let Member::Node(node) = lab
+                .topology()
+                .check(parse_member(node)?)
+                .map_err(lab_failure)?
+            else {
+                return Err(Failure::usage(anyhow!("the client runs no daemons")));
+            };
+            let files: Vec<String> = lab
+                .log_files(node)
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect();
+            let tail = lab.log_tail(node, *lines);
+            let data = serde_json::json!({ "files": files, "tail": tail });
+            report(args, &mut out, &data, || tail.trim_end().to_string())
+        }
+        LabCommand::Down => {
+            let removed = labkit::down(&args.base_dir, &name).map_err(lab_failure)?;
+            report(args, &mut out, &removed, || {
+                if removed.namespaces.is_empty() && !removed.removed_dir {
+                    format!("lab {name}: nothing to remove")
+                } else {
+                    format!(
+                        "lab {name}: removed {} namespace(s), killed {} process(es)",
+                        removed.namespaces.len(),
+                        removed.killed.len()
+                    )
+                }
+            })
+        }
+        LabCommand::Demo(demo) => cmd_demo(args, name, demo, &mut out),
+        LabCommand::Bench(bench) => cmd_bench(args, name, bench, &mut out),
+        LabCommand::NodeInit { .. } => unreachable!("handled above"),
+    }
+}
+
+fn lab_failure(error: LabError) -> Failure {
+    let hint = match &error {
+        LabError::NotRoot => Some("run ha-lab as root (sudo ha-lab ...)".to_string()),
+        LabError::Exists(name) => Some(format!("remove it first: ha-lab --name {name} down")),
+        LabError::NotFound(_) => Some("create one with `ha-lab up`".to_string()),
+        _ => None,
+    };
+    let usage = matches!(
+        error,
+        LabError::BadName(_)
+            | LabError::BadMember(_)
+            | LabError::BadSize(_)
+            | LabError::BadPartition(_)
+    );
+    let failure = if usage {
+        Failure::usage(anyhow!(error))
+    } else {
+        Failure::failed(anyhow!(error))
+    };
+    match hint {
+        Some(hint) => failure.with_hint(hint),
+        None => failure,
+    }
+}
+
+fn parse_member(text: &str) -> Result<Member, Failure> {
+    text.parse().map_err(lab_failure)
+}
+
+fn bin_dir(args: &Args) -> Option<PathBuf> {
+    args.bin_dir.clone()
+}
+
+fn open(args: &Args, name: &LabName) -> Result<Lab, Failure> {
+    let mut lab = Lab::open(&args.base_dir, name).map_err(lab_failure)?;
+    if let Some(dir) = bin_dir(args) {
+        lab.set_bin_dir(dir);
+    }
+    Ok(lab)
+}
+
+fn report<T: serde::Serialize>(
+    args: &Args,
+    out: &mut dyn Write,
+    data: &T,
+    text: impl FnOnce() -> String,
+) -> CliResult {
+    if args.json {
+        print_json_ok(out, data).context("writing output")?;
+    } else {
+        writeln!(out, "{}", text()).context("writing output")?;
+    }
+    Ok(())
+}
+
+fn options(args: &Args, name: LabName, nodes: u8, subnet: [u8; 3]) -> LabOptions {
+    let mut options = LabOptions::new(name, nodes);
+    options.subnet = subnet;
+    options.base_dir = args.base_dir.clone();
+    if let Some(dir) = bin_dir(args) {
+        options.gohttpd = labkit::find_gohttpd(&dir).or(options.gohttpd);
+        options.bin_dir = dir;
+    }
+    options
+}
+
+fn cmd_up(args: &Args, name: LabName, up: &UpArgs, out: &mut dyn Write) -> CliResult {
+    let mut options = options(args, name, up.nodes, up.subnet);
+    options.start_stack = !up.network_only;
+    if !up.daemons.is_empty() {
+        options.daemons = up.daemons.clone();
+    }
+    // Progress goes to stderr so stdout carries only the result.
+    let mut lab =
+        Lab::up(&options, &mut |line| eprintln!("ha-lab: {line}")).map_err(lab_failure)?;
+    lab.keep();
+    let status = lab.status();
+    report(args, out, &status, || render_status(&status))
+}
+
+fn cmd_exec(args: &Args, name: &LabName, node: &str, command: &[String]) -> CliResult {
+    let lab = open(args, name)?;
+    let member = lab
+        .topology()
+        .check(parse_member(node)?)
+        .map_err(lab_failure)?;
+    let rest: Vec<&str> = command[1..].iter().map(String::as_str).collect();
+    let status = lab
+        .command(member, &command[0], &rest)
+        .status()
+        .with_context(|| format!("running {} in {member}", command[0]))?;
+    // The command's own status is the answer, like ssh.
+    std::process::exit(status.code().unwrap_or(1));
+}
+
+fn render_status(status: &labkit::LabStatus) -> String {
+    let mut text = format!(
+        "lab {} ({} node(s), vip {}, dir {})\n",
+        status.name,
+        status.nodes,
+        status.vip,
+        status.dir.display()
+    );
+    text.push_str(&format!(
+        "{:<8} {:<16} {:<6} {:<6} {:<6} {}\n",
+        "MEMBER", "ADDRESS", "LINK", "BRIDGE", "STACK", "PROCESSES"
+    ));
+    for member in &status.members {
+        let processes: Vec<String> = member
+            .processes
+            .iter()
+            .map(|p| format!("{}:{}", p.name, p.pid))
+            .collect();
+        let stack = match (member.member.as_str(), member.stack_alive) {
+            ("client", _) => "-",
+            (_, true) => "up",
+            (_, false) => "down",
+        };
+        text.push_str(&format!(
+            "{:<8} {:<16} {:<6} {:<6} {:<6} {}\n",
+            member.member,
+            member.address.to_string(),
+            if member.namespace_exists {
+                member.link.as_str()
+            } else {
+                "gone"
+            },
+            member.bridge.as_deref().unwrap_or("-"),
+            stack,
+            if processes.is_empty() {
+                "-".to_string()
+            } else {
+                processes.join(" ")
+            }
+        ));
+    }
+    if !status.partition.is_empty() {
+        let groups: Vec<String> = status.partition.iter().map(|g| g.join(",")).collect();
+        text.push_str(&format!("partitioned: {}\n", groups.join(" | ")));
+    }
+    for missing in &status.not_started {
+        text.push_str(&format!(
+            "not started: {} on {}: {}\n",
+            missing.program, missing.member, missing.reason
+        ));
+    }
+    for note in &status.notes {
+        text.push_str(&format!("note: {note}\n"));
+    }
+    text.trim_end().to_string()
+}
+
+/// Pid 1 of a node: starts each daemon with its output in `<log_dir>/<program>.log`, then
+/// reaps every child and orphan until killed from outside (the lab's crash and down).
+fn node_init(log_dir: &Path, daemons: &[String]) -> CliResult {
+    use nix::errno::Errno;
+    use nix::sys::wait::wait;
+    for line in daemons {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let Some(program) = words.first() else {
+            continue;
+        };
+        let name = Path::new(program)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "daemon".into());
+        let log_path = log_dir.join(format!("{name}.log"));
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .with_context(|| format!("opening {}", log_path.display()))?;
+        let spawned = Command::new(program)
+            .args(&words[1..])
+            .stdin(std::process::Stdio::null())
+            .stdout(log.try_clone().context("duplicating log")?)
+            .stderr(log)
+            .spawn();
+        if let Err(e) = spawned {
+            eprintln!("ha-lab node-init: cannot start {line}: {e}");
+        }
+    }
+    loop {
+        match wait() {
+            Ok(_) | Err(Errno::EINTR) => {}
+            // Nothing to reap right now; orphans may still arrive.
+            Err(_) => std::thread::sleep(Duration::from_millis(200)),
+        }
+    }
+}
+
+// ---- the demo and the benchmark ----
+
+/// One step of the demo, for the summary and `--json`.
+#[derive(Debug, Clone, serde::Serialize)]
+struct StepRecord {
+    step: String,
+    outcome: String,
+    detail: Option<String>,
+    gap_ms: Option<u64>,
+}
+
+struct Demo<'a> {
+    json: bool,
+    out: &'a mut dyn Write,
+    steps: Vec<StepRecord>,
+}
+
+fn write_failed(error: io::Error) -> Failure {
+    Failure::failed(anyhow!(error).context("writing output"))
+}
+
+impl Demo<'_> {
+    fn say(&mut self, line: &str) -> CliResult {
+        if !self.json {
+            writeln!(self.out, "{line}").map_err(write_failed)?;
+        }
+        Ok(())
+    }
+
+    fn record(
+        &mut self,
+        step: &str,
+        outcome: &str,
+        detail: Option<String>,
+        gap_ms: Option<u64>,
+    ) -> CliResult {
+        let record = StepRecord {
+            step: step.to_string(),
+            outcome: outcome.to_string(),
+            detail,
+            gap_ms,
+        };
+        if self.json {
+            let mut line = serde_json::to_value(&record).expect("step serialises");
+            line["type"] = "step".into();
+            writeln!(self.out, "{line}").map_err(write_failed)?;
+        }
+        self.steps.push(record);
+        Ok(())
+    }
+
+    /// Prints a typed command and its output, as on a terminal, and records its outcome.
+    fn show(&mut self, typed: &Typed) -> Result<Outcome, Failure> {
+        let outcome = typed.outcome();
+        self.say(&format!("\n{}# {}", typed.member, typed.command))?;
+        match &outcome {
+            Outcome::Skipped(why) => self.say(why)?,
+            Outcome::Done | Outcome::Failed(_) => {
+                for line in typed
+                    .output
+                    .stdout
+                    .lines()
+                    .chain(typed.output.stderr.lines())
+                {
+                    // A key is binary: never print its bytes.
+                    if line.chars().any(|c| c.is_control() && c != '\t') {
+                        self.say("[binary output]")?;
+                        break;
+                    }
+                    self.say(line)?;
+                }
+            }
+        }
+        let (name, detail) = match &outcome {
+            Outcome::Done => ("ok", None),
+            Outcome::Skipped(why) => ("skipped", Some(why.clone())),
+            Outcome::Failed(why) => ("failed", Some(why.clone())),
+        };
+        self.record(
+            &format!("{}# {}", typed.member, typed.command),
+            name,
+            detail,
+            None,
+        )?;
+        Ok(outcome)
+    }
+
+    fn run(&mut self, lab: &Lab, member: Member, line: &[String]) -> Result<Outcome, Failure> {
+        let words: Vec<&str> = line.iter().map(String::as_str).collect();
+        let typed = lab.typed(member, &words, b"");
+        self.show(&typed)
+    }
+}
+
+fn progress(line: &str) {
+    eprintln!("ha-lab: {line}");
+}
+
+fn cmd_demo(args: &Args, name: LabName, demo_args: &DemoArgs, out: &mut dyn Write) -> CliResult {
+    let mut options = options(args, name.clone(), demo_args.nodes, topo::DEFAULT_SUBNET);
+    options.start_stack = false;
+    let mut demo = Demo {
+        json: args.json,
+        out,
+        steps: Vec::new(),
+    };
+    demo.say(&format!(
+        "# ha-lab demo: {} node(s) in lab {name}; each command is shown as you would type it.",
+        demo_args.nodes
+    ))?;
+    let mut lab = Lab::up(&options, &mut progress).map_err(lab_failure)?;
+    let result = demo_steps(
+        &mut lab,
+        &mut demo,
+        Duration::from_millis(demo_args.wait_ms),
+    );
+    if demo_args.keep {
+        lab.keep();
+        demo.say(&format!("\n# lab kept: ha-lab --name {name} status / down"))?;
+    } else {
+        lab.down().map_err(lab_failure)?;
+    }
+    result?;
+    summary(&mut demo).map_err(write_failed)?;
+    if demo.steps.iter().any(|s| s.outcome == "failed") {
+        return Err(Failure::failed(anyhow!(
+            "some demo steps failed (see the summary)"
+        )));
+    }
+    Ok(())
+}
+
+fn demo_steps(lab: &mut Lab, demo: &mut Demo<'_>, limit: Duration) -> CliResult {
+    let node1 = Member::Node(1);
+    let topology = lab.topology().clone();
+    demo.say(&format!(
+        "\n# The network: {} node(s) on {}.0/24, client at {}, VIP {} reserved.",
+        topology.nodes,
+        topology.subnet.map(|o| o.to_string()).join("."),
+        topology.address(Member::Client),
+        topology.vip()
+    ))?;
+    lab.write_config(&mut progress).map_err(lab_failure)?;
+    let conf = format!("{}/ha.conf", lab.node_dirs(1).conf.display());
+    demo.run(lab, node1, &["cat".to_string(), conf])?;
+
+    demo.say("\n# Key and config: made on node1, copied to the others.")?;
+    let mut typed = Vec::new();
+    lab.prepare(&mut |t| typed.push(t.clone()))
+        .map_err(lab_failure)?;
+    for t in &typed {
+        demo.show(t)?;
+    }
+
+    demo.say("\n# Start the stack on every node.")?;
+    lab.start_stacks(&mut progress).map_err(lab_failure)?;
+    for node in 1..=topology.nodes {
+        let missing: Vec<String> = lab
+            .state()
+            .not_started
+            .iter()
+            .filter(|m| m.member == Member::Node(node).name())
+            .map(|m| format!("{} ({})", m.program, m.reason))
+            .collect();
+        let (outcome, detail) = if missing.is_empty() {
+            ("ok", None)
+        } else {
+            (
+                "skipped",
+                Some(format!("not started: {}", missing.join(", "))),
+            )
+        };
+        demo.say(&format!("\nnode{node}# ha-ring"))?;
+        demo.say(detail.as_deref().unwrap_or("started"))?;
+        demo.record(&format!("node{node}# ha-ring"), outcome, detail, None)?;
+    }
+
+    demo.say("\n# Ring, members, cluster status.")?;
+    for line in guide::status_commands() {
+        demo.run(lab, node1, &line)?;
+    }
+    demo.say("\n# Cluster properties, the VIP and the service.")?;
+    for line in guide::service_commands(topology.vip()) {
+        demo.run(lab, node1, &line)?;
+    }
+
+    demo.say("\n# A client polls the VIP; then the failovers.")?;
+    let poller = Poller::start(lab, topology.vip(), labkit::SERVICE_PORT);
+    let result = demo_failovers(lab, demo, &poller, limit);
+    poller.stop();
+    result
+}
+
+fn demo_failovers(
+    lab: &mut Lab,
+    demo: &mut Demo<'_>,
+    poller: &Poller,
+    limit: Duration,
+) -> CliResult {
+    let vip = lab.topology().vip();
+    let Some(first) = poller.wait_for_answer(Duration::ZERO, limit, |_| true) else {
+        let why = format!(
+            "skipped: the service never answered at {vip} within {} ms (needs the ha-crm controller)",
+            limit.as_millis()
+        );
+        demo.say(&why)?;
+        for fault in Fault::ALL {
+            demo.record(fault.name(), "skipped", Some(why.clone()), None)?;
+        }
+        return Ok(());
+    };
+    demo.say(&format!("client: {vip} answered from {first}"))?;
+    for fault in Fault::ALL {
+        let Some(active) = poller.last_answer() else {
+            break;
+        };
+        let member: Member = active.parse().map_err(lab_failure)?;
+        let control = control_node(lab, member);
+        demo.say(&format!(
+            "\n{}# {}",
+            prompt(fault, control),
+            fault.command(&active)
+        ))?;
+        let measured = inject(lab, poller, fault, member, limit);
+        match &measured {
+            Ok(m) => {
+                let line = match &m.moved_to {
+                    Some(to) => format!(
+                        "client: answers moved {active} -> {to}; gap {} ms ({} failed probe(s))",
+                        m.gap.gap_ms.map_or("?".into(), |g| g.to_string()),
+                        m.gap.failed_probes
+                    ),
+                    None => format!(
+                        "client: no answer from another node within {} ms",
+                        limit.as_millis()
+                    ),
+                };
+                demo.say(&line)?;
+                let outcome = if m.moved_to.is_some() { "ok" } else { "failed" };
+                demo.record(fault.name(), outcome, Some(line), m.gap.gap_ms)?;
+            }
+            Err(why) => {
+                demo.say(why)?;
+                let outcome = if why.starts_with("skipped") {
+                    "skipped"
+                } else {
+                    "failed"
+                };
+                demo.record(fault.name(), outcome, Some(why.clone()), None)?;
+            }
+        }
+        demo.say(&format!(
+            "\n{}# {}",
+            prompt(fault, control),
+            fault.undo_command(&active)
+        ))?;
+        if let Err(why) = undo(lab, fault, member, limit) {
+            demo.say(&why)?;
+        }
+    }
+    Ok(())
+}
+
+/// `$` for the lab's own verbs (typed on the host), `nodeN#` for cluster commands.
+fn prompt(fault: Fault, control: Member) -> String {
+    match fault {
+        Fault::Standby => control.name(),
+        Fault::Crash | Fault::Cut => "host".to_string(),
+    }
+}
+
+/// A node other than `away` to type cluster commands on.
+fn control_node(lab: &Lab, away: Member) -> Member {
+    (1..=lab.topology().nodes)
+        .map(Member::Node)
+        .find(|m| *m != away)
+        .unwrap_or(Member::Node(1))
+}
+
+/// What the client saw around one fault.
+#[derive(Debug, Clone, serde::Serialize)]
+struct Measured {
+    fault: Fault,
+    from: String,
+    moved_to: Option<String>,
+    gap: Gap,
+}
+
+/// Injects `fault` on the node serving now and measures until another node answers.
+fn inject(
+    lab: &mut Lab,
+    poller: &Poller,
+    fault: Fault,
+    member: Member,
+    limit: Duration,
+) -> Result<Measured, String> {
+    let from = member.name();
+    let event = poller.elapsed();
+    match fault {
+        Fault::Standby => {
+            let control = control_node(lab, member);
+            let typed = lab.typed(control, &["ha-crm", "node", "standby", &from], b"");
+            match typed.outcome() {
+                Outcome::Done => {}
+                Outcome::Skipped(why) | Outcome::Failed(why) => return Err(why),
+            }
+        }
+        Fault::Crash => {
+            lab.crash(member).map_err(|e| e.to_string())?;
+        }
+        Fault::Cut => lab.cut(member).map_err(|e| e.to_string())?,
+    }
+    let moved_to = poller.wait_for_answer(event, limit, |node| node != from);
+    Ok(Measured {
+        fault,
+        gap: gap::gap_around(&poller.samples(), event),
+        from,
+        moved_to,
+    })
+}
+
+/// Undoes `fault` and waits (bounded) until the node answers cluster commands again.
+fn undo(lab: &mut Lab, fault: Fault, member: Member, limit: Duration) -> Result<(), String> {
+    match fault {
+        Fault::Standby => {
+            let control = control_node(lab, member);
+            let typed = lab.typed(control, &["ha-crm", "node", "online", &member.name()], b"");
+            return match typed.outcome() {
+                Outcome::Done => Ok(()),
+                Outcome::Skipped(why) | Outcome::Failed(why) => Err(why),
+            };
+        }
+        Fault::Crash => lab.start(member).map_err(|e| e.to_string())?,
+        Fault::Cut => lab.heal(member).map_err(|e| e.to_string())?,
+    }
+    lab.wait_for(member, &["ha-crm", "status"], limit, |o| o.success())
+        .map(|_| ())
+        .map_err(|last| {
+            format!(
+                "{member} did not come back within {} ms: {}",
+                limit.as_millis(),
+                last.stderr.trim()
+            )
+        })
+}
+
+fn summary(demo: &mut Demo<'_>) -> io::Result<()> {
+    if demo.json {
+        let count = |what: &str| demo.steps.iter().filter(|s| s.outcome == what).count();
+        let line = serde_json::json!({
+            "type": "summary", "ok": count("ok"), "skipped": count("skipped"),
+            "failed": count("failed"),
+            "gaps_ms": demo.steps.iter().filter_map(|s| s.gap_ms).collect::<Vec<_>>(),
+        });
+        return writeln!(demo.out, "{line}");
+    }
+    writeln!(demo.out, "\n# Summary")?;
+    writeln!(demo.out, "{:<8} {:<8} STEP", "RESULT", "GAP_MS")?;
+    for step in &demo.steps {
+        writeln!(
+            demo.out,
+            "{:<8} {:<8} {}",
+            step.outcome,
+            step.gap_ms.map_or("-".to_string(), |g| g.to_string()),
+            step.step
+        )?;
+    }
+    Ok(())
+}
+
+/// One benchmark figure over all runs.
+///
+/// ```json
+/// {"metric":"crash_gap_ms","runs":20,"p50":820,"p90":990,"max":1200,"note":null}
+/// ```
+#[derive(Debug, Clone, serde::Serialize)]
+struct Figure {
+    metric: String,
+    runs: usize,
+    p50: Option<u64>,
+    p90: Option<u64>,
+    max: Option<u64>,
+    note: Option<String>,
+}
+
+impl Figure {
+    fn of(metric: &str, values: &[u64], note: Option<String>) -> Figure {
+        Figure {
+            metric: metric.to_string(),
+            runs: values.len(),
+            p50: gap::percentile(values, 50),
+            p90: gap::percentile(values, 90),
+            max: values.iter().copied().max(),
+            note,
+        }
+    }
+}
+
+fn cmd_bench(args: &Args, name: LabName, bench: &BenchArgs, out: &mut dyn Write) -> CliResult {
+    let limit = Duration::from_millis(bench.wait_ms);
+    let faults: Vec<Fault> = bench
+        .faults
+        .iter()
+        .map(|f| f.parse().map_err(|e: String| Failure::usage(anyhow!(e))))
+        .collect::<Result<_, _>>()?;
+    let mut lab_up = Vec::new();
+    let mut up_to_vip = Vec::new();
+    let mut gaps: Vec<Vec<u64>> = vec![Vec::new(); faults.len()];
+    let mut gap_notes: Vec<Option<String>> = vec![None; faults.len()];
+    let mut rss = Vec::new();
+    let mut latency: Vec<(String, Vec<u64>, Option<String>)> = bench_cli_lines()
+        .into_iter()
+        .map(|line| (line, Vec::new(), None))
+        .collect();
+    let mut service_note = None;
+    let mut rss_note = None;
+    for run in 1..=bench.runs {
+        progress(&format!("run {run}/{}", bench.runs));
+        let started = Instant::now();
+        let mut lab = Lab::up(
+            &options(args, name.clone(), bench.nodes, topo::DEFAULT_SUBNET),
+            &mut |_| {},
+        )
+        .map_err(lab_failure)?;
+        lab_up.push(millis(started.elapsed()));
+        if lab.stack_processes(Member::Node(1)).is_empty() {
+            rss_note = Some("no daemon of node1's stack was running".to_string());
+        } else {
+            rss.push(lab.stack_rss_kib(Member::Node(1)));
+        }
+        for (line, values, note) in &mut latency {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let begin = Instant::now();
+            let typed = lab.typed(Member::Node(1), &words, b"");
+            match typed.outcome() {
+                Outcome::Done => values.push(millis(begin.elapsed())),
+                Outcome::Skipped(why) | Outcome::Failed(why) => *note = Some(why),
+            }
+        }
+        let configured = guide::service_commands(lab.topology().vip())
+            .into_iter()
+            .map(|line| {
+                let words: Vec<&str> = line.iter().map(String::as_str).collect();
+                lab.typed(Member::Node(1), &words, b"").outcome()
+            })
+            .find(|o| *o != Outcome::Done);
+        if let Some(Outcome::Skipped(why) | Outcome::Failed(why)) = configured {
+            service_note = Some(why);
+            lab.down().map_err(lab_failure)?;
+            continue;
+        }
+        let poller = Poller::start(&lab, lab.topology().vip(), labkit::SERVICE_PORT);
+        if poller
+            .wait_for_answer(Duration::ZERO, limit, |_| true)
+            .is_none()
+        {
+            service_note = Some(format!(
+                "the service never answered within {} ms",
+                limit.as_millis()
+            ));
+        } else {
+            up_to_vip.push(millis(started.elapsed()));
+            for (index, fault) in faults.iter().enumerate() {
+                let Some(active) = poller.last_answer() else {
+                    break;
+                };
+                let member: Member = active.parse().map_err(lab_failure)?;
+                match inject(&mut lab, &poller, *fault, member, limit) {
+                    Ok(Measured {
+                        gap:
+                            Gap {
+                                gap_ms: Some(ms), ..
+                            },
+                        moved_to: Some(_),
+                        ..
+                    }) => gaps[index].push(ms),
+                    Ok(_) => gap_notes[index] = Some("the service did not move in time".into()),
+                    Err(why) => gap_notes[index] = Some(why),
+                }
+                if let Err(why) = undo(&mut lab, *fault, member, limit) {
+                    gap_notes[index] = Some(why);
+                }
+            }
+        }
+        poller.stop();
+        lab.down().map_err(lab_failure)?;
+    }
+    let mut figures = vec![
+        Figure::of("lab_up_ms", &lab_up, None),
+        Figure::of("up_to_vip_ms", &up_to_vip, service_note.clone()),
+    ];
+    for (index, fault) in faults.iter().enumerate() {
+        let note = gap_notes[index].clone().or(service_note.clone());
+        figures.push(Figure::of(
+            &format!("{}_gap_ms", fault.name()),
+            &gaps[index],
+            note,
+        ));
+    }
+    for (line, values, note) in &latency {
+        figures.push(Figure::of(&format!("cli_ms: {line}"), values, note.clone()));
+    }
+    figures.push(Figure::of("node_stack_rss_kib", &rss, rss_note));
+    if args.json {
+        for figure in &figures {
+            print_json_ok(out, figure).map_err(write_failed)?;
+        }
+        return Ok(());
+    }
+    let table = render_figures(&figures, bench);
+    write!(out, "{table}").map_err(write_failed)?;
+    if let Some(path) = &bench.output {
+        crate::sys::fs::write_atomic(path, table.as_bytes(), 0o644)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Commands whose latency the benchmark measures on node1.
+fn bench_cli_lines() -> Vec<String> {
+    vec![
+        "ha-crm status".to_string(),
+        "ha-crm configure show".to_string(),
+        "ha-crm configure property cluster-recheck-interval=60s".to_string(),
+    ]
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn render_figures(figures: &[Figure], bench: &BenchArgs) -> String {
+    let show = |v: Option<u64>| v.map_or("-".to_string(), |v| v.to_string());
+    let mut text = format!(
+        "ha-lab bench: {} run(s), {} node(s)\n\n| metric | runs | p50 | p90 | max | note |\n|---|---|---|---|---|---|\n",
+        bench.runs, bench.nodes
+    );
+    for f in figures {
+        text.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} |\n",
+            f.metric,
+            f.runs,
+            show(f.p50),
+            show(f.p90),
+            show(f.max),
+            f.note.as_deref().unwrap_or("")
+        ));
+    }
+    text
+}
+
+/// A client in the lab's client namespace asking the service who serves it, every
+/// [`Poller::INTERVAL`], until stopped (or [`Poller::MAX_RUN`] passes).
+struct Poller {
+    started: Instant,
+    stop: Arc<AtomicBool>,
+    samples: Arc<std::sync::Mutex<Vec<Sample>>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Poller {
+    const INTERVAL: Duration = Duration::from_millis(50);
+    const TIMEOUT: Duration = Duration::from_millis(200);
+    /// A poller nobody stops still ends.
+    const MAX_RUN: Duration = Duration::from_secs(600);
+    /// Samples kept (10 minutes at 20 per second).
+    const MAX_SAMPLES: usize = 12_000;
+
+    fn start(lab: &Lab, addr: Ipv4Addr, port: u16) -> Poller {
+        let namespace = lab.topology().namespace(Member::Client);
+        let started = Instant::now();
+        let stop = Arc::new(AtomicBool::new(false));
+        let samples = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (thread_stop, thread_samples) = (Arc::clone(&stop), Arc::clone(&samples));
+        let target = SocketAddr::from((addr, port));
+        let thread = std::thread::spawn(move || {
+            let _ = netns::run_in(&namespace, move || {
+                while !thread_stop.load(Ordering::SeqCst) && started.elapsed() < Self::MAX_RUN {
+                    let at = started.elapsed();
+                    let answered_by = labkit::http::get(target, Self::TIMEOUT)
+                        .ok()
+                        .and_then(|body| body.split_whitespace().next().map(str::to_string));
+                    let mut all = thread_samples.lock().expect("poller lock");
+                    if all.len() < Self::MAX_SAMPLES {
+                        all.push(Sample { at, answered_by });
+                    }
+                    drop(all);
+                    std::thread::sleep(Self::INTERVAL);
+                }
+            });
+        });
+        Poller {
+            started,
+            stop,
+            samples,
+            thread: Some(thread),
+        }
+    }
+
+    fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    fn samples(&self) -> Vec<Sample> {
+        self.samples.lock().expect("poller lock").clone()
+    }
+
+    fn last_answer(&self) -> Option<String> {
+        self.samples().into_iter().rev().find_map(|s| s.answered_by)
+    }
+
+    /// Waits (bounded by `limit`, with a progress line each second on stderr) for an answer
+    /// after `since` from a node `accept` likes; returns that node.
+    fn wait_for_answer(
+        &self,
+        since: Duration,
+        limit: Duration,
+        accept: impl Fn(&str) -> bool,
+    ) -> Option<String> {
+        let begin = Instant::now();
+        let mut next_progress = Duration::from_secs(1);
+        loop {
+            let found = self
+                .samples()
+                .into_iter()
+                .find(|s| s.at > since && s.answered_by.as_deref().is_some_and(&accept))
+                .and_then(|s| s.answered_by);
+            if found.is_some() {
+                return found;
+            }
+            let waited = begin.elapsed();
+            if waited >= limit {
+                return None;
+            }
+            if waited >= next_progress {
+                eprintln!("ha-lab: waiting for the service ... {} s", waited.as_secs());
+                next_progress += Duration::from_secs(1);
+            }
+            std::thread::sleep(Self::INTERVAL);
+        }
+    }
+
+    fn stop(mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

@@ -1,0 +1,746 @@
+//! `show`: the configuration printed in crm syntax with crmsh's layout, so screens look the
+//! same: nodes, primitives (sorted by id), groups, clones, constraints (colocation, location,
+//! order, each sorted by id), then `property`, `rsc_defaults` and `op_defaults`. Long objects
+//! continue with ` \` and a tab-indented section per line. Pure text building; no I/O.
+//!
+//! Parsing the output gives back the configuration in [`canonical`] form: the same objects,
+//! top-level resources in show order, and the generated ids crmsh also hides (op, rule and
+//! expression ids) dropped.
+
+use std::fmt::Write as _;
+
+use super::cib::{
+    BooleanOp, Colocation, Configuration, Constraint, Location, Node, NvList, Order, Primitive,
+    Resource, Rule,
+};
+use super::score::Score;
+
+/// The text of `show` and the line each object starts on.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Shown {
+    /// The crm text, one object per logical line, ending in a newline when not empty.
+    pub text: String,
+    /// `(id, line)` for every object printed, lines from 1.
+    pub lines: Vec<(String, usize)>,
+}
+
+/// The whole configuration in crm syntax.
+pub fn show(config: &Configuration) -> String {
+    show_with_lines(config).text
+}
+
+/// The whole configuration in crm syntax, with where each object starts.
+pub fn show_with_lines(config: &Configuration) -> Shown {
+    let mut out = Writer::default();
+    for object in objects(config) {
+        object.write(&mut out);
+    }
+    out.finish()
+}
+
+/// Only the named objects (any kind, in show order). Unknown ids are returned as the error.
+pub fn show_ids(config: &Configuration, ids: &[String]) -> Result<String, Vec<String>> {
+    let all = objects(config);
+    let missing: Vec<String> = ids
+        .iter()
+        .filter(|id| !all.iter().any(|o| o.id() == id.as_str()))
+        .cloned()
+        .collect();
+    if !missing.is_empty() {
+        return Err(missing);
+    }
+    let mut out = Writer::default();
+    for object in all.iter().filter(|o| ids.iter().any(|id| id == o.id())) {
+        object.write(&mut out);
+    }
+    Ok(out.finish().text)
+}
+
+/// The configuration as parsing its `show` text yields it.
+pub fn canonical(config: &Configuration) -> Configuration {
+    let mut out = config.clone();
+    for node in &mut out.nodes {
+        if node.id.is_empty() {
+            node.id = node.uname.clone();
+        }
+    }
+    fn strip(resource: &mut Resource) {
+        match resource {
+            Resource::Primitive(p) => p.ops.iter_mut().for_each(|op| op.id = None),
+            Resource::Group(g) => g.children.iter_mut().for_each(strip),
+            Resource::Clone(c) => strip(&mut c.child),
+        }
+    }
+    out.resources.iter_mut().for_each(strip);
+    let rank = |r: &Resource| match r {
+        Resource::Primitive(_) => 0,
+        Resource::Group(_) => 1,
+        Resource::Clone(_) => 2,
+    };
+    out.resources
+        .sort_by(|a, b| (rank(a), a.id()).cmp(&(rank(b), b.id())));
+    for constraint in &mut out.constraints {
+        match constraint {
+            Constraint::Location(l) => {
+                for rule in &mut l.rules {
+                    rule.id = None;
+                    // With one expression the combiner is not written, and reads back as and.
+                    if rule.expressions.len() < 2 {
+                        rule.boolean_op = BooleanOp::And;
+                    }
+                    rule.expressions.iter_mut().for_each(|e| e.id = None);
+                }
+            }
+            Constraint::Order(o) => {
+                if let Some(score) = o.score {
+                    o.kind = order_kind_for(score);
+                }
+            }
+            Constraint::Colocation(_) => {}
+        }
+    }
+    out.constraints
+        .sort_by(|a, b| constraint_key(a).cmp(&constraint_key(b)));
+    out
+}
+
+/// The order kind a numeric order score means: 0 is optional, anything else mandatory.
+pub fn order_kind_for(score: Score) -> super::cib::OrderKind {
+    if score == Score::ZERO {
+        super::cib::OrderKind::Optional
+    } else {
+        super::cib::OrderKind::Mandatory
+    }
+}
+
+fn constraint_key(c: &Constraint) -> (&'static str, &str) {
+    (c.kind_name(), c.id())
+}
+
+enum Object<'a> {
+    Node(&'a Node),
+    Primitive(&'a Primitive),
+    Group(&'a super::cib::Group),
+    Clone(&'a super::cib::Clone),
+    Constraint(&'a Constraint),
+    Options {
+        keyword: &'static str,
+        set: &'static str,
+        list: &'a NvList,
+    },
+}
+
+impl Object<'_> {
+    fn id(&self) -> &str {
+        match self {
+            Object::Node(n) => &n.uname,
+            Object::Primitive(p) => &p.id,
+            Object::Group(g) => &g.id,
+            Object::Clone(c) => &c.id,
+            Object::Constraint(c) => c.id(),
+            Object::Options { set, .. } => set,
+        }
+    }
+
+    fn write(&self, out: &mut Writer) {
+        out.begin(self.id());
+        match self {
+            Object::Node(node) => write_node(out, node),
+            Object::Primitive(p) => write_primitive(out, p),
+            Object::Group(g) => {
+                let members: Vec<&str> = g.children.iter().map(Resource::id).collect();
+                out.head(format!("group {} {}", g.id, members.join(" ")));
+                out.pairs("params", &g.params);
+                out.pairs("meta", &g.meta);
+            }
+            Object::Clone(c) => {
+                out.head(format!("clone {} {}", c.id, c.child.id()));
+                out.pairs("params", &c.params);
+                out.pairs("meta", &c.meta);
+            }
+            Object::Constraint(Constraint::Location(l)) => write_location(out, l),
+            Object::Constraint(Constraint::Colocation(c)) => write_colocation(out, c),
+            Object::Constraint(Constraint::Order(o)) => write_order(out, o),
+            Object::Options { keyword, set, list } => {
+                out.head(format!("{keyword} {set}:"));
+                for (name, value) in list.iter() {
+                    out.section(format!("{name}={}", quote(value)));
+                }
+            }
+        }
+        out.end();
+    }
+}
+
+fn objects(config: &Configuration) -> Vec<Object<'_>> {
+    let mut objects: Vec<Object<'_>> = config.nodes.iter().map(Object::Node).collect();
+    let mut primitives = config.primitives();
+    primitives.sort_by(|a, b| a.id.cmp(&b.id));
+    objects.extend(primitives.into_iter().map(Object::Primitive));
+    let mut groups = Vec::new();
+    let mut clones = Vec::new();
+    fn collect<'a>(
+        r: &'a Resource,
+        groups: &mut Vec<&'a super::cib::Group>,
+        clones: &mut Vec<&'a super::cib::Clone>,
+    ) {
+        match r {
+            Resource::Primitive(_) => {}
+            Resource::Group(g) => {
+                groups.push(g);
+                g.children.iter().for_each(|c| collect(c, groups, clones));
+            }
+            Resource::Clone(c) => {
+                clones.push(c);
+                collect(&c.child, groups, clones);
+            }
+        }
+    }
+    for resource in &config.resources {
+        collect(resource, &mut groups, &mut clones);
+    }
+    groups.sort_by(|a, b| a.id.cmp(&b.id));
+    clones.sort_by(|a, b| a.id.cmp(&b.id));
+    objects.extend(groups.into_iter().map(Object::Group));
+    objects.extend(clones.into_iter().map(Object::Clone));
+    let mut constraints: Vec<&Constraint> = config.constraints.iter().collect();
+    constraints.sort_by(|a, b| constraint_key(a).cmp(&constraint_key(b)));
+    objects.extend(constraints.into_iter().map(Object::Constraint));
+    for (keyword, set, list) in [
+        ("property", "cib-bootstrap-options", &config.properties),
+        ("rsc_defaults", "rsc-options", &config.rsc_defaults),
+        ("op_defaults", "op-options", &config.op_defaults),
+    ] {
+        if !list.is_empty() {
+            objects.push(Object::Options { keyword, set, list });
+        }
+    }
+    objects
+}
+
+fn write_node(out: &mut Writer, node: &Node) {
+    let mut head = String::from("node ");
+    if !node.id.is_empty() && node.id != node.uname {
+        let _ = write!(head, "{}: ", node.id);
+    }
+    head.push_str(&node.uname);
+    if let Some(kind) = &node.kind {
+        let _ = write!(head, ":{kind}");
+    }
+    out.head(head);
+    out.pairs("attributes", &node.attributes);
+    out.pairs("utilization", &node.utilization);
+}
+
+/// The agent as crmsh prints it: `IPaddr` for ocf:heartbeat agents, else the full spec.
+pub fn agent_text(p: &Primitive) -> String {
+    if p.class == "ocf" && p.provider.as_deref() == Some("heartbeat") {
+        p.kind.clone()
+    } else {
+        p.agent()
+    }
+}
+
+fn write_primitive(out: &mut Writer, p: &Primitive) {
+    out.head(format!("primitive {} {}", p.id, agent_text(p)));
+    out.pairs("params", &p.params);
+    out.pairs("meta", &p.meta);
+    out.pairs("utilization", &p.utilization);
+    for op in &p.ops {
+        let mut line = format!("op {}", op.name);
+        for (name, value) in op.attrs.iter() {
+            let _ = write!(line, " {name}={}", quote(value));
+        }
+        out.section(line);
+    }
+}
+
+/// A score as crmsh prints it in constraints: `inf`, `-inf` or the number.
+pub fn score_text(score: Score) -> String {
+    if score.is_infinity() {
+        "inf".into()
+    } else if score.is_neg_infinity() {
+        "-inf".into()
+    } else {
+        score.value().to_string()
+    }
+}
+
+fn write_location(out: &mut Writer, l: &Location) {
+    let mut head = format!("location {} {}", l.id, l.rsc);
+    if let Some(role) = &l.role {
+        let _ = write!(head, " role={role}");
+    }
+    if let Some(discovery) = &l.resource_discovery {
+        let _ = write!(head, " resource-discovery={discovery}");
+    }
+    if l.rules.is_empty() {
+        let score = l.score.map(score_text).unwrap_or_else(|| "0".into());
+        let _ = write!(head, " {score}: {}", l.node.as_deref().unwrap_or(""));
+        out.head(head);
+        return;
+    }
+    out.head(head);
+    for rule in &l.rules {
+        out.section(rule_text(rule));
+    }
+}
+
+fn rule_text(rule: &Rule) -> String {
+    let mut text = String::from("rule ");
+    if let Some(role) = &rule.role {
+        let _ = write!(text, "$role={role} ");
+    }
+    match (&rule.score_attribute, rule.score) {
+        (Some(attribute), _) => text.push_str(attribute),
+        (None, Some(score)) => text.push_str(&score_text(score)),
+        (None, None) => text.push('0'),
+    }
+    text.push(':');
+    let joiner = match rule.boolean_op {
+        BooleanOp::And => " and",
+        BooleanOp::Or => " or",
+    };
+    for (index, e) in rule.expressions.iter().enumerate() {
+        if index > 0 {
+            text.push_str(joiner);
+        }
+        match &e.value {
+            None => {
+                let _ = write!(text, " {} {}", e.operation, quote_word(&e.attribute));
+            }
+            Some(value) => {
+                let operation = match &e.value_type {
+                    Some(kind) => format!("{kind}:{}", e.operation),
+                    None => e.operation.clone(),
+                };
+                let _ = write!(
+                    text,
+                    " {} {operation} {}",
+                    quote_word(&e.attribute),
+                    quote_word(value)
+                );
+            }
+        }
+    }
+    text
+}
+
+fn with_suffix(id: &str, suffix: &Option<String>) -> String {
+    match suffix {
+        Some(suffix) => format!("{id}:{suffix}"),
+        None => id.to_string(),
+    }
+}
+
+fn write_colocation(out: &mut Writer, c: &Colocation) {
+    out.head(format!(
+        "colocation {} {}: {} {}",
+        c.id,
+        score_text(c.score),
+        with_suffix(&c.rsc, &c.rsc_role),
+        with_suffix(&c.with_rsc, &c.with_rsc_role)
+    ));
+}
+
+fn write_order(out: &mut Writer, o: &Order) {
+    let strength = match o.score {
+        Some(score) => score_text(score),
+        None => o.kind.to_string(),
+    };
+    let mut head = format!(
+        "order {} {strength}: {} {}",
+        o.id,
+        with_suffix(&o.first, &o.first_action),
+        with_suffix(&o.then, &o.then_action)
+    );
+    if let Some(symmetrical) = o.symmetrical {
+        let _ = write!(head, " symmetrical={symmetrical}");
+    }
+    out.head(head);
+}
+
+/// A value as crm text, quoted as crmsh does: bare when it holds only word characters, `.`
+/// and `-`; else in double quotes with `"` escaped. A `\` is escaped only where the lexer
+/// would otherwise read it as an escape (before `"` or `\`, or last), so crmsh's output for
+/// ordinary values is matched byte for byte and every value reads back.
+pub fn quote(value: &str) -> String {
+    let bare = !value.is_empty()
+        && value
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    if bare {
+        return value.to_string();
+    }
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    let mut chars = value.chars().peekable();
+    while let Some(c) = chars.next() {
+        let escape = match c {
+            '"' => true,
+            '\\' => matches!(chars.peek(), None | Some('"' | '\\')),
+            _ => false,
+        };
+        if escape {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
+/// A rule word (attribute or value) as crmsh prints it: bare unless it would not read back
+/// as one word (`#uname` stays bare).
+fn quote_word(word: &str) -> String {
+    let bare = !word.is_empty()
+        && !word
+            .chars()
+            .any(|c| c.is_whitespace() || matches!(c, '"' | '\'' | '\\'));
+    if bare { word.to_string() } else { quote(word) }
+}
+
+/// Builds objects line by line: a head line, then sections each on a tab-indented line, every
+/// line but an object's last ending in ` \`.
+#[derive(Default)]
+struct Writer {
+    shown: Shown,
+    line: usize,
+    pending: Vec<String>,
+}
+
+impl Writer {
+    fn begin(&mut self, id: &str) {
+        self.shown.lines.push((id.to_string(), self.line + 1));
+    }
+
+    fn head(&mut self, text: String) {
+        self.pending.push(text);
+    }
+
+    fn section(&mut self, text: String) {
+        self.pending.push(format!("\t{text}"));
+    }
+
+    fn pairs(&mut self, keyword: &str, list: &NvList) {
+        if list.is_empty() {
+            return;
+        }
+        let mut text = keyword.to_string();
+        for (name, value) in list.iter() {
+            let _ = write!(text, " {name}={}", quote(value));
+        }
+        self.section(text);
+    }
+
+    fn end(&mut self) {
+        let count = self.pending.len();
+        for (index, line) in self.pending.drain(..).enumerate() {
+            self.shown.text.push_str(&line);
+            if index + 1 < count {
+                self.shown.text.push_str(" \\");
+            }
+            self.shown.text.push('\n');
+        }
+        self.line += count;
+    }
+
+    fn finish(self) -> Shown {
+        self.shown
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crm::cib::{
+        Cib, Clone, Colocation, Expression, Group, Node, Op, Order, OrderKind, Primitive, Rule,
+    };
+    use crate::crm::edit::{Mode, apply_text};
+    use crate::rng::Rng;
+
+    fn parse_back(text: &str) -> Configuration {
+        let mut cib = Cib::default();
+        apply_text(&mut cib, text, Mode::Create).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        cib.configuration
+    }
+
+    const VALUES: &[&str] = &[
+        "1",
+        "192.168.2.100",
+        "a b",
+        "x\"y",
+        "",
+        "it's",
+        "#x",
+        "back\\slash",
+        "10s",
+        "INFINITY",
+        "p=q",
+    ];
+
+    fn pick<'a>(rng: &mut Rng, items: &[&'a str]) -> &'a str {
+        items[rng.below(items.len() as u64) as usize]
+    }
+
+    fn nvlist(rng: &mut Rng, prefix: &str) -> NvList {
+        (0..rng.below(3))
+            .map(|i| (format!("{prefix}{i}"), pick(rng, VALUES).to_string()))
+            .collect()
+    }
+
+    fn score(rng: &mut Rng) -> Score {
+        match rng.below(4) {
+            0 => Score::INFINITY,
+            1 => Score::NEG_INFINITY,
+            _ => Score::new(rng.below(2000) as i64 - 1000),
+        }
+    }
+
+    /// A random configuration using every construct the language has.
+    fn generate(rng: &mut Rng) -> Configuration {
+        let mut config = Configuration::default();
+        for n in 0..rng.below(4) {
+            config.nodes.push(Node {
+                id: if rng.chance(50) {
+                    format!("{}", n + 1)
+                } else {
+                    format!("node{n}")
+                },
+                uname: format!("node{n}"),
+                kind: rng.chance(20).then(|| "remote".to_string()),
+                attributes: nvlist(rng, "attr"),
+                utilization: nvlist(rng, "cpu"),
+            });
+        }
+        let mut top: Vec<Resource> = Vec::new();
+        for i in 0..rng.below(8) {
+            let (class, provider, kind) = match rng.below(4) {
+                0 => ("ocf", Some("heartbeat"), "IPaddr"),
+                1 => ("ocf", Some("pacemaker"), "Dummy"),
+                2 => ("lsb", None, "gohttpd"),
+                _ => ("systemd", None, "nginx"),
+            };
+            let ops = (0..rng.below(3))
+                .map(|k| Op {
+                    id: None,
+                    name: ["monitor", "start", "stop"][k as usize].to_string(),
+                    attrs: [
+                        ("interval", format!("{}s", rng.below(60))),
+                        ("timeout", "20s".into()),
+                    ]
+                    .into_iter()
+                    .take(1 + rng.below(2) as usize)
+                    .collect(),
+                })
+                .collect();
+            top.push(Resource::Primitive(Primitive {
+                id: format!("r{i}"),
+                class: class.into(),
+                provider: provider.map(str::to_string),
+                kind: kind.into(),
+                params: nvlist(rng, "param"),
+                meta: nvlist(rng, "meta"),
+                ops,
+                utilization: nvlist(rng, "util"),
+            }));
+        }
+        // Some primitives go into groups, some resources into clones.
+        let mut resources = Vec::new();
+        let mut group_index = 0;
+        while !top.is_empty() {
+            let take = (1 + rng.below(3) as usize).min(top.len());
+            let chunk: Vec<Resource> = top.drain(..take).collect();
+            if take > 1 || rng.chance(30) {
+                group_index += 1;
+                resources.push(Resource::Group(Group {
+                    id: format!("g{group_index}"),
+                    children: chunk,
+                    meta: nvlist(rng, "gmeta"),
+                    params: nvlist(rng, "gparam"),
+                }));
+            } else {
+                resources.extend(chunk);
+            }
+        }
+        for (index, resource) in resources.iter_mut().enumerate() {
+            if rng.chance(25) {
+                let child = std::mem::replace(resource, Resource::Primitive(Primitive::default()));
+                *resource = Resource::Clone(Clone {
+                    id: format!("c{index}"),
+                    child: Box::new(child),
+                    meta: nvlist(rng, "cmeta"),
+                    params: NvList::new(),
+                });
+            }
+        }
+        config.resources = resources;
+        let ids: Vec<String> = crate::crm::edit::resource_ids(&config)
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        if !ids.is_empty() {
+            for i in 0..rng.below(6) {
+                let a = ids[rng.below(ids.len() as u64) as usize].clone();
+                let b = ids[rng.below(ids.len() as u64) as usize].clone();
+                let constraint = match rng.below(4) {
+                    0 => Constraint::Location(Location {
+                        id: format!("loc{i}"),
+                        rsc: a,
+                        score: Some(score(rng)),
+                        node: Some(format!("node{}", rng.below(3))),
+                        rules: Vec::new(),
+                        role: rng.chance(30).then(|| "Started".to_string()),
+                        resource_discovery: rng.chance(20).then(|| "never".to_string()),
+                    }),
+                    1 => Constraint::Location(Location {
+                        id: format!("loc{i}"),
+                        rsc: a,
+                        score: None,
+                        node: None,
+                        rules: (0..1 + rng.below(2))
+                            .map(|_| Rule {
+                                id: None,
+                                score: rng.chance(70).then(|| score(rng)),
+                                score_attribute: None,
+                                boolean_op: if rng.chance(50) {
+                                    BooleanOp::And
+                                } else {
+                                    BooleanOp::Or
+                                },
+                                role: None,
+                                expressions: (0..1 + rng.below(3))
+                                    .map(|_| {
+                                        if rng.chance(30) {
+                                            Expression {
+                                                id: None,
+                                                attribute: "pingd".into(),
+                                                operation: pick(rng, &["defined", "not_defined"])
+                                                    .into(),
+                                                value: None,
+                                                value_type: None,
+                                            }
+                                        } else {
+                                            Expression {
+                                                id: None,
+                                                attribute: pick(rng, &["#uname", "pingd", "site"])
+                                                    .into(),
+                                                operation: pick(rng, &["eq", "ne", "lt", "gte"])
+                                                    .into(),
+                                                value: Some(
+                                                    pick(rng, &["node1", "0", "a b", "x\"y"])
+                                                        .into(),
+                                                ),
+                                                value_type: rng
+                                                    .chance(30)
+                                                    .then(|| "number".to_string()),
+                                            }
+                                        }
+                                    })
+                                    .collect(),
+                            })
+                            .map(|mut rule| {
+                                if rule.score.is_none() {
+                                    rule.score_attribute = Some("pingd".into());
+                                }
+                                rule
+                            })
+                            .collect(),
+                        role: None,
+                        resource_discovery: None,
+                    }),
+                    2 => Constraint::Colocation(Colocation {
+                        id: format!("col{i}"),
+                        score: score(rng),
+                        rsc: a,
+                        with_rsc: b,
+                        rsc_role: rng.chance(30).then(|| "Promoted".to_string()),
+                        with_rsc_role: rng.chance(30).then(|| "Started".to_string()),
+                    }),
+                    _ => Constraint::Order(Order {
+                        id: format!("ord{i}"),
+                        kind: [
+                            OrderKind::Mandatory,
+                            OrderKind::Optional,
+                            OrderKind::Serialize,
+                        ][rng.below(3) as usize],
+                        first: a,
+                        first_action: rng.chance(40).then(|| "start".to_string()),
+                        then: b,
+                        then_action: rng.chance(40).then(|| "promote".to_string()),
+                        symmetrical: [None, Some(true), Some(false)][rng.below(3) as usize],
+                        score: rng.chance(20).then(|| score(rng)),
+                    }),
+                };
+                config.constraints.push(constraint);
+            }
+        }
+        config.properties = nvlist(rng, "prop");
+        config.rsc_defaults = nvlist(rng, "rd");
+        config.op_defaults = nvlist(rng, "od");
+        config
+    }
+
+    #[test]
+    fn guide_configuration_shows_in_crmsh_layout() {
+        let config = parse_back(
+            "node node1\nnode node2\nproperty stonith-enabled=false\nproperty no-quorum-policy=ignore\n\
+             primitive vip ocf:heartbeat:IPaddr params ip=192.168.2.100\n\
+             primitive gohttpd lsb:gohttpd\ngroup my_group vip gohttpd\n",
+        );
+        assert_eq!(
+            show(&config),
+            "node node1\nnode node2\nprimitive gohttpd lsb:gohttpd\nprimitive vip IPaddr \\\n\
+             \tparams ip=192.168.2.100\ngroup my_group vip gohttpd\n\
+             property cib-bootstrap-options: \\\n\tstonith-enabled=false \\\n\tno-quorum-policy=ignore\n"
+        );
+    }
+
+    #[test]
+    fn constraints_show_like_crmsh() {
+        let text = "primitive a Dummy\nprimitive b Dummy\n\
+            location l1 a role=Started -100: node2\n\
+            location l2 a rule -inf: not_defined pingd or pingd lte 0 rule pingd: defined pingd\n\
+            colocation c1 inf: a:Promoted b\norder o1 Optional: a:start b:stop symmetrical=false\n\
+            rsc_defaults resource-stickiness=100\nop_defaults timeout=240s\n";
+        let shown = show(&parse_back(text));
+        assert_eq!(
+            shown,
+            "primitive a Dummy\nprimitive b Dummy\ncolocation c1 inf: a:Promoted b\n\
+             location l1 a role=Started -100: node2\nlocation l2 a \\\n\
+             \trule -inf: not_defined pingd or pingd lte 0 \\\n\trule pingd: defined pingd\n\
+             order o1 Optional: a:start b:stop symmetrical=false\n\
+             rsc_defaults rsc-options: \\\n\tresource-stickiness=100\n\
+             op_defaults op-options: \\\n\ttimeout=240s\n"
+        );
+    }
+
+    #[test]
+    fn parse_of_show_gives_back_every_generated_configuration() {
+        let runs: u64 = std::env::var("HAKIT_ROUNDTRIP_RUNS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(300);
+        for seed in 0..runs {
+            let mut rng = Rng::new(seed);
+            let config = canonical(&generate(&mut rng));
+            let text = show(&config);
+            let back = parse_back(&text);
+            assert_eq!(back, config, "seed {seed}:\n{text}");
+            assert_eq!(show(&back), text, "seed {seed}");
+            // Any order in the CIB shows the same and parses to the canonical order.
+            let mut shuffled = config.clone();
+            shuffled.resources.reverse();
+            shuffled.constraints.reverse();
+            assert_eq!(canonical(&shuffled), config, "seed {seed}");
+            assert_eq!(show(&shuffled), text, "seed {seed}");
+        }
+    }
+
+    #[test]
+    fn show_lines_point_at_each_object() {
+        let config = parse_back("primitive a Dummy params x=1\nprimitive b Dummy\n");
+        let shown = show_with_lines(&config);
+        assert_eq!(shown.lines, [("a".to_string(), 1), ("b".to_string(), 3)]);
+    }
+}

@@ -1,0 +1,1133 @@
+//! Phase 3: actions and their orderings. Start and stop actions per primitive (optional when
+//! nothing forces them), group pseudo-actions, recurring monitors, probes, fencing and
+//! shutdown; then the ordering relations (group-internal, stop-before-start, configured
+//! order constraints and their symmetric inverses) and Pacemaker's propagation of the
+//! optional/runnable flags along them, which is what turns "rsc1 restarts" into "rsc2 must
+//! restart too" and "X cannot start" into "Y cannot start either".
+
+use super::super::cib::OrderKind;
+use super::assign::current_node;
+use super::unpack::{
+    Action, NoQuorum, OrderSpec, Role, Sched, Variant, add_clear_failcount, can_fence,
+    new_colocation,
+};
+
+/// Ordering relation flags (Pacemaker's `pcmk__ar_*`).
+pub(super) mod flags {
+    use super::OrderKind;
+
+    pub(in super::super) const ORDERED: u32 = 1;
+    pub(in super::super) const FIRST_IMPLIES_THEN: u32 = 1 << 1;
+    pub(in super::super) const THEN_IMPLIES_FIRST: u32 = 1 << 2;
+    pub(in super::super) const UNRUNNABLE_FIRST_BLOCKS: u32 = 1 << 3;
+    pub(in super::super) const INTERMEDIATE_STOP: u32 = 1 << 4;
+    pub(in super::super) const ASYMMETRIC: u32 = 1 << 5;
+    pub(in super::super) const FIRST_IMPLIES_THEN_GRAPHED: u32 = 1 << 6;
+    pub(in super::super) const THEN_IMPLIES_FIRST_GRAPHED: u32 = 1 << 7;
+    pub(in super::super) const SERIALIZE: u32 = 1 << 8;
+
+    /// Flags for a configured order constraint (`inverse`: the symmetric stop-side copy).
+    pub(in super::super) fn for_kind(
+        kind: OrderKind,
+        first_action: &str,
+        symmetric: bool,
+        inverse: bool,
+    ) -> u32 {
+        match kind {
+            OrderKind::Optional => ORDERED,
+            OrderKind::Serialize => SERIALIZE,
+            OrderKind::Mandatory => {
+                let mut f = ORDERED;
+                if inverse {
+                    f |= THEN_IMPLIES_FIRST;
+                } else if symmetric {
+                    f |= FIRST_IMPLIES_THEN;
+                    if first_action == "start" || first_action == "promote" {
+                        f |= UNRUNNABLE_FIRST_BLOCKS;
+                    }
+                } else {
+                    f |= ASYMMETRIC;
+                }
+                f
+            }
+        }
+    }
+}
+
+use flags::*;
+
+const CHANGED_THEN: u32 = 1;
+const CHANGED_FIRST: u32 = 2;
+
+/// Finds or creates an action (Pacemaker's `custom_action`), updating its optional and
+/// runnable flags the same way.
+pub(super) fn custom_action(
+    sched: &mut Sched,
+    rsc: Option<usize>,
+    task: &str,
+    interval_ms: u64,
+    node: Option<usize>,
+    optional: bool,
+) -> usize {
+    let key = (rsc, task.to_string(), interval_ms, node);
+    let index = match sched.action_index.get(&key) {
+        Some(&i) => i,
+        None => {
+            let index = sched.actions.len();
+            let needs = matches!(task, "start" | "promote");
+            sched.actions.push(Action {
+                rsc,
+                task: task.to_string(),
+                interval_ms,
+                node,
+                optional,
+                runnable: true,
+                pseudo: false,
+                reason: None,
+                before: Vec::new(),
+                after: Vec::new(),
+                needs_quorum_or_fencing: needs,
+                note: None,
+            });
+            sched.action_index.insert(key, index);
+            if let Some(r) = rsc {
+                sched.rscs[r].actions.push(index);
+            }
+            index
+        }
+    };
+    // update_action_optional
+    if let Some(r) = rsc {
+        let a = &sched.actions[index];
+        if a.node.is_some() && !a.pseudo && !sched.rscs[r].managed && a.interval_ms == 0 {
+            sched.actions[index].optional = true;
+        } else if !optional {
+            sched.actions[index].optional = false;
+        }
+        update_runnable(sched, index);
+    } else if !optional {
+        sched.actions[index].optional = false;
+    }
+    index
+}
+
+fn update_runnable(sched: &mut Sched, index: usize) {
+    let a = &sched.actions[index];
+    if a.pseudo {
+        return;
+    }
+    let Some(rsc) = a.rsc else { return };
+    let Some(node) = a.node else {
+        sched.actions[index].runnable = false;
+        return;
+    };
+    let is_stop = a.task == "stop";
+    let needs_check = a.needs_quorum_or_fencing;
+    if !sched.nodes[node].online {
+        sched.actions[index].runnable = false;
+        if sched.rscs[rsc].managed && is_stop && !sched.nodes[node].unclean {
+            sched.fence_node(node, "stop is unrunnable".into());
+        }
+        return;
+    }
+    if sched.nodes[node].pending {
+        sched.actions[index].runnable = false;
+        return;
+    }
+    let needs = needs_check && sched.rscs[rsc].needs_quorum;
+    if !needs {
+        sched.actions[index].runnable = true;
+        return;
+    }
+    if sched.options.quorate {
+        return;
+    }
+    match sched.options.no_quorum {
+        NoQuorum::Stop | NoQuorum::Demote => {
+            sched.actions[index].runnable = false;
+            set_reason(sched, index, "no quorum", true);
+        }
+        NoQuorum::Freeze => {
+            let r = &sched.rscs[rsc];
+            if r.running_on.is_empty() || r.next_role > r.orig_role {
+                sched.actions[index].runnable = false;
+                set_reason(sched, index, "quorum freeze", true);
+            }
+        }
+        NoQuorum::Ignore | NoQuorum::Fence => {}
+    }
+}
+
+fn set_reason(sched: &mut Sched, action: usize, reason: &str, overwrite: bool) {
+    let a = &mut sched.actions[action];
+    if a.reason.is_none() || overwrite {
+        a.reason = Some(reason.to_string());
+    }
+}
+
+pub(super) fn stop_action(sched: &mut Sched, rsc: usize, node: usize, optional: bool) -> usize {
+    custom_action(sched, Some(rsc), "stop", 0, Some(node), optional)
+}
+
+fn start_action(sched: &mut Sched, rsc: usize, node: Option<usize>, optional: bool) -> usize {
+    custom_action(sched, Some(rsc), "start", 0, node, optional)
+}
+
+fn pseudo_op(sched: &mut Sched, rsc: usize, task: &str) -> usize {
+    let a = custom_action(sched, Some(rsc), task, 0, None, true);
+    sched.actions[a].pseudo = true;
+    sched.actions[a].runnable = true;
+    a
+}
+
+fn order_resource_actions(sched: &mut Sched, r1: usize, t1: &str, r2: usize, t2: &str, f: u32) {
+    sched.orderings.push(OrderSpec {
+        rsc1: Some(r1),
+        task1: t1.to_string(),
+        action1: None,
+        rsc2: Some(r2),
+        task2: t2.to_string(),
+        action2: None,
+        flags: f,
+    });
+}
+
+pub(super) fn create_internal_constraints(sched: &mut Sched) {
+    let order = sched.order.clone();
+    for r in order {
+        match sched.rscs[r].variant {
+            Variant::Primitive => primitive_internal_constraints(sched, r),
+            Variant::Group => group_internal_constraints(sched, r),
+        }
+    }
+}
+
+fn primitive_internal_constraints(sched: &mut Sched, rsc: usize) {
+    if !sched.rscs[rsc].managed {
+        return;
+    }
+    order_resource_actions(
+        sched,
+        rsc,
+        "stop",
+        rsc,
+        "start",
+        ORDERED | FIRST_IMPLIES_THEN | INTERMEDIATE_STOP,
+    );
+}
+
+fn group_internal_constraints(sched: &mut Sched, group: usize) {
+    order_resource_actions(
+        sched,
+        group,
+        "stop",
+        group,
+        "stopped",
+        UNRUNNABLE_FIRST_BLOCKS,
+    );
+    order_resource_actions(sched, group, "stopped", group, "start", ORDERED);
+    order_resource_actions(
+        sched,
+        group,
+        "start",
+        group,
+        "running",
+        UNRUNNABLE_FIRST_BLOCKS,
+    );
+    let ordered = sched.rscs[group]
+        .meta
+        .get("ordered")
+        .and_then(super::super::xml::parse_bool)
+        .unwrap_or(true);
+    let colocated = sched.rscs[group]
+        .meta
+        .get("collocated")
+        .and_then(super::super::xml::parse_bool)
+        .unwrap_or(true);
+    let members = sched.rscs[group].children.clone();
+    let mut previous: Option<usize> = None;
+    let mut last_active: Option<usize> = None;
+    for &member in &members {
+        primitive_internal_constraints(sched, member);
+        let mut down_flags = THEN_IMPLIES_FIRST_GRAPHED;
+        let mut post_down_flags = FIRST_IMPLIES_THEN_GRAPHED;
+        match previous {
+            None => {
+                if ordered {
+                    down_flags |= ORDERED;
+                    post_down_flags = FIRST_IMPLIES_THEN;
+                }
+            }
+            Some(prev) if colocated => {
+                let influence = true;
+                new_colocation(
+                    sched,
+                    "#group-members",
+                    member,
+                    prev,
+                    super::super::score::Score::INFINITY,
+                    influence,
+                    false,
+                );
+            }
+            Some(_) => {}
+        }
+        order_resource_actions(sched, group, "stop", member, "stop", down_flags);
+        order_resource_actions(sched, member, "stop", group, "stopped", post_down_flags);
+        order_resource_actions(
+            sched,
+            group,
+            "start",
+            member,
+            "start",
+            THEN_IMPLIES_FIRST_GRAPHED,
+        );
+        order_resource_actions(
+            sched,
+            member,
+            "start",
+            group,
+            "running",
+            UNRUNNABLE_FIRST_BLOCKS | FIRST_IMPLIES_THEN | FIRST_IMPLIES_THEN_GRAPHED,
+        );
+        if !ordered {
+            order_resource_actions(
+                sched,
+                group,
+                "start",
+                member,
+                "start",
+                FIRST_IMPLIES_THEN | UNRUNNABLE_FIRST_BLOCKS | THEN_IMPLIES_FIRST_GRAPHED,
+            );
+        } else if let Some(prev) = previous {
+            order_resource_actions(
+                sched,
+                prev,
+                "start",
+                member,
+                "start",
+                FIRST_IMPLIES_THEN | UNRUNNABLE_FIRST_BLOCKS,
+            );
+            order_resource_actions(
+                sched,
+                member,
+                "stop",
+                prev,
+                "stop",
+                ORDERED | INTERMEDIATE_STOP,
+            );
+            if !sched.rscs[member].running_on.is_empty() && sched.rscs[prev].running_on.is_empty() {
+                order_resource_actions(
+                    sched,
+                    member,
+                    "stop",
+                    prev,
+                    "start",
+                    THEN_IMPLIES_FIRST | UNRUNNABLE_FIRST_BLOCKS,
+                );
+            }
+        } else {
+            order_resource_actions(sched, group, "start", member, "start", 0);
+        }
+        if !sched.rscs[member].running_on.is_empty() {
+            if ordered
+                && let Some(prev) = previous
+                && sched.rscs[prev].running_on.is_empty()
+                && let Some(last) = last_active
+                && !sched.rscs[last].running_on.is_empty()
+            {
+                order_resource_actions(sched, member, "stop", last, "stop", ORDERED);
+            }
+            last_active = Some(member);
+        }
+        previous = Some(member);
+    }
+}
+
+pub(super) fn schedule_resource_actions(sched: &mut Sched) {
+    // Orphans with fail counts get them cleared where the node is up.
+    for r in 0..sched.rscs.len() {
+        if !sched.rscs[r].orphan || !sched.options.stop_orphans {
+            continue;
+        }
+        for node in 0..sched.nodes.len() {
+            if sched.nodes[node].online && sched.fail_count(r, node, true) != 0 {
+                add_clear_failcount(sched, r, node, "it is removed");
+            }
+        }
+    }
+    schedule_probes(sched);
+    let order = sched.order.clone();
+    for r in order {
+        create_actions(sched, r);
+    }
+}
+
+fn create_actions(sched: &mut Sched, rsc: usize) {
+    match sched.rscs[rsc].variant {
+        Variant::Group => {
+            let children = sched.rscs[rsc].children.clone();
+            for c in children {
+                create_actions(sched, c);
+            }
+            for task in ["start", "running", "stop", "stopped"] {
+                pseudo_op(sched, rsc, task);
+            }
+        }
+        Variant::Primitive => primitive_create_actions(sched, rsc),
+    }
+}
+
+fn primitive_create_actions(sched: &mut Sched, rsc: usize) {
+    if sched.rscs[rsc].next_role == Role::Unknown {
+        sched.rscs[rsc].next_role = if sched.rscs[rsc].assigned.is_none() {
+            Role::Stopped
+        } else {
+            Role::Started
+        };
+    }
+    let current = current_node(sched, rsc);
+    let assigned = sched.rscs[rsc].assigned;
+    let mut need_stop = false;
+    let mut is_moving = false;
+    if let (Some(c), Some(a)) = (current, assigned)
+        && c != a
+        && sched.rscs[rsc].next_role >= Role::Started
+    {
+        is_moving = true;
+        need_stop = true;
+    }
+    let num_all = sched.rscs[rsc].running_on.len();
+    let num_clean = sched.rscs[rsc]
+        .running_on
+        .iter()
+        .filter(|&&n| !sched.nodes[n].unclean)
+        .count();
+    let multiply_active = if sched.rscs[rsc].needs_fencing {
+        num_all > 1
+    } else {
+        num_clean > 1
+    };
+    if multiply_active {
+        need_stop = true;
+    }
+    if sched.rscs[rsc].start_pending && assigned.is_some() {
+        start_action(sched, rsc, assigned, true);
+    }
+    if !is_moving {
+        let r = &sched.rscs[rsc];
+        if (r.failed && r.stop_if_failed) || (!r.failed && r.blocked) {
+            need_stop = true;
+        }
+    }
+    // Restart: down to stopped on the current node(s), back up on the next one.
+    let orig = sched.rscs[rsc].orig_role;
+    if orig == Role::Started {
+        stop_resource(sched, rsc, !need_stop);
+        if sched.rscs[rsc].next_role >= orig
+            && !sched.rscs[rsc].blocked
+            && let Some(a) = assigned
+        {
+            start_resource(sched, rsc, a, !need_stop);
+        }
+    }
+    // Role transition.
+    let next = sched.rscs[rsc].next_role;
+    if orig != Role::Started && next == Role::Started {
+        if let Some(a) = assigned {
+            start_resource(sched, rsc, a, false);
+        }
+    } else if orig == Role::Started && next == Role::Stopped {
+        stop_resource(sched, rsc, false);
+    }
+    create_recurring_actions(sched, rsc);
+}
+
+fn stop_resource(sched: &mut Sched, rsc: usize, optional: bool) {
+    let running = sched.rscs[rsc].running_on.clone();
+    for node in running {
+        let stop = stop_action(sched, rsc, node, optional);
+        if sched.rscs[rsc].assigned.is_none() {
+            set_reason(sched, stop, "node availability", true);
+        }
+        if !sched.rscs[rsc].managed {
+            sched.actions[stop].runnable = false;
+        }
+    }
+}
+
+fn start_resource(sched: &mut Sched, rsc: usize, node: usize, optional: bool) {
+    let start = start_action(sched, rsc, Some(node), true);
+    if sched.actions[start].runnable && !optional {
+        sched.actions[start].optional = false;
+    }
+}
+
+fn create_recurring_actions(sched: &mut Sched, rsc: usize) {
+    let Some(node) = sched.rscs[rsc].assigned else {
+        return;
+    };
+    if sched.rscs[rsc].next_role != Role::Started || !sched.rscs[rsc].managed {
+        return;
+    }
+    let start = sched.rscs[rsc]
+        .actions
+        .iter()
+        .copied()
+        .find(|&a| sched.actions[a].task == "start" && sched.actions[a].node == Some(node));
+    let ops = sched.rscs[rsc].ops.clone();
+    for op in ops {
+        let interval = op.interval_ms();
+        if op.name != "monitor" || interval == 0 {
+            continue;
+        }
+        if op
+            .attrs
+            .get("enabled")
+            .and_then(super::super::xml::parse_bool)
+            == Some(false)
+        {
+            continue;
+        }
+        if op
+            .attrs
+            .get("role")
+            .is_some_and(|r| !r.eq_ignore_ascii_case("started"))
+        {
+            continue;
+        }
+        let start_optional = start.is_none_or(|s| sched.actions[s].optional);
+        let active = sched.rscs[rsc]
+            .active_recurring
+            .iter()
+            .any(|a| a.node == node && a.interval_ms == interval);
+        let optional = start_optional && active;
+        let mon = custom_action(sched, Some(rsc), "monitor", interval, Some(node), optional);
+        if let Some(s) = start {
+            if !sched.actions[s].runnable {
+                sched.actions[mon].runnable = false;
+            }
+            sched.orderings.push(OrderSpec {
+                rsc1: Some(rsc),
+                task1: "start".into(),
+                action1: Some(s),
+                rsc2: Some(rsc),
+                task2: "monitor".into(),
+                action2: Some(mon),
+                flags: FIRST_IMPLIES_THEN | UNRUNNABLE_FIRST_BLOCKS,
+            });
+        }
+    }
+}
+
+fn schedule_probes(sched: &mut Sched) {
+    let order = sched.order.clone();
+    let mut prims = Vec::new();
+    for r in order {
+        match sched.rscs[r].variant {
+            Variant::Primitive => prims.push(r),
+            Variant::Group => prims.extend(sched.rscs[r].children.iter().copied()),
+        }
+    }
+    for node in 0..sched.nodes.len() {
+        let n = &sched.nodes[node];
+        if !n.online || n.unclean {
+            continue;
+        }
+        for &r in &prims {
+            if sched.rscs[r].orphan || sched.rscs[r].probed[node] {
+                continue;
+            }
+            let probe = custom_action(sched, Some(r), "monitor", 0, Some(node), false);
+            // A resource that cannot be probed somewhere must not start until it can.
+            let mut flags = ORDERED;
+            if !sched.actions[probe].runnable && sched.rscs[r].running_on.is_empty() {
+                flags |= UNRUNNABLE_FIRST_BLOCKS;
+            }
+            sched.orderings.push(OrderSpec {
+                rsc1: Some(r),
+                task1: "monitor".into(),
+                action1: Some(probe),
+                rsc2: Some(r),
+                task2: "start".into(),
+                action2: None,
+                flags,
+            });
+        }
+    }
+}
+
+pub(super) fn schedule_fencing_and_shutdowns(sched: &mut Sched) {
+    let have_managed = sched.rscs.iter().any(|r| r.managed);
+    for node in 0..sched.nodes.len() {
+        let n = &sched.nodes[node];
+        if have_managed && n.unclean && can_fence(sched, node) {
+            let reason = n
+                .fence_reason
+                .clone()
+                .unwrap_or_else(|| "node is unclean".to_string());
+            let fence = custom_action(sched, None, "stonith", 0, Some(node), false);
+            sched.actions[fence].reason = Some(reason);
+            order_vs_fencing(sched, fence, node);
+        } else if n.online && n.shutdown {
+            let down = custom_action(sched, None, "do_shutdown", 0, Some(node), false);
+            // Everything running there stops first.
+            for r in 0..sched.rscs.len() {
+                let stops: Vec<usize> = sched.rscs[r]
+                    .actions
+                    .iter()
+                    .copied()
+                    .filter(|&a| {
+                        sched.actions[a].task == "stop" && sched.actions[a].node == Some(node)
+                    })
+                    .collect();
+                for s in stops {
+                    order_actions(sched, s, down, ORDERED | THEN_IMPLIES_FIRST);
+                }
+            }
+        }
+    }
+}
+
+fn order_vs_fencing(sched: &mut Sched, fence: usize, node: usize) {
+    for r in 0..sched.rscs.len() {
+        if sched.rscs[r].variant != Variant::Primitive || !sched.rscs[r].managed {
+            continue;
+        }
+        let actions = sched.rscs[r].actions.clone();
+        for a in actions {
+            let task = sched.actions[a].task.clone();
+            if task == "stop" && sched.actions[a].node == Some(node) {
+                sched.actions[a].pseudo = true;
+                sched.actions[a].runnable = true;
+                if sched.rscs[r].needs_fencing {
+                    order_actions(sched, fence, a, ORDERED);
+                }
+            } else if task == "start" && sched.rscs[r].needs_fencing {
+                order_actions(sched, fence, a, ORDERED);
+            }
+        }
+    }
+}
+
+/// Adds the edge `first` → `then` unless an edge between them already shares a flag.
+/// Relations are kept in creation order and walked newest first, as Pacemaker prepends them.
+pub(super) fn order_actions(sched: &mut Sched, first: usize, then: usize, f: u32) -> bool {
+    if first == then || f == 0 {
+        return false;
+    }
+    if sched.actions[first]
+        .after
+        .iter()
+        .any(|&(a, existing)| a == then && existing & f != 0)
+    {
+        return false;
+    }
+    sched.actions[then].before.push((first, f));
+    sched.actions[first].after.push((then, f));
+    true
+}
+
+fn find_actions_by_task(sched: &Sched, rsc: usize, task: &str) -> Vec<usize> {
+    sched.rscs[rsc]
+        .actions
+        .iter()
+        .rev()
+        .copied()
+        .filter(|&a| sched.actions[a].task == task && sched.actions[a].interval_ms == 0)
+        .collect()
+}
+
+fn is_ancestor(sched: &Sched, ancestor: usize, rsc: usize) -> bool {
+    let mut cur = sched.rscs[rsc].parent;
+    while let Some(p) = cur {
+        if p == ancestor {
+            return true;
+        }
+        cur = sched.rscs[p].parent;
+    }
+    false
+}
+
+/// A group's start/stop stands for its running/stopped milestone when something outside the
+/// group is ordered after it.
+fn action_for_ordering(sched: &Sched, first: usize, then: usize) -> usize {
+    let (Some(fr), Some(tr)) = (sched.actions[first].rsc, sched.actions[then].rsc) else {
+        return first;
+    };
+    if fr == tr || is_ancestor(sched, fr, tr) || sched.rscs[fr].variant != Variant::Group {
+        return first;
+    }
+    let milestone = match sched.actions[first].task.as_str() {
+        "start" => "running",
+        "stop" => "stopped",
+        _ => return first,
+    };
+    sched
+        .action_index
+        .get(&(Some(fr), milestone.to_string(), 0, None))
+        .copied()
+        .unwrap_or(first)
+}
+
+pub(super) fn apply_orderings(sched: &mut Sched) {
+    let specs = std::mem::take(&mut sched.orderings);
+    for spec in &specs {
+        let Some(r1) = spec.rsc1 else { continue };
+        let mut firsts = match spec.action1 {
+            Some(a) => vec![a],
+            None => find_actions_by_task(sched, r1, &spec.task1),
+        };
+        if firsts.is_empty() {
+            if Some(r1) == spec.rsc2 {
+                continue;
+            }
+            let role = sched.rscs[r1].orig_role;
+            if role <= Role::Stopped && spec.task1 == "stop" {
+                continue;
+            }
+            let a = custom_action(sched, Some(r1), &spec.task1, 0, None, true);
+            firsts.push(a);
+        }
+        let Some(r2) = spec.rsc2 else { continue };
+        let thens = match spec.action2 {
+            Some(a) => vec![a],
+            None => find_actions_by_task(sched, r2, &spec.task2),
+        };
+        for &first in &firsts {
+            for &then in &thens {
+                let first = action_for_ordering(sched, first, then);
+                order_actions(sched, first, then, spec.flags);
+            }
+        }
+    }
+    sched.orderings = specs;
+    let mut depth = 0;
+    for a in (0..sched.actions.len()).rev() {
+        update_action_for_orderings(sched, a, &mut depth);
+    }
+}
+
+fn flag_bits(a: &Action) -> (bool, bool) {
+    (a.optional, a.runnable)
+}
+
+/// The flags of `action` as seen by an ordering: a group action is required when any member's
+/// matching action is, and its milestones are unrunnable when a member's action is.
+fn action_flags_for_ordering(sched: &mut Sched, action: usize) -> (bool, bool) {
+    let Some(rsc) = sched.actions[action].rsc else {
+        return flag_bits(&sched.actions[action]);
+    };
+    if sched.rscs[rsc].variant != Variant::Group {
+        return flag_bits(&sched.actions[action]);
+    }
+    let mut optional = true;
+    let mut runnable = true;
+    let task = sched.actions[action].task.clone();
+    let member_task = match task.as_str() {
+        "running" => "start",
+        "stopped" => "stop",
+        other => other,
+    }
+    .to_string();
+    let node = sched.actions[action].node;
+    for member in sched.rscs[rsc].children.clone() {
+        let member_action = sched.rscs[member].actions.iter().rev().copied().find(|&a| {
+            sched.actions[a].task == member_task
+                && sched.actions[a].interval_ms == 0
+                && (node.is_none() || sched.actions[a].node == node)
+        });
+        match member_action {
+            Some(ma) => {
+                let (mo, mr) = flag_bits(&sched.actions[ma]);
+                if optional && !mo {
+                    optional = false;
+                    sched.actions[action].optional = false;
+                }
+                if member_task != task && runnable && !mr {
+                    runnable = false;
+                    sched.actions[action].runnable = false;
+                }
+            }
+            None => {
+                if member_task != "stop" && member_task != "demote" {
+                    runnable = false;
+                }
+            }
+        }
+    }
+    (optional, runnable)
+}
+
+fn reason_text(sched: &Sched, action: usize, runnable_flag: bool) -> String {
+    let a = &sched.actions[action];
+    let change = if runnable_flag {
+        "unrunnable"
+    } else {
+        "required"
+    };
+    match a.rsc {
+        Some(r) => format!("{change} {} {}", sched.rscs[r].id, a.task),
+        None => format!("{change} {}", a.task),
+    }
+}
+
+/// Clears `optional` (or `runnable`) on `action` because of `because`, recording the reason.
+fn clear_because(sched: &mut Sched, action: usize, runnable_flag: bool, because: usize) {
+    let is_set = if runnable_flag {
+        sched.actions[action].runnable
+    } else {
+        sched.actions[action].optional
+    };
+    if !is_set {
+        return;
+    }
+    if runnable_flag {
+        sched.actions[action].runnable = false;
+    } else {
+        sched.actions[action].optional = false;
+    }
+    if sched.actions[action].rsc != sched.actions[because].rsc {
+        let text = reason_text(sched, because, runnable_flag);
+        set_reason(sched, action, &text, false);
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn primitive_update(
+    sched: &mut Sched,
+    first: usize,
+    then: usize,
+    first_optional: bool,
+    first_runnable: bool,
+    filter_optional: bool,
+    filter_runnable: bool,
+    kind: u32,
+    depth: &mut usize,
+) -> u32 {
+    let then_before = flag_bits(&sched.actions[then]);
+    let first_before = flag_bits(&sched.actions[first]);
+    if kind & ASYMMETRIC != 0 {
+        handle_asymmetric(sched, first, then);
+    }
+    if kind & THEN_IMPLIES_FIRST != 0
+        && !then_before.0
+        && filter_optional
+        && !first_optional
+        && first_before.0
+    {
+        clear_because(sched, first, false, then);
+    }
+    if kind & UNRUNNABLE_FIRST_BLOCKS != 0
+        && filter_runnable
+        && sched.actions[then].runnable
+        && !first_runnable
+    {
+        clear_because(sched, then, true, first);
+    }
+    if kind & FIRST_IMPLIES_THEN != 0
+        && filter_optional
+        && sched.actions[then].optional
+        && !first_optional
+    {
+        clear_because(sched, then, false, first);
+    }
+    if kind & INTERMEDIATE_STOP != 0 {
+        handle_restart_ordering(sched, first, then, filter_optional, filter_runnable);
+    }
+    let mut changed = 0;
+    if then_before != flag_bits(&sched.actions[then]) {
+        changed |= CHANGED_THEN;
+        if let Some(r) = sched.actions[then].rsc
+            && sched.rscs[r].parent.is_some()
+        {
+            update_action_for_orderings(sched, then, depth);
+        }
+    }
+    if first_before != flag_bits(&sched.actions[first]) {
+        changed |= CHANGED_FIRST;
+    }
+    changed
+}
+
+fn handle_asymmetric(sched: &mut Sched, first: usize, then: usize) {
+    let Some(then_rsc) = sched.actions[then].rsc else {
+        return;
+    };
+    if sched.actions[first].runnable {
+        return;
+    }
+    if sched.actions[then].optional {
+        let role = sched.rscs[then_rsc].orig_role;
+        let task = sched.actions[then].task.as_str();
+        if role <= Role::Stopped && task == "stop" {
+            return;
+        }
+        let running = &sched.rscs[then_rsc].running_on;
+        if role >= Role::Started
+            && task == "start"
+            && running.len() == 1
+            && Some(running[0]) == sched.actions[then].node
+        {
+            return;
+        }
+    }
+    clear_because(sched, then, false, first);
+    clear_because(sched, then, true, first);
+}
+
+fn handle_restart_ordering(
+    sched: &mut Sched,
+    first: usize,
+    then: usize,
+    filter_optional: bool,
+    filter_runnable: bool,
+) {
+    let then_rsc = sched.actions[then].rsc;
+    let mut needed = false;
+    if filter_optional && !sched.actions[then].optional {
+        needed = true;
+    }
+    if filter_runnable
+        && !sched.actions[then].runnable
+        && then_rsc.is_some_and(|r| sched.rscs[r].managed)
+        && sched.actions[first].rsc == then_rsc
+    {
+        needed = true;
+    }
+    if !needed {
+        return;
+    }
+    if sched.actions[first].runnable {
+        clear_because(sched, first, false, then);
+    }
+    if !sched.actions[then].optional {
+        clear_because(sched, first, false, then);
+    }
+    if !sched.actions[first].optional && !sched.actions[first].runnable {
+        clear_because(sched, then, true, first);
+    }
+}
+
+/// Dispatches an update to the resource's method: for a group "then", the group's own action
+/// and each member's matching action are updated.
+#[allow(clippy::too_many_arguments)]
+fn update(
+    sched: &mut Sched,
+    dispatch_rsc: usize,
+    first: usize,
+    then: usize,
+    first_optional: bool,
+    first_runnable: bool,
+    filter_optional: bool,
+    filter_runnable: bool,
+    kind: u32,
+    depth: &mut usize,
+) -> u32 {
+    let mut changed = primitive_update(
+        sched,
+        first,
+        then,
+        first_optional,
+        first_runnable,
+        filter_optional,
+        filter_runnable,
+        kind,
+        depth,
+    );
+    if sched.rscs[dispatch_rsc].variant == Variant::Group
+        && let Some(then_rsc) = sched.actions[then].rsc
+        && sched.rscs[then_rsc].variant == Variant::Group
+    {
+        let task = sched.actions[then].task.clone();
+        let node = sched.actions[then].node;
+        for member in sched.rscs[then_rsc].children.clone() {
+            let member_action = sched.rscs[member].actions.iter().rev().copied().find(|&a| {
+                sched.actions[a].task == task
+                    && sched.actions[a].interval_ms == 0
+                    && (node.is_none() || sched.actions[a].node == node)
+            });
+            if let Some(ma) = member_action {
+                changed |= primitive_update(
+                    sched,
+                    first,
+                    ma,
+                    first_optional,
+                    first_runnable,
+                    filter_optional,
+                    filter_runnable,
+                    kind,
+                    depth,
+                );
+            }
+        }
+    }
+    changed
+}
+
+fn update_for_ordering_flags(
+    sched: &mut Sched,
+    first: usize,
+    then: usize,
+    first_flags: (bool, bool),
+    then_flags: (bool, bool),
+    relation: u32,
+    depth: &mut usize,
+) -> u32 {
+    let mut changed = 0;
+    let (first_optional, first_runnable) = first_flags;
+    let then_rsc = sched.actions[then].rsc;
+    let first_rsc = sched.actions[first].rsc;
+    if relation & FIRST_IMPLIES_THEN != 0 {
+        if let Some(tr) = then_rsc {
+            changed |= update(
+                sched,
+                tr,
+                first,
+                then,
+                first_optional,
+                true,
+                true,
+                false,
+                FIRST_IMPLIES_THEN,
+                depth,
+            );
+        } else if !first_optional && sched.actions[then].optional {
+            sched.actions[then].optional = false;
+            changed |= CHANGED_THEN;
+        }
+    }
+    if relation & INTERMEDIATE_STOP != 0
+        && let Some(tr) = then_rsc
+    {
+        changed |= update(
+            sched,
+            tr,
+            first,
+            then,
+            first_optional,
+            first_runnable,
+            true,
+            true,
+            INTERMEDIATE_STOP,
+            depth,
+        );
+    }
+    if relation & THEN_IMPLIES_FIRST != 0 {
+        if let Some(fr) = first_rsc {
+            changed |= update(
+                sched,
+                fr,
+                first,
+                then,
+                first_optional,
+                first_runnable,
+                true,
+                false,
+                THEN_IMPLIES_FIRST,
+                depth,
+            );
+        } else if !first_optional && sched.actions[first].runnable {
+            sched.actions[first].runnable = false;
+            changed |= CHANGED_FIRST;
+        }
+    }
+    if relation & UNRUNNABLE_FIRST_BLOCKS != 0 {
+        if let Some(tr) = then_rsc {
+            changed |= update(
+                sched,
+                tr,
+                first,
+                then,
+                first_optional,
+                first_runnable,
+                false,
+                true,
+                UNRUNNABLE_FIRST_BLOCKS,
+                depth,
+            );
+        } else if !first_runnable && sched.actions[then].runnable {
+            sched.actions[then].runnable = false;
+            changed |= CHANGED_THEN;
+        }
+    }
+    if relation & ASYMMETRIC != 0
+        && let Some(tr) = then_rsc
+    {
+        changed |= update(
+            sched,
+            tr,
+            first,
+            then,
+            first_optional,
+            first_runnable,
+            false,
+            true,
+            ASYMMETRIC,
+            depth,
+        );
+    }
+    let _ = then_flags;
+    if relation & (FIRST_IMPLIES_THEN | THEN_IMPLIES_FIRST | INTERMEDIATE_STOP) != 0
+        && let Some(fr) = first_rsc
+        && !sched.rscs[fr].managed
+        && sched.rscs[fr].blocked
+        && !sched.actions[first].runnable
+        && sched.actions[first].task == "stop"
+        && sched.actions[then].runnable
+    {
+        sched.actions[then].runnable = false;
+        changed |= CHANGED_THEN;
+    }
+    changed
+}
+
+/// Pacemaker's `pcmk__update_action_for_orderings`: re-evaluates `then` against everything
+/// ordered before it, cascading to neighbours whenever a flag changes. Flags only ever get
+/// cleared, so this terminates; `depth` bounds the recursion on pathological inputs.
+fn update_action_for_orderings(sched: &mut Sched, then: usize, depth: &mut usize) {
+    const DEPTH_MAX: usize = 2_000;
+    if *depth >= DEPTH_MAX {
+        return;
+    }
+    *depth += 1;
+    let last_flags = flag_bits(&sched.actions[then]);
+    let mut changed = 0;
+    let before: Vec<(usize, u32)> = sched.actions[then].before.iter().rev().copied().collect();
+    for (first, relation) in before {
+        if relation == 0 {
+            continue;
+        }
+        changed &= !CHANGED_FIRST;
+        let first_flags = action_flags_for_ordering(sched, first);
+        let then_flags = action_flags_for_ordering(sched, then);
+        changed |=
+            update_for_ordering_flags(sched, first, then, first_flags, then_flags, relation, depth);
+        if changed & CHANGED_FIRST != 0 {
+            let after: Vec<usize> = sched.actions[first]
+                .after
+                .iter()
+                .rev()
+                .map(|&(a, _)| a)
+                .collect();
+            for a in after {
+                update_action_for_orderings(sched, a, depth);
+            }
+            update_action_for_orderings(sched, first, depth);
+        }
+    }
+    let _ = last_flags;
+    if changed & CHANGED_THEN != 0 {
+        update_action_for_orderings(sched, then, depth);
+        let after: Vec<usize> = sched.actions[then]
+            .after
+            .iter()
+            .rev()
+            .map(|&(a, _)| a)
+            .collect();
+        for a in after {
+            update_action_for_orderings(sched, a, depth);
+        }
+    }
+    *depth -= 1;
+}

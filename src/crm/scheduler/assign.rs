@@ -1,0 +1,610 @@
+//! Phase 2: node scores and placement. Location constraints, stickiness and fail-count bans
+//! first; then each resource in priority order is placed: its colocation primaries before it,
+//! mandatory colocations before optional ones, dependents' preferences folded in scaled by
+//! score/INFINITY, and the best node chosen with Pacemaker's tie-breaks (score, fewer
+//! resources already placed, current node, name).
+
+use super::super::score::{INFINITY, Score};
+use super::unpack::{NoQuorum, Role, Sched, Variant};
+
+pub(super) fn apply_node_criteria(sched: &mut Sched) {
+    let locations = sched.locations.clone();
+    for location in &locations {
+        apply_location(sched, location.rsc, &location.nodes, &location.id);
+    }
+    for r in 0..sched.rscs.len() {
+        apply_stickiness(sched, r);
+    }
+    for node in 0..sched.nodes.len() {
+        for r in 0..sched.rscs.len() {
+            if sched.rscs[r].variant == Variant::Primitive {
+                check_failure_threshold(sched, r, node);
+            }
+        }
+    }
+}
+
+fn apply_location(sched: &mut Sched, rsc: usize, nodes: &[(usize, Score)], id: &str) {
+    let tag = format!("location {id}");
+    add_location_scores(sched, rsc, nodes, &tag);
+    if sched.rscs[rsc].variant == Variant::Group {
+        let children = sched.rscs[rsc].children.clone();
+        for (i, child) in children.into_iter().enumerate() {
+            if i == 0 {
+                apply_location(sched, child, nodes, id);
+            } else {
+                // Later members only learn that the nodes are allowed; the first member carries
+                // the preference and the group colocation passes it on.
+                let zeros: Vec<(usize, Score)> =
+                    nodes.iter().map(|&(n, _)| (n, Score::ZERO)).collect();
+                add_location_scores(sched, child, &zeros, &tag);
+            }
+        }
+    }
+}
+
+fn add_location_scores(sched: &mut Sched, rsc: usize, nodes: &[(usize, Score)], tag: &str) {
+    for &(node, score) in nodes {
+        let r = &mut sched.rscs[rsc];
+        let current = r.allowed[node].unwrap_or(Score::ZERO);
+        r.allowed[node] = Some(current + score);
+        if score != Score::ZERO || !sched.options.symmetric {
+            r.terms[node].push((tag.to_string(), score));
+        }
+    }
+}
+
+fn apply_stickiness(sched: &mut Sched, rsc: usize) {
+    let r = &sched.rscs[rsc];
+    if r.variant != Variant::Primitive || !r.managed || r.stickiness < 1 || r.running_on.len() != 1
+    {
+        return;
+    }
+    let node = r.running_on[0];
+    if !sched.options.symmetric && r.allowed[node].is_none() {
+        return;
+    }
+    let score = Score::new(r.stickiness);
+    sched.resource_location(rsc, node, score, "stickiness (running here)");
+}
+
+fn check_failure_threshold(sched: &mut Sched, rsc: usize, node: usize) {
+    let clearing = sched.rscs[rsc].actions.iter().any(|&a| {
+        sched.actions[a].task == "clear_failcount" && sched.actions[a].node == Some(node)
+    });
+    if clearing {
+        return;
+    }
+    let r = &sched.rscs[rsc];
+    if r.migration_threshold == 0 || r.ignore_failure {
+        return;
+    }
+    let count = sched.fail_count(rsc, node, true);
+    if count <= 0 {
+        return;
+    }
+    let threshold = sched.rscs[rsc].migration_threshold;
+    if threshold - count <= 0 {
+        let text = format!(
+            "fail count {} >= migration-threshold {}",
+            Score::new(count),
+            Score::new(threshold)
+        );
+        sched.resource_location(rsc, node, Score::NEG_INFINITY, &text);
+    }
+}
+
+pub(super) fn assign_resources(sched: &mut Sched) {
+    let order = sched.order.clone();
+    for r in order {
+        assign(sched, r);
+    }
+}
+
+fn assign(sched: &mut Sched, rsc: usize) -> Option<usize> {
+    match sched.rscs[rsc].variant {
+        Variant::Group => assign_group(sched, rsc),
+        Variant::Primitive => assign_primitive(sched, rsc),
+    }
+}
+
+fn assign_group(sched: &mut Sched, rsc: usize) -> Option<usize> {
+    if !sched.rscs[rsc].unassigned {
+        return sched.rscs[rsc].assigned;
+    }
+    if sched.rscs[rsc].assigning {
+        return None;
+    }
+    let children = sched.rscs[rsc].children.clone();
+    if children.is_empty() {
+        sched.rscs[rsc].unassigned = false;
+        return None;
+    }
+    sched.rscs[rsc].assigning = true;
+    sched.rscs[rsc].orig_role = sched.rscs[children[0]].orig_role;
+    let mut first = None;
+    for child in &children {
+        let node = assign(sched, *child);
+        if first.is_none() {
+            first = node;
+        }
+    }
+    let first_next = sched.rscs[children[0]].next_role;
+    let g = &mut sched.rscs[rsc];
+    g.next_role = first_next;
+    g.assigning = false;
+    g.unassigned = false;
+    g.assigned = first;
+    first
+}
+
+/// "This with" colocations of a primitive: its own, then its group's when it is the first
+/// member (plus the other members' explicit ones), sorted by primary priority.
+fn this_with_colocations(sched: &Sched, rsc: usize) -> Vec<usize> {
+    let mut list = sched.rscs[rsc].this_with.clone();
+    if let Some(parent) = sched.rscs[rsc].parent {
+        let children = &sched.rscs[parent].children;
+        if children.first() == Some(&rsc) {
+            for &c in &sched.rscs[parent].this_with {
+                super::unpack::insert_sorted(sched, &mut list, c, false);
+            }
+            for &member in children {
+                if member == rsc {
+                    continue;
+                }
+                for &c in &sched.rscs[member].this_with {
+                    if sched.colocs[c].explicit {
+                        super::unpack::insert_sorted(sched, &mut list, c, false);
+                    }
+                }
+            }
+        } else {
+            for &member in children {
+                if member == rsc {
+                    break;
+                }
+                if !sched.rscs[member].managed {
+                    for &c in &sched.rscs[parent].this_with {
+                        if sched.colocs[c].score.is_infinity() {
+                            super::unpack::insert_sorted(sched, &mut list, c, false);
+                        }
+                    }
+                    break;
+                }
+            }
+        }
+    }
+    list
+}
+
+/// "With this" colocations (dependents) of a primitive: its own, then its group's when it is the
+/// last member (plus the other members' explicit ones).
+fn with_this_colocations(sched: &Sched, rsc: usize) -> Vec<usize> {
+    let mut list = sched.rscs[rsc].with_this.clone();
+    if let Some(parent) = sched.rscs[rsc].parent {
+        let children = &sched.rscs[parent].children;
+        if children.last() == Some(&rsc) {
+            for &c in &sched.rscs[parent].with_this {
+                super::unpack::insert_sorted(sched, &mut list, c, true);
+            }
+            for &member in children {
+                if member == rsc {
+                    continue;
+                }
+                for &c in &sched.rscs[member].with_this {
+                    if sched.colocs[c].explicit {
+                        super::unpack::insert_sorted(sched, &mut list, c, true);
+                    }
+                }
+            }
+        }
+    }
+    list
+}
+
+fn is_mandatory(score: Score) -> bool {
+    score.is_infinity() || score.is_neg_infinity()
+}
+
+fn assign_primitive(sched: &mut Sched, rsc: usize) -> Option<usize> {
+    if let Some(parent) = sched.rscs[rsc].parent
+        && !sched.rscs[parent].assigning
+    {
+        assign(sched, parent);
+    }
+    if !sched.rscs[rsc].unassigned {
+        return sched.rscs[rsc].assigned;
+    }
+    if sched.rscs[rsc].assigning {
+        return None;
+    }
+    sched.rscs[rsc].assigning = true;
+    let this_with = this_with_colocations(sched, rsc);
+    let with_this = with_this_colocations(sched, rsc);
+    for &c in &this_with {
+        if is_mandatory(sched.colocs[c].score) {
+            apply_this_with(sched, c, rsc);
+        }
+    }
+    for &c in &with_this {
+        if is_mandatory(sched.colocs[c].score) {
+            add_dependent_scores(sched, c, rsc);
+        }
+    }
+    for &c in &this_with {
+        if !is_mandatory(sched.colocs[c].score) {
+            apply_this_with(sched, c, rsc);
+        }
+    }
+    for &c in &with_this {
+        if !is_mandatory(sched.colocs[c].score) {
+            add_dependent_scores(sched, c, rsc);
+        }
+    }
+    if sched.rscs[rsc].next_role == Role::Stopped {
+        sched.resource_location_all(rsc, Score::NEG_INFINITY, "target-role Stopped");
+    } else if sched.rscs[rsc].next_role > sched.rscs[rsc].orig_role
+        && !sched.options.quorate
+        && sched.options.no_quorum == NoQuorum::Freeze
+    {
+        sched.rscs[rsc].next_role = sched.rscs[rsc].orig_role;
+    }
+    if sched.options.fencing_enabled && !sched.options.have_fencing {
+        sched.rscs[rsc].managed = false;
+    }
+    if !sched.rscs[rsc].managed {
+        sched.rscs[rsc].next_role = sched.rscs[rsc].orig_role;
+        let current = current_node(sched, rsc);
+        assign_resource(sched, rsc, current, true);
+    } else if sched.options.stop_all {
+        sched.rscs[rsc].stop_reason = Some("stop-all-resources".into());
+        assign_resource(sched, rsc, None, true);
+    } else {
+        assign_best_node(sched, rsc);
+    }
+    sched.rscs[rsc].assigning = false;
+    sched.rscs[rsc].assigned
+}
+
+/// The node a resource is considered running on (first clean one when several).
+pub(super) fn current_node(sched: &Sched, rsc: usize) -> Option<usize> {
+    let running = &sched.rscs[rsc].running_on;
+    running
+        .iter()
+        .copied()
+        .find(|&n| !sched.nodes[n].unclean)
+        .or_else(|| running.first().copied())
+}
+
+fn apply_this_with(sched: &mut Sched, coloc: usize, rsc: usize) {
+    let primary = sched.colocs[coloc].primary;
+    let score = sched.colocs[coloc].score;
+    let archive = if score.value() < 0 && !score.is_neg_infinity() {
+        Some((
+            sched.rscs[rsc].allowed.clone(),
+            sched.rscs[rsc].terms.clone(),
+        ))
+    } else {
+        None
+    };
+    if sched.rscs[primary].unassigned {
+        assign(sched, primary);
+    }
+    apply_coloc_score(sched, rsc, primary, coloc);
+    if let Some((allowed, terms)) = archive
+        && !any_node_available(sched, &sched.rscs[rsc].allowed)
+    {
+        sched.rscs[rsc].allowed = allowed;
+        sched.rscs[rsc].terms = terms;
+    }
+}
+
+/// Applies a colocation on behalf of the dependent primitive `dependent`, whose primary may be
+/// a group (then its first or, for mandatory ones, last member stands for it).
+fn apply_coloc_score(sched: &mut Sched, dependent: usize, primary: usize, coloc: usize) {
+    let primary = match sched.rscs[primary].variant {
+        Variant::Group => {
+            if sched.rscs[primary].unassigned {
+                return;
+            }
+            let children = &sched.rscs[primary].children;
+            let member = if sched.colocs[coloc].score.is_infinity() {
+                children.last()
+            } else {
+                children.first()
+            };
+            match member {
+                Some(&m) => m,
+                None => return,
+            }
+        }
+        Variant::Primitive => primary,
+    };
+    if sched.rscs[primary].unassigned || !sched.rscs[dependent].unassigned {
+        return;
+    }
+    apply_coloc_to_scores(sched, dependent, primary, coloc);
+}
+
+fn apply_coloc_to_scores(sched: &mut Sched, dependent: usize, primary: usize, coloc: usize) {
+    let score = sched.colocs[coloc].score;
+    let primary_node = sched.rscs[primary].assigned;
+    if primary_node.is_none() && score.value() < 0 {
+        return;
+    }
+    let primary_id = sched.rscs[sched.colocs[coloc].primary].id.clone();
+    let mut work = sched.rscs[dependent].allowed.clone();
+    let mut terms = sched.rscs[dependent].terms.clone();
+    for node in 0..work.len() {
+        let Some(current) = work[node] else { continue };
+        match primary_node {
+            None => {
+                let delta = Score::new(-score.value());
+                work[node] = Some(delta + current);
+                terms[node].push((format!("{primary_id} is not running (colocation)"), delta));
+            }
+            Some(p) if p == node => {
+                if !score.is_infinity() {
+                    work[node] = Some(score + current);
+                    terms[node].push((format!("colocated with {primary_id}"), score));
+                }
+            }
+            Some(_) => {
+                if score.is_infinity() {
+                    work[node] = Some(Score::NEG_INFINITY);
+                    terms[node].push((
+                        format!("must run with {primary_id}, which is elsewhere"),
+                        Score::NEG_INFINITY,
+                    ));
+                }
+            }
+        }
+    }
+    if is_mandatory(score) || any_node_available(sched, &work) {
+        sched.rscs[dependent].allowed = work;
+        sched.rscs[dependent].terms = terms;
+    }
+}
+
+fn any_node_available(sched: &Sched, allowed: &[Option<Score>]) -> bool {
+    allowed
+        .iter()
+        .enumerate()
+        .any(|(n, s)| s.is_some_and(|s| s.value() >= 0) && sched.nodes[n].is_available())
+}
+
+fn add_dependent_scores(sched: &mut Sched, coloc: usize, primary: usize) {
+    if !sched.colocs[coloc].influence {
+        return;
+    }
+    let dependent = sched.colocs[coloc].dependent;
+    let factor = sched.colocs[coloc].score.value() as f32 / INFINITY as f32;
+    let mut nodes = sched.rscs[primary].allowed.clone();
+    let mut terms = sched.rscs[primary].terms.clone();
+    let dep_id = sched.rscs[dependent].id.clone();
+    if add_colocated_node_scores(
+        sched, dependent, &mut nodes, &mut terms, coloc, factor, &dep_id,
+    ) {
+        sched.rscs[primary].allowed = nodes;
+        sched.rscs[primary].terms = terms;
+    }
+}
+
+/// Folds `source`'s node preferences (and, recursively, its own dependents') into `nodes`,
+/// scaled by `factor`. Returns false when the result would leave no node usable (rolled back).
+#[allow(clippy::too_many_arguments)]
+fn add_colocated_node_scores(
+    sched: &mut Sched,
+    source: usize,
+    nodes: &mut Vec<Option<Score>>,
+    terms: &mut Vec<Vec<(String, Score)>>,
+    coloc: usize,
+    factor: f32,
+    label: &str,
+) -> bool {
+    // A group stands in with its first member.
+    let source = match sched.rscs[source].variant {
+        Variant::Group => match sched.rscs[source].children.first() {
+            Some(&m) => m,
+            None => return false,
+        },
+        Variant::Primitive => source,
+    };
+    if sched.rscs[source].updating_nodes {
+        return false;
+    }
+    sched.rscs[source].updating_nodes = true;
+    let mut work = nodes.clone();
+    let mut work_terms = terms.clone();
+    let primary_stickiness = sched.rscs[sched.colocs[coloc].primary].stickiness;
+    let source_scores = scores_with_group_locations(sched, source, coloc);
+    for node in 0..work.len() {
+        let Some(current) = work[node] else { continue };
+        let score = if sched.nodes[node].is_available() {
+            source_scores[node].map_or(Score::NEG_INFINITY, |s| s)
+        } else {
+            Score::NEG_INFINITY
+        };
+        if factor < 0.0 && score.value() < 0 {
+            let allowed_on_one = sched.rscs[sched.colocs[coloc].dependent]
+                .allowed
+                .iter()
+                .filter(|s| s.is_some_and(|s| s.value() >= 0))
+                .count()
+                == 1;
+            if primary_stickiness >= -score.value()
+                || !sched.colocs[coloc].influence
+                || !allowed_on_one
+            {
+                continue;
+            }
+        }
+        let delta_f = factor * score.value() as f32;
+        let mut delta = if delta_f < 0.0 {
+            (delta_f - 0.5) as i64
+        } else {
+            (delta_f + 0.5) as i64
+        };
+        if delta == 0 && score.value() != 0 {
+            if factor > 0.0 {
+                delta = 1;
+            } else if factor < 0.0 {
+                delta = -1;
+            }
+        }
+        let delta = Score::new(delta);
+        work[node] = Some(delta + current);
+        if delta != Score::ZERO {
+            work_terms[node].push((format!("preferences of {label} (colocated)"), delta));
+        }
+    }
+    if any_node_available(sched, &work) {
+        let dependents = with_this_colocations(sched, source);
+        for c in dependents {
+            if !sched.colocs[c].influence {
+                continue;
+            }
+            let other = sched.colocs[c].dependent;
+            let other_factor = factor * sched.colocs[c].score.value() as f32 / INFINITY as f32;
+            let other_label = sched.rscs[other].id.clone();
+            add_colocated_node_scores(
+                sched,
+                other,
+                &mut work,
+                &mut work_terms,
+                c,
+                other_factor,
+                &other_label,
+            );
+        }
+    } else {
+        sched.rscs[source].updating_nodes = false;
+        return false;
+    }
+    *nodes = work;
+    *terms = work_terms;
+    sched.rscs[source].updating_nodes = false;
+    true
+}
+
+/// A later group member explicitly colocated with something is judged with its group's
+/// location constraints applied in full (they normally reach only the first member).
+fn scores_with_group_locations(sched: &Sched, source: usize, coloc: usize) -> Vec<Option<Score>> {
+    let mut scores = sched.rscs[source].allowed.clone();
+    let c = &sched.colocs[coloc];
+    let Some(parent) = sched.rscs[source].parent else {
+        return scores;
+    };
+    if c.dependent != source || !c.explicit || sched.rscs[parent].children.first() == Some(&source)
+    {
+        return scores;
+    }
+    for location in sched.locations.iter().filter(|l| l.rsc == parent) {
+        for &(node, score) in &location.nodes {
+            scores[node] = Some(scores[node].unwrap_or(Score::ZERO) + score);
+        }
+    }
+    scores
+}
+
+/// Allowed nodes sorted best first (Pacemaker's `compare_nodes`).
+pub(super) fn sorted_allowed_nodes(sched: &Sched, rsc: usize) -> Vec<usize> {
+    let preferred = current_node(sched, rsc);
+    let r = &sched.rscs[rsc];
+    let mut nodes: Vec<usize> = (0..sched.nodes.len())
+        .filter(|&n| r.allowed[n].is_some())
+        .collect();
+    let effective = |n: usize| {
+        if sched.nodes[n].is_available() {
+            r.allowed[n].unwrap_or(Score::NEG_INFINITY)
+        } else {
+            Score::NEG_INFINITY
+        }
+    };
+    nodes.sort_by(|&a, &b| {
+        effective(b)
+            .cmp(&effective(a))
+            .then_with(|| {
+                sched.nodes[a]
+                    .num_resources
+                    .cmp(&sched.nodes[b].num_resources)
+            })
+            .then_with(|| {
+                let pa = Some(a) == preferred;
+                let pb = Some(b) == preferred;
+                pb.cmp(&pa)
+            })
+            .then_with(|| {
+                sched.nodes[a]
+                    .name
+                    .as_bytes()
+                    .cmp(sched.nodes[b].name.as_bytes())
+            })
+    });
+    nodes
+}
+
+fn assign_best_node(sched: &mut Sched, rsc: usize) {
+    let nodes = sorted_allowed_nodes(sched, rsc);
+    let score_of =
+        |sched: &Sched, n: usize| sched.rscs[rsc].allowed[n].unwrap_or(Score::NEG_INFINITY);
+    let mut chosen = nodes.first().copied();
+    if let Some(best) = chosen
+        && score_of(sched, best).value() > 0
+        && sched.nodes[best].is_available()
+        && let Some(running) = current_node(sched, rsc)
+        && sched.nodes[running].is_available()
+        && score_of(sched, running).value() >= 0
+    {
+        let best_score = score_of(sched, best);
+        for &n in nodes.iter().skip(1) {
+            if score_of(sched, n) != best_score {
+                break;
+            }
+            if n == running {
+                chosen = Some(n);
+            }
+        }
+    }
+    assign_resource(sched, rsc, chosen, false);
+}
+
+/// Records the placement (`None` = stopped). Without `force`, a node with a negative score or
+/// that cannot run resources is refused and the resource stops.
+pub(super) fn assign_resource(sched: &mut Sched, rsc: usize, node: Option<usize>, force: bool) {
+    let mut node = node;
+    if !force
+        && let Some(n) = node
+        && (sched.rscs[rsc].allowed[n]
+            .unwrap_or(Score::NEG_INFINITY)
+            .value()
+            < 0
+            || !sched.nodes[n].is_available())
+    {
+        sched.rscs[rsc].next_role = Role::Stopped;
+        if sched.rscs[rsc].stop_reason.is_none() {
+            sched.rscs[rsc].stop_reason = Some("no node can run it".into());
+        }
+        node = None;
+    }
+    let r = &mut sched.rscs[rsc];
+    r.assigned = node;
+    r.unassigned = false;
+    match node {
+        None => {
+            r.next_role = Role::Stopped;
+            let actions = r.actions.clone();
+            for a in actions {
+                let action = &mut sched.actions[a];
+                if action.task == "stop" {
+                    action.optional = false;
+                } else if action.task == "start" {
+                    action.runnable = false;
+                }
+            }
+        }
+        Some(n) => {
+            sched.nodes[n].num_resources += 1;
+        }
+    }
+}

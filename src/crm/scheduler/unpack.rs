@@ -1,0 +1,1618 @@
+//! Phase 1: turn the CIB into the scheduler's working model. Cluster options, node states
+//! (Pacemaker's `determine_online_status` rules, with and without fencing), resources with
+//! merged meta attributes, and each resource's operation history read in call-id order into a
+//! role, failure flags, bans and fail counts.
+
+use std::collections::HashMap;
+
+use super::super::cib::{self, Cib, NvList, OpRecord, Resource as CibResource};
+use super::super::score::{INFINITY, Score};
+use super::super::xml::parse_bool;
+use super::EpochSeconds;
+
+/// What the cluster does without quorum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum NoQuorum {
+    Stop,
+    Freeze,
+    Ignore,
+    Demote,
+    Fence,
+}
+
+/// Cluster options the scheduler reads.
+#[derive(Debug, Clone)]
+pub(super) struct Options {
+    pub(super) fencing_enabled: bool,
+    pub(super) have_fencing: bool,
+    pub(super) quorate: bool,
+    pub(super) no_quorum: NoQuorum,
+    pub(super) symmetric: bool,
+    pub(super) stop_orphans: bool,
+    pub(super) maintenance_mode: bool,
+    pub(super) stop_all: bool,
+    pub(super) startup_fencing: bool,
+    pub(super) fencing_action: String,
+}
+
+/// A resource's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Role {
+    Unknown,
+    Stopped,
+    Started,
+}
+
+/// Failure handling chosen for an operation, ordered by severity as in Pacemaker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum OnFail {
+    Ignore,
+    Restart,
+    Ban,
+    Block,
+    Stop,
+    Standby,
+    Fence,
+}
+
+/// A node as the scheduler sees it.
+#[derive(Debug, Clone)]
+pub(super) struct NodeInfo {
+    pub(super) id: String,
+    pub(super) name: String,
+    pub(super) attrs: NvList,
+    pub(super) online: bool,
+    pub(super) unclean: bool,
+    pub(super) standby: bool,
+    pub(super) pending: bool,
+    pub(super) maintenance: bool,
+    pub(super) shutdown: bool,
+    pub(super) expected_up: bool,
+    /// Whether a node_state entry was seen for it.
+    pub(super) seen: bool,
+    /// Base weight: -INFINITY when it cannot run anything.
+    pub(super) weight: Score,
+    /// Resources assigned here so far in this run (spreads resources out).
+    pub(super) num_resources: usize,
+    /// Fencing reason when fencing was asked for (first reason wins).
+    pub(super) fence_reason: Option<String>,
+    /// Index of the node_state entry, when present.
+    pub(super) state: Option<usize>,
+}
+
+impl NodeInfo {
+    /// Pacemaker's `pcmk__node_available` without the score test.
+    pub(super) fn is_available(&self) -> bool {
+        self.online && !self.shutdown && !self.unclean && !self.standby && !self.maintenance
+    }
+
+    /// Why the node cannot run resources, for explanations.
+    pub(super) fn unavailable_reason(&self) -> Option<&'static str> {
+        if self.unclean {
+            Some("unclean")
+        } else if !self.online {
+            Some("offline")
+        } else if self.shutdown {
+            Some("shutting down")
+        } else if self.pending {
+            Some("pending")
+        } else if self.standby {
+            Some("standby")
+        } else if self.maintenance {
+            Some("maintenance")
+        } else {
+            None
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Variant {
+    Primitive,
+    Group,
+}
+
+/// A recurring operation found active in the history.
+#[derive(Debug, Clone)]
+pub(super) struct ActiveRecurring {
+    pub(super) node: usize,
+    pub(super) name: String,
+    pub(super) interval_ms: u64,
+}
+
+/// A resource (primitive or group) in the working model.
+#[derive(Debug, Clone)]
+pub(super) struct Rsc {
+    pub(super) id: String,
+    pub(super) variant: Variant,
+    pub(super) parent: Option<usize>,
+    pub(super) children: Vec<usize>,
+    pub(super) class: String,
+    pub(super) provider: Option<String>,
+    pub(super) kind: String,
+    pub(super) meta: NvList,
+    pub(super) ops: Vec<cib::Op>,
+    pub(super) priority: i64,
+    pub(super) stickiness: i64,
+    /// 0 means never ban.
+    pub(super) migration_threshold: i64,
+    pub(super) failure_timeout_s: i64,
+    pub(super) managed: bool,
+    pub(super) maintenance: bool,
+    pub(super) target_role: Option<Role>,
+    pub(super) orphan: bool,
+    pub(super) needs_fencing: bool,
+    pub(super) needs_quorum: bool,
+    pub(super) is_fence_device: bool,
+    // Status.
+    pub(super) orig_role: Role,
+    pub(super) next_role: Role,
+    pub(super) running_on: Vec<usize>,
+    pub(super) failed: bool,
+    pub(super) stop_if_failed: bool,
+    pub(super) blocked: bool,
+    pub(super) start_pending: bool,
+    pub(super) ignore_failure: bool,
+    pub(super) not_installed: bool,
+    pub(super) probed: Vec<bool>,
+    pub(super) active_recurring: Vec<ActiveRecurring>,
+    /// Recurring ops recorded as failed (node, name, interval) to cancel.
+    pub(super) failed_recurring: Vec<ActiveRecurring>,
+    /// Pending operation for display ("Starting").
+    pub(super) pending_task: Option<(String, usize)>,
+    // Assignment.
+    pub(super) allowed: Vec<Option<Score>>,
+    pub(super) terms: Vec<Vec<(String, Score)>>,
+    pub(super) assigned: Option<usize>,
+    pub(super) unassigned: bool,
+    pub(super) assigning: bool,
+    pub(super) updating_nodes: bool,
+    pub(super) this_with: Vec<usize>,
+    pub(super) with_this: Vec<usize>,
+    pub(super) actions: Vec<usize>,
+    pub(super) stop_reason: Option<String>,
+}
+
+impl Rsc {
+    fn new(id: String, variant: Variant, nodes: usize) -> Rsc {
+        Rsc {
+            id,
+            variant,
+            parent: None,
+            children: Vec::new(),
+            class: String::new(),
+            provider: None,
+            kind: String::new(),
+            meta: NvList::new(),
+            ops: Vec::new(),
+            priority: 0,
+            stickiness: 0,
+            migration_threshold: INFINITY,
+            failure_timeout_s: 0,
+            managed: true,
+            maintenance: false,
+            target_role: None,
+            orphan: false,
+            needs_fencing: false,
+            needs_quorum: true,
+            is_fence_device: false,
+            orig_role: Role::Stopped,
+            next_role: Role::Unknown,
+            running_on: Vec::new(),
+            failed: false,
+            stop_if_failed: false,
+            blocked: false,
+            start_pending: false,
+            ignore_failure: false,
+            not_installed: false,
+            probed: vec![false; nodes],
+            active_recurring: Vec::new(),
+            failed_recurring: Vec::new(),
+            pending_task: None,
+            allowed: vec![None; nodes],
+            terms: vec![Vec::new(); nodes],
+            assigned: None,
+            unassigned: true,
+            assigning: false,
+            updating_nodes: false,
+            this_with: Vec::new(),
+            with_this: Vec::new(),
+            actions: Vec::new(),
+            stop_reason: None,
+        }
+    }
+
+    /// `class:provider:type` as the status display shows it.
+    pub(super) fn agent(&self) -> String {
+        match &self.provider {
+            Some(p) => format!("{}:{}:{}", self.class, p, self.kind),
+            None => format!("{}:{}", self.class, self.kind),
+        }
+    }
+}
+
+/// A colocation in the working model.
+#[derive(Debug, Clone)]
+pub(super) struct Coloc {
+    pub(super) dependent: usize,
+    pub(super) primary: usize,
+    pub(super) score: Score,
+    pub(super) influence: bool,
+    pub(super) explicit: bool,
+}
+
+/// A location constraint resolved to nodes.
+#[derive(Debug, Clone)]
+pub(super) struct LocationRule {
+    pub(super) id: String,
+    pub(super) rsc: usize,
+    pub(super) nodes: Vec<(usize, Score)>,
+}
+
+/// An ordering between resource actions (before actions exist) or actions.
+#[derive(Debug, Clone)]
+pub(super) struct OrderSpec {
+    pub(super) rsc1: Option<usize>,
+    pub(super) task1: String,
+    pub(super) action1: Option<usize>,
+    pub(super) rsc2: Option<usize>,
+    pub(super) task2: String,
+    pub(super) action2: Option<usize>,
+    pub(super) flags: u32,
+}
+
+/// A scheduled action.
+#[derive(Debug, Clone)]
+pub(super) struct Action {
+    pub(super) rsc: Option<usize>,
+    pub(super) task: String,
+    pub(super) interval_ms: u64,
+    pub(super) node: Option<usize>,
+    pub(super) optional: bool,
+    pub(super) runnable: bool,
+    pub(super) pseudo: bool,
+    pub(super) reason: Option<String>,
+    pub(super) before: Vec<(usize, u32)>,
+    pub(super) after: Vec<(usize, u32)>,
+    /// Required by the requires-quorum/fencing rule (start, promote).
+    pub(super) needs_quorum_or_fencing: bool,
+    /// For clear_failcount: why (shown as the action's reason).
+    pub(super) note: Option<String>,
+}
+
+/// The working state shared by every phase.
+#[derive(Debug)]
+pub(super) struct Sched {
+    pub(super) now: EpochSeconds,
+    pub(super) options: Options,
+    pub(super) nodes: Vec<NodeInfo>,
+    pub(super) rscs: Vec<Rsc>,
+    /// Top-level resources in scheduling order (priority, then configuration; orphans last).
+    pub(super) order: Vec<usize>,
+    pub(super) colocs: Vec<Coloc>,
+    pub(super) locations: Vec<LocationRule>,
+    pub(super) orderings: Vec<OrderSpec>,
+    pub(super) actions: Vec<Action>,
+    pub(super) action_index: HashMap<(Option<usize>, String, u64, Option<usize>), usize>,
+    pub(super) notes: Vec<String>,
+    pub(super) dc: Option<usize>,
+    pub(super) execution_date: Option<EpochSeconds>,
+    /// The recorded status, for fail counts and failed probes.
+    pub(super) cib_status: cib::Status,
+    /// Operation defaults (`op_defaults`), e.g. `on-fail`.
+    pub(super) op_defaults: NvList,
+}
+
+impl Sched {
+    pub(super) fn note(&mut self, text: String) {
+        self.notes.push(text);
+    }
+
+    /// Adds `score` for `rsc` on `node` (and, like Pacemaker's `resource_location`, on every
+    /// descendant), recording the term for explanations.
+    pub(super) fn resource_location(&mut self, rsc: usize, node: usize, score: Score, tag: &str) {
+        let children = self.rscs[rsc].children.clone();
+        for child in children {
+            self.resource_location(child, node, score, tag);
+        }
+        let r = &mut self.rscs[rsc];
+        let current = r.allowed[node].unwrap_or(self.nodes[node].weight_for_copy());
+        r.allowed[node] = Some(current + score);
+        r.terms[node].push((tag.to_string(), score));
+    }
+
+    /// Same for every node.
+    pub(super) fn resource_location_all(&mut self, rsc: usize, score: Score, tag: &str) {
+        for node in 0..self.nodes.len() {
+            self.resource_location(rsc, node, score, tag);
+        }
+    }
+
+    /// Marks `node` unclean with `reason` (Pacemaker's `pe_fence_node`): the first reason wins.
+    pub(super) fn fence_node(&mut self, node: usize, reason: String) {
+        let n = &mut self.nodes[node];
+        if !n.unclean {
+            n.unclean = true;
+            if n.fence_reason.is_none() {
+                n.fence_reason = Some(reason);
+            }
+        }
+    }
+
+    /// Effective fail count of `rsc` on `node` (sum over its per-operation counters), honouring
+    /// failure-timeout when `effective`.
+    pub(super) fn fail_count(&self, rsc: usize, node: usize, effective: bool) -> i64 {
+        let Some(state) = self.nodes[node].state else {
+            return 0;
+        };
+        let attrs = &self.cib_status.nodes[state].transient_attributes;
+        let id = &self.rscs[rsc].id;
+        let mut count = Score::ZERO;
+        let mut last_failure: i64 = 0;
+        for (name, value) in attrs.iter() {
+            if let Some(rest) = name.strip_prefix("fail-count-")
+                && failure_attr_matches(rest, id)
+            {
+                count += Score::parse_lenient(value).unwrap_or(Score::ZERO);
+            } else if let Some(rest) = name.strip_prefix("last-failure-")
+                && failure_attr_matches(rest, id)
+            {
+                last_failure = last_failure.max(value.trim().parse().unwrap_or(0));
+            }
+        }
+        let timeout = self.rscs[rsc].failure_timeout_s;
+        if effective && timeout > 0 && last_failure > 0 && self.now >= last_failure + timeout {
+            return 0;
+        }
+        count.value()
+    }
+}
+
+/// `RSC#OP_INTERVAL` (the per-operation form) or plain `RSC`, clone suffixes ignored.
+fn failure_attr_matches(rest: &str, id: &str) -> bool {
+    let base = rest.split('#').next().unwrap_or(rest);
+    let base = base.split(':').next().unwrap_or(base);
+    base == id
+}
+
+impl NodeInfo {
+    /// The score a resource's node entry starts from when first added by a constraint.
+    pub(super) fn weight_for_copy(&self) -> Score {
+        Score::ZERO
+    }
+}
+
+fn prop<'a>(props: &'a NvList, names: &[&str]) -> Option<&'a str> {
+    names.iter().find_map(|n| props.get(n))
+}
+
+fn prop_bool(props: &NvList, names: &[&str], default: bool) -> bool {
+    prop(props, names).and_then(parse_bool).unwrap_or(default)
+}
+
+fn parse_seconds(text: &str) -> i64 {
+    cib::parse_duration_ms(text)
+        .map(|ms| (ms / 1000) as i64)
+        .unwrap_or(0)
+}
+
+pub(super) fn unpack(cib: &Cib, now: EpochSeconds) -> Sched {
+    let config = &cib.configuration;
+    let props = &config.properties;
+    let fencing_enabled = prop_bool(props, &["fencing-enabled", "stonith-enabled"], true);
+    let no_quorum = match prop(props, &["no-quorum-policy"]).map(str::to_ascii_lowercase) {
+        Some(p) if p == "freeze" => NoQuorum::Freeze,
+        Some(p) if p == "ignore" => NoQuorum::Ignore,
+        Some(p) if p == "demote" => NoQuorum::Demote,
+        Some(p) if (p == "suicide" || p == "fence") && fencing_enabled => NoQuorum::Fence,
+        _ => NoQuorum::Stop,
+    };
+    let have_watchdog = prop_bool(props, &["have-watchdog"], false);
+    let have_fencing = have_watchdog
+        || config
+            .primitives()
+            .iter()
+            .any(|p| p.class.eq_ignore_ascii_case("stonith"));
+    let options = Options {
+        fencing_enabled,
+        have_fencing,
+        quorate: cib.status.have_quorum.unwrap_or(false),
+        no_quorum,
+        symmetric: prop_bool(props, &["symmetric-cluster"], true),
+        stop_orphans: prop_bool(
+            props,
+            &["stop-removed-resources", "stop-orphan-resources"],
+            true,
+        ),
+        maintenance_mode: prop_bool(props, &["maintenance-mode"], false),
+        stop_all: prop_bool(props, &["stop-all-resources"], false),
+        startup_fencing: prop_bool(props, &["startup-fencing"], true),
+        fencing_action: prop(props, &["fencing-action", "stonith-action"])
+            .unwrap_or("reboot")
+            .to_string(),
+    };
+
+    let mut nodes = Vec::new();
+    for node in &config.nodes {
+        if node
+            .kind
+            .as_deref()
+            .is_some_and(|k| k != "member" && k != "normal")
+        {
+            continue;
+        }
+        nodes.push(NodeInfo {
+            id: node.id.clone(),
+            name: node.uname.clone(),
+            attrs: node.attributes.clone(),
+            online: false,
+            unclean: options.startup_fencing,
+            standby: false,
+            pending: false,
+            maintenance: false,
+            shutdown: false,
+            expected_up: false,
+            seen: false,
+            weight: Score::ZERO,
+            num_resources: 0,
+            fence_reason: None,
+            state: None,
+        });
+    }
+    let node_count = nodes.len();
+    let mut sched = Sched {
+        now,
+        options,
+        nodes,
+        rscs: Vec::new(),
+        order: Vec::new(),
+        colocs: Vec::new(),
+        locations: Vec::new(),
+        orderings: Vec::new(),
+        actions: Vec::new(),
+        action_index: HashMap::new(),
+        notes: Vec::new(),
+        dc: None,
+        execution_date: cib.status.execution_date,
+        cib_status: cib.status.clone(),
+        op_defaults: config.op_defaults.clone(),
+    };
+    for (index, node) in config.nodes.iter().enumerate() {
+        if node.attributes.get("standby").and_then(parse_bool) == Some(true)
+            && let Some(n) = sched.nodes.iter_mut().find(|n| n.id == node.id)
+        {
+            n.standby = true;
+        }
+        let _ = index;
+    }
+
+    // Resources.
+    let mut top = Vec::new();
+    for resource in &config.resources {
+        match resource {
+            CibResource::Primitive(_) | CibResource::Group(_) => {
+                let index = add_resource(&mut sched, cib, resource, None, node_count);
+                top.push(index);
+            }
+            CibResource::Clone(c) => {
+                sched.note(format!(
+                    "clone {} is not supported yet and was ignored",
+                    c.id
+                ));
+            }
+        }
+    }
+    // Stable sort by priority, highest first.
+    top.sort_by_key(|&r| std::cmp::Reverse(sched.rscs[r].priority));
+    sched.order = top;
+    for r in 0..sched.rscs.len() {
+        if sched.options.symmetric {
+            for node in 0..node_count {
+                sched.rscs[r].allowed[node] = Some(Score::ZERO);
+            }
+        }
+    }
+
+    unpack_constraints(&mut sched, cib);
+    unpack_status(&mut sched, cib);
+    sched
+}
+
+fn add_resource(
+    sched: &mut Sched,
+    cib: &Cib,
+    resource: &CibResource,
+    parent: Option<usize>,
+    node_count: usize,
+) -> usize {
+    let (id, variant) = match resource {
+        CibResource::Primitive(p) => (p.id.clone(), Variant::Primitive),
+        CibResource::Group(g) => (g.id.clone(), Variant::Group),
+        CibResource::Clone(c) => (c.id.clone(), Variant::Group),
+    };
+    let index = sched.rscs.len();
+    let mut rsc = Rsc::new(id, variant, node_count);
+    rsc.parent = parent;
+    // Own meta first, then the parent's, then rsc_defaults: the first value wins.
+    let mut meta = resource.meta().clone();
+    if let Some(p) = parent {
+        for (n, v) in sched.rscs[p].meta.iter() {
+            meta.set_if_absent(n, v);
+        }
+    }
+    for (n, v) in cib.configuration.rsc_defaults.iter() {
+        meta.set_if_absent(n, v);
+    }
+    if let CibResource::Primitive(p) = resource {
+        rsc.class = p.class.clone();
+        rsc.provider = p.provider.clone();
+        rsc.kind = p.kind.clone();
+        rsc.ops = p.ops.clone();
+    }
+    apply_meta(sched, &mut rsc, meta);
+    sched.rscs.push(rsc);
+    if let CibResource::Group(g) = resource {
+        for child in &g.children {
+            let c = add_resource(sched, cib, child, Some(index), node_count);
+            sched.rscs[index].children.push(c);
+        }
+    }
+    index
+}
+
+fn apply_meta(sched: &Sched, rsc: &mut Rsc, meta: NvList) {
+    let get = |name: &str| meta.get(name);
+    rsc.priority = get("priority")
+        .and_then(Score::parse_lenient)
+        .map_or(0, Score::value);
+    rsc.stickiness = get("resource-stickiness")
+        .and_then(Score::parse_lenient)
+        .map_or(0, Score::value);
+    rsc.migration_threshold = get("migration-threshold")
+        .and_then(Score::parse_lenient)
+        .map_or(INFINITY, |s| s.value().max(0));
+    rsc.failure_timeout_s = get("failure-timeout").map_or(0, parse_seconds);
+    rsc.maintenance = get("maintenance").and_then(parse_bool).unwrap_or(false);
+    rsc.managed = get("is-managed").and_then(parse_bool).unwrap_or(true)
+        && !rsc.maintenance
+        && !sched.options.maintenance_mode;
+    // Only Stopped changes anything: Started (or a promotable role) is the default anyway.
+    rsc.target_role = get("target-role")
+        .filter(|v| v.eq_ignore_ascii_case("stopped"))
+        .map(|_| Role::Stopped);
+    if rsc.target_role.is_some() {
+        rsc.next_role = Role::Stopped;
+    }
+    rsc.is_fence_device = rsc.class.eq_ignore_ascii_case("stonith");
+    let requires = get("requires").map(str::to_ascii_lowercase);
+    let default_requires = if sched.options.fencing_enabled && !rsc.is_fence_device {
+        "fencing"
+    } else {
+        "quorum"
+    };
+    let requires = requires.as_deref().unwrap_or(default_requires);
+    rsc.needs_fencing = requires == "fencing" || requires == "unfencing";
+    rsc.needs_quorum = requires != "nothing";
+    rsc.meta = meta;
+}
+
+fn node_by_name(sched: &Sched, name: &str) -> Option<usize> {
+    sched.nodes.iter().position(|n| n.name == name)
+}
+
+pub(super) fn rsc_by_id(sched: &Sched, id: &str) -> Option<usize> {
+    sched.rscs.iter().position(|r| r.id == id && !r.orphan)
+}
+
+fn unpack_constraints(sched: &mut Sched, cib: &Cib) {
+    use super::super::cib::Constraint;
+    use super::actions::flags;
+    for constraint in &cib.configuration.constraints {
+        match constraint {
+            Constraint::Location(loc) => {
+                let Some(rsc) = rsc_by_id(sched, &loc.rsc) else {
+                    sched.note(format!(
+                        "location {}: unknown resource {} (constraint ignored)",
+                        loc.id, loc.rsc
+                    ));
+                    continue;
+                };
+                if loc.role.as_deref().is_some_and(|r| {
+                    !r.eq_ignore_ascii_case("started") && !r.eq_ignore_ascii_case("stopped")
+                }) {
+                    sched.note(format!("location {}: roles are not supported", loc.id));
+                    continue;
+                }
+                if let (Some(node), Some(score)) = (&loc.node, loc.score) {
+                    match node_by_name(sched, node) {
+                        Some(n) => sched.locations.push(LocationRule {
+                            id: loc.id.clone(),
+                            rsc,
+                            nodes: vec![(n, score)],
+                        }),
+                        None => sched.note(format!(
+                            "location {}: unknown node {node} (constraint ignored)",
+                            loc.id
+                        )),
+                    }
+                }
+                for rule in &loc.rules {
+                    let score = rule.score.unwrap_or(Score::ZERO);
+                    let mut matched = Vec::new();
+                    for (n, node) in sched.nodes.iter().enumerate() {
+                        if rule_matches(rule, node) {
+                            let s = match &rule.score_attribute {
+                                Some(attr) => node
+                                    .attrs
+                                    .get(attr)
+                                    .and_then(Score::parse_lenient)
+                                    .unwrap_or(Score::ZERO),
+                                None => score,
+                            };
+                            matched.push((n, s));
+                        }
+                    }
+                    sched.locations.push(LocationRule {
+                        id: loc.id.clone(),
+                        rsc,
+                        nodes: matched,
+                    });
+                }
+            }
+            Constraint::Colocation(col) => {
+                let (Some(dependent), Some(primary)) =
+                    (rsc_by_id(sched, &col.rsc), rsc_by_id(sched, &col.with_rsc))
+                else {
+                    sched.note(format!(
+                        "colocation {}: unknown resource (constraint ignored)",
+                        col.id
+                    ));
+                    continue;
+                };
+                if col.rsc_role.is_some() || col.with_rsc_role.is_some() {
+                    sched.note(format!("colocation {}: roles are not supported", col.id));
+                }
+                new_colocation(sched, &col.id, dependent, primary, col.score, true, true);
+            }
+            Constraint::Order(order) => {
+                let (Some(first), Some(then)) = (
+                    rsc_by_id(sched, &order.first),
+                    rsc_by_id(sched, &order.then),
+                ) else {
+                    sched.note(format!(
+                        "order {}: unknown resource (constraint ignored)",
+                        order.id
+                    ));
+                    continue;
+                };
+                let first_action = order.first_action.clone().unwrap_or("start".into());
+                let then_action = order.then_action.clone().unwrap_or(first_action.clone());
+                let kind = order.kind;
+                let symmetric = match order.symmetrical {
+                    Some(s) => s && kind != cib::OrderKind::Serialize,
+                    None => kind != cib::OrderKind::Serialize,
+                };
+                let f = flags::for_kind(kind, &first_action, symmetric, false);
+                sched.orderings.push(OrderSpec {
+                    rsc1: Some(first),
+                    task1: first_action.clone(),
+                    action1: None,
+                    rsc2: Some(then),
+                    task2: then_action.clone(),
+                    action2: None,
+                    flags: f,
+                });
+                if symmetric {
+                    let (Some(inv_first), Some(inv_then)) =
+                        (invert(&first_action), invert(&then_action))
+                    else {
+                        continue;
+                    };
+                    let f = flags::for_kind(kind, inv_first, true, true);
+                    sched.orderings.push(OrderSpec {
+                        rsc1: Some(then),
+                        task1: inv_then.to_string(),
+                        action1: None,
+                        rsc2: Some(first),
+                        task2: inv_first.to_string(),
+                        action2: None,
+                        flags: f,
+                    });
+                }
+            }
+        }
+    }
+}
+
+fn invert(action: &str) -> Option<&'static str> {
+    match action {
+        "start" => Some("stop"),
+        "stop" => Some("start"),
+        "promote" => Some("demote"),
+        "demote" => Some("promote"),
+        _ => None,
+    }
+}
+
+/// Adds a colocation to both resources' lists, sorted as Pacemaker sorts them.
+pub(super) fn new_colocation(
+    sched: &mut Sched,
+    id: &str,
+    dependent: usize,
+    primary: usize,
+    score: Score,
+    influence: bool,
+    explicit: bool,
+) {
+    if score == Score::ZERO || dependent == primary {
+        return;
+    }
+    let index = sched.colocs.len();
+    let _ = id;
+    sched.colocs.push(Coloc {
+        dependent,
+        primary,
+        score,
+        influence,
+        explicit,
+    });
+    let mut list = std::mem::take(&mut sched.rscs[dependent].this_with);
+    insert_sorted(sched, &mut list, index, false);
+    sched.rscs[dependent].this_with = list;
+    let mut list = std::mem::take(&mut sched.rscs[primary].with_this);
+    insert_sorted(sched, &mut list, index, true);
+    sched.rscs[primary].with_this = list;
+}
+
+/// Pacemaker's `cmp_colocation_priority`: higher priority first, groups before primitives,
+/// then by id.
+pub(super) fn coloc_cmp(
+    sched: &Sched,
+    a: usize,
+    b: usize,
+    by_dependent: bool,
+) -> std::cmp::Ordering {
+    let pick = |c: usize| {
+        let c = &sched.colocs[c];
+        if by_dependent { c.dependent } else { c.primary }
+    };
+    let (r1, r2) = (&sched.rscs[pick(a)], &sched.rscs[pick(b)]);
+    r2.priority
+        .cmp(&r1.priority)
+        .then_with(|| {
+            let v = |r: &Rsc| u8::from(r.variant == Variant::Group);
+            v(r2).cmp(&v(r1))
+        })
+        .then_with(|| r1.id.as_bytes().cmp(r2.id.as_bytes()))
+}
+
+pub(super) fn insert_sorted(sched: &Sched, list: &mut Vec<usize>, item: usize, by_dependent: bool) {
+    // g_list_insert_sorted inserts before the first element that compares greater.
+    let pos = list
+        .iter()
+        .position(|&existing| coloc_cmp(sched, item, existing, by_dependent).is_lt())
+        .unwrap_or(list.len());
+    list.insert(pos, item);
+}
+
+fn rule_matches(rule: &cib::Rule, node: &NodeInfo) -> bool {
+    if rule.expressions.is_empty() {
+        return false;
+    }
+    let mut results = rule.expressions.iter().map(|e| expression_matches(e, node));
+    match rule.boolean_op {
+        cib::BooleanOp::And => results.all(|r| r),
+        cib::BooleanOp::Or => results.any(|r| r),
+    }
+}
+
+fn expression_matches(e: &cib::Expression, node: &NodeInfo) -> bool {
+    let value = match e.attribute.as_str() {
+        "#uname" => Some(node.name.clone()),
+        "#id" => Some(node.id.clone()),
+        "#kind" => Some("cluster".to_string()),
+        other => node.attrs.get(other).map(str::to_string),
+    };
+    let op = e.operation.to_ascii_lowercase();
+    match op.as_str() {
+        "defined" => return value.is_some(),
+        "not_defined" => return value.is_none(),
+        _ => {}
+    }
+    let (Some(actual), Some(expected)) = (value, e.value.as_deref()) else {
+        return op == "ne";
+    };
+    let numeric = matches!(
+        e.value_type
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref(),
+        Some("integer" | "number")
+    );
+    let ordering = if numeric {
+        match (actual.trim().parse::<f64>(), expected.trim().parse::<f64>()) {
+            (Ok(a), Ok(b)) => a.partial_cmp(&b),
+            _ => None,
+        }
+    } else {
+        Some(actual.as_str().cmp(expected))
+    };
+    let Some(ordering) = ordering else {
+        return false;
+    };
+    match op.as_str() {
+        "eq" => ordering.is_eq(),
+        "ne" => !ordering.is_eq(),
+        "lt" => ordering.is_lt(),
+        "lte" => ordering.is_le(),
+        "gt" => ordering.is_gt(),
+        "gte" => ordering.is_ge(),
+        _ => false,
+    }
+}
+
+// ---- status ----
+
+fn when_member(state: &cib::NodeState, now: EpochSeconds) -> i64 {
+    match state.in_ccm.as_deref() {
+        None => -1,
+        Some(v) => match parse_bool(v) {
+            Some(true) => now.max(1),
+            Some(false) => 0,
+            None => v
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|v| *v >= 0)
+                .unwrap_or(-1),
+        },
+    }
+}
+
+fn when_online(state: &cib::NodeState) -> i64 {
+    match state.crmd.as_deref() {
+        None => 0,
+        Some(v) if v.eq_ignore_ascii_case("offline") => 0,
+        Some(v) if v.eq_ignore_ascii_case("online") => 1,
+        Some(v) => v
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|v| *v >= 0)
+            .unwrap_or(0),
+    }
+}
+
+fn unpack_status(sched: &mut Sched, cib: &Cib) {
+    sched.dc = cib
+        .status
+        .dc_uuid
+        .as_deref()
+        .and_then(|dc| sched.nodes.iter().position(|n| n.id == dc));
+    let mut unpacked = Vec::new();
+    for (state_index, state) in cib.status.nodes.iter().enumerate() {
+        let Some(node) = sched
+            .nodes
+            .iter()
+            .position(|n| n.id == state.id)
+            .or_else(|| {
+                sched
+                    .nodes
+                    .iter()
+                    .position(|n| !state.uname.is_empty() && n.name == state.uname)
+            })
+        else {
+            sched.note(format!(
+                "status of unknown node {} ignored",
+                if state.uname.is_empty() {
+                    &state.id
+                } else {
+                    &state.uname
+                }
+            ));
+            continue;
+        };
+        if sched.nodes[node].state.is_some() {
+            continue;
+        }
+        sched.nodes[node].state = Some(state_index);
+        // Transient attributes override configured ones.
+        let mut attrs = state.transient_attributes.clone();
+        for (n, v) in sched.nodes[node].attrs.iter() {
+            attrs.set_if_absent(n, v);
+        }
+        {
+            let n = &mut sched.nodes[node];
+            n.attrs = attrs;
+            n.standby = n.attrs.get("standby").and_then(parse_bool).unwrap_or(false);
+            n.maintenance = n
+                .attrs
+                .get("maintenance")
+                .and_then(parse_bool)
+                .unwrap_or(false);
+            n.unclean = false;
+            n.seen = true;
+        }
+        determine_online_status(sched, node, state);
+        if !sched.options.quorate
+            && sched.nodes[node].online
+            && sched.options.no_quorum == NoQuorum::Fence
+        {
+            sched.fence_node(node, "cluster does not have quorum".into());
+        }
+        unpacked.push((node, state_index));
+    }
+    for (node, state_index) in unpacked {
+        if !sched.options.fencing_enabled && !sched.nodes[node].online {
+            continue;
+        }
+        let state = &cib.status.nodes[state_index];
+        for history in &state.resources {
+            unpack_lrm_resource(sched, node, history);
+        }
+    }
+}
+
+fn determine_online_status(sched: &mut Sched, node: usize, state: &cib::NodeState) {
+    let now = sched.now;
+    let shutdown = sched.nodes[node]
+        .attrs
+        .get("shutdown")
+        .is_some_and(|v| v.trim() != "0" && !v.trim().is_empty());
+    let expected = state.expected.as_deref();
+    let join = state.join.as_deref();
+    {
+        let n = &mut sched.nodes[node];
+        n.shutdown = shutdown;
+        n.expected_up = !shutdown && expected.is_some_and(|e| e.eq_ignore_ascii_case("member"));
+    }
+    let member = when_member(state, now);
+    let online_at = when_online(state);
+    let online = if !sched.options.fencing_enabled {
+        if member <= 0 {
+            false
+        } else if online_at > 0 {
+            join.is_some_and(|j| j.eq_ignore_ascii_case("member"))
+        } else if !sched.nodes[node].expected_up {
+            false
+        } else {
+            sched.fence_node(node, "peer is unexpectedly down".into());
+            false
+        }
+    } else {
+        let terminate = sched.nodes[node].attrs.get("terminate").is_some_and(|v| {
+            parse_bool(v).unwrap_or_else(|| v.trim().parse::<i64>().unwrap_or(0) > 0)
+        });
+        if shutdown {
+            online_at > 0
+        } else if member < 0 {
+            sched.fence_node(node, "peer has not been seen by the cluster".into());
+            false
+        } else {
+            if join == Some("banned") {
+                sched.fence_node(node, "peer failed Pacemaker membership criteria".into());
+            } else if terminate {
+                if !(member <= 0 && online_at <= 0 && join == Some("down")) {
+                    sched.fence_node(node, "fencing was requested".into());
+                }
+            } else if expected.is_none_or(|e| e == "down") {
+                if member > 0 || online_at > 0 {
+                    let n = &mut sched.nodes[node];
+                    n.standby = true;
+                    n.pending = true;
+                }
+            } else if member <= 0 {
+                sched.fence_node(node, "peer is no longer part of the cluster".into());
+            } else if online_at <= 0 {
+                sched.fence_node(node, "peer process is no longer available".into());
+            } else if join == Some("member") {
+            } else if matches!(join, Some("pending" | "down")) {
+                let n = &mut sched.nodes[node];
+                n.standby = true;
+                n.pending = true;
+            } else {
+                sched.fence_node(node, "peer was in an unknown state".into());
+            }
+            member > 0
+        }
+    };
+    let n = &mut sched.nodes[node];
+    n.online = online;
+    if !online || n.shutdown {
+        n.weight = Score::NEG_INFINITY;
+    }
+}
+
+fn unpack_lrm_resource(sched: &mut Sched, node: usize, history: &cib::ResourceHistory) {
+    if history.ops.is_empty() {
+        return;
+    }
+    let rsc = match rsc_by_id(sched, &history.id)
+        .filter(|&r| sched.rscs[r].variant == Variant::Primitive)
+    {
+        Some(r) => r,
+        None => match sched
+            .rscs
+            .iter()
+            .position(|r| r.orphan && r.id == history.id)
+        {
+            Some(r) => r,
+            None => {
+                let index = sched.rscs.len();
+                let mut rsc = Rsc::new(history.id.clone(), Variant::Primitive, sched.nodes.len());
+                rsc.class = history.class.clone();
+                rsc.provider = history.provider.clone();
+                rsc.kind = history.kind.clone();
+                rsc.orphan = true;
+                rsc.managed = sched.options.stop_orphans && !sched.options.maintenance_mode;
+                rsc.is_fence_device = rsc.class.eq_ignore_ascii_case("stonith");
+                rsc.needs_fencing = sched.options.fencing_enabled && !rsc.is_fence_device;
+                // Removed resources may not run anywhere.
+                for n in 0..sched.nodes.len() {
+                    rsc.allowed[n] = Some(Score::NEG_INFINITY);
+                    rsc.terms[n]
+                        .push(("removed from the configuration".into(), Score::NEG_INFINITY));
+                }
+                sched.rscs.push(rsc);
+                sched.order.push(index);
+                index
+            }
+        },
+    };
+    let saved_role = sched.rscs[rsc].orig_role;
+    sched.rscs[rsc].orig_role = Role::Unknown;
+    let mut ops: Vec<&OpRecord> = history.ops.iter().collect();
+    ops.sort_by_key(|op| (op.call_id < 0, op.call_id));
+    let mut on_fail = OnFail::Ignore;
+    let mut last_failure: Option<&OpRecord> = None;
+    for op in &ops {
+        unpack_rsc_op(sched, rsc, node, op, &mut last_failure, &mut on_fail);
+    }
+    record_recurring(sched, rsc, node, &ops);
+    process_rsc_state(sched, rsc, node, on_fail);
+    if let Some(req) = sched.rscs[rsc].target_role {
+        let r = &mut sched.rscs[rsc];
+        if r.next_role == Role::Unknown || req < r.next_role {
+            r.next_role = req;
+        }
+    }
+    let r = &mut sched.rscs[rsc];
+    if saved_role > r.orig_role {
+        r.orig_role = saved_role;
+    }
+}
+
+/// Recurring monitors that ran after the latest start and were not cancelled.
+fn record_recurring(sched: &mut Sched, rsc: usize, node: usize, ops: &[&OpRecord]) {
+    let mut start_index = None;
+    let mut stop_index = None;
+    let mut implied_start = None;
+    for (i, op) in ops.iter().enumerate() {
+        if op.operation == "stop" && op.op_status == 0 {
+            stop_index = Some(i);
+        } else if op.operation == "start" || op.operation == "migrate_from" {
+            start_index = Some(i);
+        } else if op.operation == "monitor"
+            && implied_start.is_none_or(|s| Some(s) <= stop_index)
+            && matches!(op.rc_code, 0 | 8)
+        {
+            implied_start = Some(i);
+        }
+    }
+    let start = start_index.or(implied_start);
+    let Some(start) = start else { return };
+    if stop_index.is_some_and(|s| s > start) {
+        return;
+    }
+    for op in &ops[start..] {
+        if op.interval_ms == 0 || op.operation != "monitor" {
+            continue;
+        }
+        if op.op_status != 0 || op.rc_code != 0 {
+            continue;
+        }
+        let r = &mut sched.rscs[rsc];
+        if !r
+            .active_recurring
+            .iter()
+            .any(|a| a.node == node && a.interval_ms == op.interval_ms && a.name == op.operation)
+        {
+            r.active_recurring.push(ActiveRecurring {
+                node,
+                name: op.operation.clone(),
+                interval_ms: op.interval_ms,
+            });
+        }
+    }
+}
+
+fn expected_rc(op: &OpRecord) -> i32 {
+    let Some(key) = &op.transition_key else {
+        return -1;
+    };
+    key.split(':')
+        .nth(2)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(-1)
+}
+
+/// The configured operation matching a history entry (name and interval).
+fn op_config<'a>(r: &'a Rsc, task: &str, interval_ms: u64) -> Option<&'a cib::Op> {
+    r.ops
+        .iter()
+        .find(|o| o.name == task && o.interval_ms() == interval_ms)
+}
+
+fn on_fail_for(sched: &Sched, rsc: usize, task: &str, interval_ms: u64) -> OnFail {
+    let r = &sched.rscs[rsc];
+    let configured = op_config(r, task, interval_ms)
+        .and_then(|o| o.attrs.get("on-fail").map(str::to_string))
+        .or_else(|| sched_op_defaults(sched).get("on-fail").map(str::to_string));
+    let fencing = sched.options.fencing_enabled;
+    match configured
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("block") => OnFail::Block,
+        Some("fence") if fencing => OnFail::Fence,
+        Some("fence") => OnFail::Stop,
+        Some("standby") => OnFail::Standby,
+        Some("ignore" | "nothing") => OnFail::Ignore,
+        Some("migrate") => OnFail::Ban,
+        Some("stop") => OnFail::Stop,
+        Some("restart") => OnFail::Restart,
+        _ if task == "stop" => {
+            if fencing {
+                OnFail::Fence
+            } else {
+                OnFail::Block
+            }
+        }
+        _ => OnFail::Restart,
+    }
+}
+
+fn sched_op_defaults(sched: &Sched) -> &NvList {
+    &sched.op_defaults
+}
+
+const EXEC_PENDING: i32 = -1;
+const EXEC_DONE: i32 = 0;
+const EXEC_ERROR: i32 = 4;
+const EXEC_ERROR_HARD: i32 = 5;
+const EXEC_ERROR_FATAL: i32 = 6;
+const EXEC_NOT_INSTALLED: i32 = 7;
+
+fn is_probe(op: &OpRecord) -> bool {
+    op.operation == "monitor" && op.interval_ms == 0
+}
+
+fn mask_probe_failure(op: &OpRecord) -> bool {
+    is_probe(op) && (op.rc_code == 5 || op.rc_code == 2 || op.op_status == EXEC_NOT_INSTALLED)
+}
+
+fn unpack_rsc_op<'a>(
+    sched: &mut Sched,
+    rsc: usize,
+    node: usize,
+    op: &'a OpRecord,
+    last_failure: &mut Option<&'a OpRecord>,
+    on_fail: &mut OnFail,
+) {
+    if !matches!(
+        op.operation.as_str(),
+        "monitor"
+            | "start"
+            | "stop"
+            | "promote"
+            | "demote"
+            | "migrate_to"
+            | "migrate_from"
+            | "asyncmon"
+    ) {
+        return;
+    }
+    if op.op_status < EXEC_PENDING || op.op_status > 10 || op.op_status == 1 {
+        return;
+    }
+    let mut exec = op.op_status;
+    let mut exit = op.rc_code;
+    let expected = expected_rc(op);
+    let expired = check_operation_expiry(sched, rsc, node, op, exit, expected);
+    let orig_exit = exit;
+    // Remap the result (Pacemaker's remap_operation).
+    if exit == 190 {
+        exit = 0;
+    } else if exit == 191 {
+        exit = 8;
+    }
+    if mask_probe_failure(op) && (exec != EXEC_DONE || exit != 7) {
+        exec = EXEC_DONE;
+        exit = 7;
+    }
+    if matches!(exec, EXEC_DONE | EXEC_ERROR) {
+        let probe = is_probe(op);
+        if expected < 0 || exit != expected {
+            exec = EXEC_ERROR;
+        } else {
+            exec = EXEC_DONE;
+        }
+        match exit {
+            0 => {
+                if probe && expected == 7 {
+                    exec = EXEC_DONE;
+                }
+            }
+            7 => {
+                if probe || expected == exit || !sched.rscs[rsc].managed {
+                    exec = EXEC_DONE;
+                    sched.rscs[rsc].orig_role = Role::Stopped;
+                    sched.rscs[rsc].next_role = Role::Unknown;
+                }
+            }
+            8 => {
+                if probe && exit != expected {
+                    exec = EXEC_DONE;
+                }
+            }
+            9 => exec = EXEC_ERROR,
+            6 => exec = EXEC_ERROR_FATAL,
+            3 => {
+                if op.interval_ms == 0 {
+                    if !expired {
+                        block_if_unrecoverable(sched, rsc, node, op);
+                    }
+                    exec = EXEC_ERROR_HARD;
+                } else {
+                    exec = 3;
+                }
+            }
+            5 | 2 | 4 => {
+                if !expired {
+                    block_if_unrecoverable(sched, rsc, node, op);
+                }
+                exec = EXEC_ERROR_HARD;
+            }
+            _ => {
+                if exec == EXEC_DONE {
+                    exec = EXEC_ERROR;
+                }
+            }
+        }
+    } else if exec == 8 || exec == 9 {
+        exec = EXEC_ERROR_HARD;
+    }
+
+    if expired {
+        // process_expired_result
+        if mask_probe_failure(op) && orig_exit != expected {
+            if sched.rscs[rsc].orig_role <= Role::Stopped {
+                sched.rscs[rsc].orig_role = Role::Unknown;
+            }
+            return;
+        }
+        if exit != expected {
+            if op.interval_ms == 0 {
+                return;
+            }
+            let n = &sched.nodes[node];
+            if n.online && !n.unclean {
+                return;
+            }
+        }
+    }
+    if mask_probe_failure(op) {
+        update_resource_state(sched, rsc, node, op, expected, *last_failure, on_fail);
+        sched.resource_location(
+            rsc,
+            node,
+            Score::NEG_INFINITY,
+            "probe found the agent unusable",
+        );
+        return;
+    }
+    match exec {
+        EXEC_PENDING => {
+            if op.operation == "start" {
+                sched.rscs[rsc].start_pending = true;
+                set_active(sched, rsc);
+            }
+            if !is_probe(op) && sched.rscs[rsc].pending_task.is_none() {
+                sched.rscs[rsc].pending_task = Some((op.operation.clone(), node));
+            }
+            return;
+        }
+        EXEC_DONE => {
+            update_resource_state(sched, rsc, node, op, exit, *last_failure, on_fail);
+            return;
+        }
+        EXEC_NOT_INSTALLED => {
+            sched.rscs[rsc].not_installed = true;
+            let strategy = on_fail_for(sched, rsc, &op.operation, op.interval_ms);
+            if strategy == OnFail::Ignore {
+                // A missing agent cannot be ignored: shown as failed and banned.
+                *on_fail = OnFail::Ban;
+            }
+            sched.resource_location(rsc, node, Score::NEG_INFINITY, "agent not installed");
+            unpack_rsc_op_failure(sched, rsc, node, op, strategy, last_failure, on_fail);
+            return;
+        }
+        _ => {}
+    }
+    let strategy = on_fail_for(sched, rsc, &op.operation, op.interval_ms);
+    if strategy == OnFail::Ignore {
+        let expected_status = if expected < 0 { 0 } else { expected };
+        update_resource_state(
+            sched,
+            rsc,
+            node,
+            op,
+            expected_status,
+            *last_failure,
+            on_fail,
+        );
+        sched.rscs[rsc].ignore_failure = true;
+        record_failed_recurring(sched, rsc, node, op);
+    } else {
+        unpack_rsc_op_failure(sched, rsc, node, op, strategy, last_failure, on_fail);
+        if exec == EXEC_ERROR_HARD {
+            if exit == 5 {
+                sched.rscs[rsc].not_installed = true;
+            }
+            sched.resource_location(rsc, node, Score::NEG_INFINITY, "hard error");
+        } else if exec == EXEC_ERROR_FATAL {
+            sched.resource_location_all(rsc, Score::NEG_INFINITY, "fatal error");
+        }
+    }
+}
+
+fn record_failed_recurring(sched: &mut Sched, rsc: usize, node: usize, op: &OpRecord) {
+    if op.interval_ms > 0 {
+        sched.rscs[rsc].failed_recurring.push(ActiveRecurring {
+            node,
+            name: op.operation.clone(),
+            interval_ms: op.interval_ms,
+        });
+    }
+}
+
+fn block_if_unrecoverable(sched: &mut Sched, rsc: usize, node: usize, op: &OpRecord) {
+    if op.operation != "stop" {
+        return;
+    }
+    if can_fence(sched, node) {
+        return;
+    }
+    let r = &mut sched.rscs[rsc];
+    r.managed = false;
+    r.blocked = true;
+}
+
+/// Pacemaker's `pe_can_fence`.
+pub(super) fn can_fence(sched: &Sched, node: usize) -> bool {
+    let o = &sched.options;
+    if !o.fencing_enabled || !o.have_fencing {
+        return false;
+    }
+    if o.quorate || o.no_quorum == NoQuorum::Ignore {
+        return true;
+    }
+    sched.nodes[node].online
+}
+
+fn set_active(sched: &mut Sched, rsc: usize) {
+    if sched.rscs[rsc].orig_role < Role::Started {
+        sched.rscs[rsc].orig_role = Role::Started;
+    }
+}
+
+fn update_resource_state<'a>(
+    sched: &mut Sched,
+    rsc: usize,
+    _node: usize,
+    op: &'a OpRecord,
+    exit: i32,
+    last_failure: Option<&'a OpRecord>,
+    on_fail: &mut OnFail,
+) {
+    let mut clear_past_failure = false;
+    if exit == 5 || mask_probe_failure(op) {
+        sched.rscs[rsc].orig_role = Role::Stopped;
+    } else if exit == 7 {
+        clear_past_failure = true;
+    } else if op.operation == "monitor" {
+        if let Some(lf) = last_failure
+            && lf.operation == op.operation
+            && lf.interval_ms == op.interval_ms
+        {
+            clear_past_failure = true;
+        }
+        set_active(sched, rsc);
+    } else if op.operation == "start" || op.operation == "migrate_from" {
+        sched.rscs[rsc].orig_role = Role::Started;
+        clear_past_failure = true;
+    } else if op.operation == "stop" {
+        sched.rscs[rsc].orig_role = Role::Stopped;
+        clear_past_failure = true;
+    } else if op.operation == "promote" {
+        sched.rscs[rsc].orig_role = Role::Started;
+        clear_past_failure = true;
+    } else {
+        set_active(sched, rsc);
+    }
+    if clear_past_failure {
+        match *on_fail {
+            OnFail::Stop | OnFail::Ban | OnFail::Standby | OnFail::Fence => {}
+            OnFail::Block | OnFail::Ignore | OnFail::Restart => {
+                sched.rscs[rsc].next_role = Role::Unknown;
+                *on_fail = OnFail::Ignore;
+            }
+        }
+    }
+}
+
+fn unpack_rsc_op_failure<'a>(
+    sched: &mut Sched,
+    rsc: usize,
+    node: usize,
+    op: &'a OpRecord,
+    config_on_fail: OnFail,
+    last_failure: &mut Option<&'a OpRecord>,
+    on_fail: &mut OnFail,
+) {
+    *last_failure = Some(op);
+    record_failed_recurring(sched, rsc, node, op);
+    if *on_fail < config_on_fail {
+        *on_fail = config_on_fail;
+    }
+    if op.operation == "stop" {
+        sched.resource_location(rsc, node, Score::NEG_INFINITY, "stop failed");
+    }
+    if is_probe(op) && op.rc_code == 5 {
+        sched.rscs[rsc].orig_role = Role::Stopped;
+    } else {
+        set_active(sched, rsc);
+    }
+    let fail_role = if config_on_fail == OnFail::Stop {
+        Role::Stopped
+    } else {
+        Role::Started
+    };
+    if fail_role != Role::Started && sched.rscs[rsc].next_role < fail_role {
+        sched.rscs[rsc].next_role = fail_role;
+    }
+    if fail_role == Role::Stopped {
+        sched.resource_location_all(rsc, Score::NEG_INFINITY, "on-fail=stop");
+    }
+}
+
+fn check_operation_expiry(
+    sched: &mut Sched,
+    rsc: usize,
+    node: usize,
+    op: &OpRecord,
+    exit: i32,
+    _expected: i32,
+) -> bool {
+    if op.op_status == EXEC_NOT_INSTALLED {
+        return false;
+    }
+    let timeout = sched.rscs[rsc].failure_timeout_s;
+    let mut expired = false;
+    let mut unexpired = 0;
+    if timeout > 0
+        && let Some(last_run) = op.last_rc_change
+    {
+        if sched.now >= last_run + timeout {
+            expired = true;
+        }
+        unexpired = sched.fail_count(rsc, node, true);
+    }
+    if expired && sched.fail_count(rsc, node, false) > 0 {
+        if unexpired == 0 {
+            add_clear_failcount(sched, rsc, node, "it expired");
+        } else {
+            expired = false;
+        }
+    }
+    if expired && is_probe(op) && matches!(exit, 0 | 7 | 8 | 190 | 191) {
+        expired = false;
+    }
+    expired
+}
+
+/// Schedules clearing a resource's fail count on a node (once).
+pub(super) fn add_clear_failcount(sched: &mut Sched, rsc: usize, node: usize, why: &str) {
+    let key = (Some(rsc), "clear_failcount".to_string(), 0, Some(node));
+    if sched.action_index.contains_key(&key) {
+        return;
+    }
+    let index = sched.actions.len();
+    sched.actions.push(Action {
+        rsc: Some(rsc),
+        task: "clear_failcount".into(),
+        interval_ms: 0,
+        node: Some(node),
+        optional: false,
+        runnable: true,
+        pseudo: false,
+        reason: None,
+        before: Vec::new(),
+        after: Vec::new(),
+        needs_quorum_or_fencing: false,
+        note: Some(why.to_string()),
+    });
+    sched.action_index.insert(key, index);
+    sched.rscs[rsc].actions.push(index);
+}
+
+fn process_rsc_state(sched: &mut Sched, rsc: usize, node: usize, on_fail: OnFail) {
+    if sched.rscs[rsc].orig_role != Role::Unknown {
+        sched.rscs[rsc].probed[node] = true;
+    }
+    let known_active = sched.rscs[rsc].orig_role > Role::Stopped;
+    let id = sched.rscs[rsc].id.clone();
+    if known_active
+        && !sched.nodes[node].online
+        && !sched.nodes[node].maintenance
+        && sched.rscs[rsc].managed
+        && sched.options.fencing_enabled
+    {
+        sched.fence_node(node, format!("{id} is thought to be active there"));
+    }
+    let effective = if sched.nodes[node].unclean {
+        OnFail::Ignore
+    } else {
+        on_fail
+    };
+    match effective {
+        OnFail::Ignore => {}
+        OnFail::Fence => sched.fence_node(node, format!("{id} failed there")),
+        OnFail::Standby => sched.nodes[node].standby = true,
+        OnFail::Block => {
+            let r = &mut sched.rscs[rsc];
+            r.managed = false;
+            r.blocked = true;
+        }
+        OnFail::Ban => {
+            sched.resource_location(rsc, node, Score::NEG_INFINITY, "on-fail=migrate");
+        }
+        OnFail::Stop => sched.rscs[rsc].next_role = Role::Stopped,
+        OnFail::Restart => {
+            if known_active {
+                let r = &mut sched.rscs[rsc];
+                r.failed = true;
+                r.stop_if_failed = true;
+                super::actions::stop_action(sched, rsc, node, false);
+            }
+        }
+    }
+    if known_active {
+        if !sched.rscs[rsc].running_on.contains(&node) {
+            sched.rscs[rsc].running_on.push(node);
+        }
+        if sched.nodes[node].maintenance {
+            sched.rscs[rsc].managed = false;
+        }
+        match effective {
+            OnFail::Ignore => {}
+            OnFail::Block => sched.rscs[rsc].failed = true,
+            _ => {
+                let r = &mut sched.rscs[rsc];
+                r.failed = true;
+                r.stop_if_failed = true;
+            }
+        }
+    } else {
+        let stops: Vec<usize> = sched.rscs[rsc]
+            .actions
+            .iter()
+            .copied()
+            .filter(|&a| sched.actions[a].task == "stop" && sched.actions[a].node == Some(node))
+            .collect();
+        for a in stops {
+            sched.actions[a].optional = true;
+        }
+    }
+}

@@ -1,0 +1,515 @@
+//! `verify`: checks a configuration the way crmsh and crm_verify do, as a list of findings
+//! (errors block a commit, warnings inform). Pure: agent meta-data comes through the
+//! [`AgentCatalog`] the caller passes, so no agent is run from here.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use super::cib::{Cib, Configuration, Constraint, Primitive, Resource, parse_duration_ms};
+use super::shell::{CLASSES, parse_bool};
+
+/// How serious a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// The configuration is wrong; commit refuses it.
+    Error,
+    /// Works, but probably not as intended.
+    Warning,
+}
+
+/// One problem found. JSON: `{"severity":"error","object":"vip","message":"…"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// Error or warning.
+    pub severity: Severity,
+    /// The object the finding is about (to name its line), when there is one.
+    pub object: Option<String>,
+    /// What is wrong, lowercase, no final period.
+    pub message: String,
+}
+
+/// One parameter an agent declares in its meta-data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentParameter {
+    /// Parameter name.
+    pub name: String,
+    /// Must be set.
+    pub required: bool,
+}
+
+/// Where verify learns which agents exist and what parameters they take.
+pub trait AgentCatalog {
+    /// The agent's parameters; `Ok(None)` when the agent does not exist; `Err` with the reason
+    /// when its meta-data cannot be read (parameters are then not checked).
+    fn parameters(&self, primitive: &Primitive) -> Result<Option<Vec<AgentParameter>>, String>;
+}
+
+/// A catalog that cannot answer: every agent check becomes one warning with this reason.
+#[derive(Debug, Clone)]
+pub struct NoCatalog(pub String);
+
+impl AgentCatalog for NoCatalog {
+    fn parameters(&self, _: &Primitive) -> Result<Option<Vec<AgentParameter>>, String> {
+        Err(self.0.clone())
+    }
+}
+
+/// Checks the configuration; findings in a stable order (errors and warnings interleaved
+/// by check).
+pub fn verify(cib: &Cib, agents: &dyn AgentCatalog) -> Vec<Finding> {
+    let config = &cib.configuration;
+    let mut out = Findings::default();
+    check_ids(config, &mut out);
+    check_resources(config, agents, &mut out);
+    check_constraints(config, &mut out);
+    check_loops(config, &mut out);
+    check_options(config, &mut out);
+    out.0
+}
+
+#[derive(Default)]
+struct Findings(Vec<Finding>);
+
+impl Findings {
+    fn error(&mut self, object: Option<&str>, message: String) {
+        self.0.push(Finding {
+            severity: Severity::Error,
+            object: object.map(str::to_string),
+            message,
+        });
+    }
+
+    fn warning(&mut self, object: Option<&str>, message: String) {
+        self.0.push(Finding {
+            severity: Severity::Warning,
+            object: object.map(str::to_string),
+            message,
+        });
+    }
+}
+
+fn check_ids(config: &Configuration, out: &mut Findings) {
+    // Group membership per primitive, to name "in two groups" precisely.
+    let mut groups_of: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for resource in &config.resources {
+        collect_groups(resource, &mut groups_of);
+    }
+    let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut reported = BTreeSet::new();
+    for (id, kind) in config.ids() {
+        if kind == "node" {
+            continue;
+        }
+        match seen.get(id) {
+            None => {
+                seen.insert(id, kind);
+            }
+            Some(_) if !reported.insert(id) => {}
+            Some(first) => match groups_of.get(id) {
+                Some(groups) if groups.len() > 1 => out.error(
+                    Some(id),
+                    format!(
+                        "resource {id} is in two groups ({}); a resource can be in one group only",
+                        groups.join(" and ")
+                    ),
+                ),
+                _ => out.error(
+                    Some(id),
+                    format!("id {id} is used twice (by a {first} and a {kind})"),
+                ),
+            },
+        }
+    }
+}
+
+fn collect_groups<'a>(resource: &'a Resource, out: &mut BTreeMap<&'a str, Vec<&'a str>>) {
+    match resource {
+        Resource::Primitive(_) => {}
+        Resource::Group(g) => {
+            for child in &g.children {
+                out.entry(child.id()).or_default().push(&g.id);
+                collect_groups(child, out);
+            }
+        }
+        Resource::Clone(c) => collect_groups(&c.child, out),
+    }
+}
+
+const ROLES: &[&str] = &[
+    "Started",
+    "Stopped",
+    "Promoted",
+    "Unpromoted",
+    "Master",
+    "Slave",
+];
+
+fn check_resources(config: &Configuration, agents: &dyn AgentCatalog, out: &mut Findings) {
+    let mut unreadable: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for p in config.primitives() {
+        let id = Some(p.id.as_str());
+        if !CLASSES.contains(&p.class.as_str()) {
+            out.error(
+                id,
+                format!("{}: unknown resource class \"{}\"", p.id, p.class),
+            );
+        }
+        let mut seen_ops = BTreeSet::new();
+        for op in &p.ops {
+            for key in ["interval", "timeout", "start-delay"] {
+                if let Some(value) = op.attrs.get(key)
+                    && parse_duration_ms(value).is_none()
+                {
+                    out.error(
+                        id,
+                        format!(
+                            "{}: op {}: invalid {key} \"{value}\" (expected e.g. 10s, 500ms, 2min)",
+                            p.id, op.name
+                        ),
+                    );
+                }
+            }
+            if !seen_ops.insert((op.name.clone(), op.interval_ms())) {
+                out.error(
+                    id,
+                    format!(
+                        "{}: op {} with interval {} ms is defined twice",
+                        p.id,
+                        op.name,
+                        op.interval_ms()
+                    ),
+                );
+            }
+            if let Some(on_fail) = op.attrs.get("on-fail")
+                && !matches!(
+                    on_fail,
+                    "ignore" | "block" | "stop" | "restart" | "standby" | "fence" | "demote"
+                )
+            {
+                out.error(
+                    id,
+                    format!(
+                        "{}: op {}: invalid on-fail \"{on_fail}\" (expected ignore, block, stop, restart, standby, fence, demote)",
+                        p.id, op.name
+                    ),
+                );
+            }
+        }
+        match agents.parameters(p) {
+            Ok(None) => out.error(id, format!("{}: unknown agent {}", p.id, p.agent())),
+            Ok(Some(params)) => {
+                for param in params.iter().filter(|param| param.required) {
+                    if p.params.get(&param.name).is_none() {
+                        out.error(
+                            id,
+                            format!(
+                                "{}: required parameter {} of {} is not set",
+                                p.id,
+                                param.name,
+                                p.agent()
+                            ),
+                        );
+                    }
+                }
+                for (name, _) in p.params.iter() {
+                    if !params.iter().any(|param| param.name == name) {
+                        out.warning(
+                            id,
+                            format!("{}: {} has no parameter {name}", p.id, p.agent()),
+                        );
+                    }
+                }
+            }
+            Err(reason) => unreadable.entry(reason).or_default().push(p.id.clone()),
+        }
+    }
+    for (reason, ids) in unreadable {
+        out.warning(
+            None,
+            format!(
+                "cannot check agent parameters of {}: {reason}",
+                ids.join(", ")
+            ),
+        );
+    }
+    let mut meta_holders: Vec<(&str, &super::cib::NvList)> = Vec::new();
+    for resource in &config.resources {
+        collect_meta(resource, &mut meta_holders);
+    }
+    meta_holders.push(("rsc_defaults", &config.rsc_defaults));
+    for (id, meta) in meta_holders {
+        check_meta(id, meta, out);
+    }
+}
+
+fn collect_meta<'a>(resource: &'a Resource, out: &mut Vec<(&'a str, &'a super::cib::NvList)>) {
+    out.push((resource.id(), resource.meta()));
+    match resource {
+        Resource::Primitive(_) => {}
+        Resource::Group(g) => g.children.iter().for_each(|c| collect_meta(c, out)),
+        Resource::Clone(c) => collect_meta(&c.child, out),
+    }
+}
+
+fn check_meta(id: &str, meta: &super::cib::NvList, out: &mut Findings) {
+    for (name, value) in meta.iter() {
+        let problem = match name {
+            // Pacemaker reads roles case-insensitively (`started` is Started).
+            "target-role" if !ROLES.iter().any(|r| r.eq_ignore_ascii_case(value)) => {
+                Some("expected Started, Stopped, Promoted or Unpromoted")
+            }
+            "is-managed" | "maintenance" | "critical" | "interleave" | "notify"
+            | "globally-unique" | "ordered"
+                if parse_bool(value).is_none() =>
+            {
+                Some("expected true or false")
+            }
+            "resource-stickiness" | "priority" | "migration-threshold"
+                if super::score::Score::parse_lenient(value).is_none() =>
+            {
+                Some("expected an integer or INFINITY")
+            }
+            "failure-timeout" if parse_duration_ms(value).is_none() => {
+                Some("expected a duration such as 60s")
+            }
+            _ => None,
+        };
+        if let Some(expected) = problem {
+            out.error(
+                Some(id),
+                format!("{id}: invalid meta {name}=\"{value}\" ({expected})"),
+            );
+        }
+    }
+}
+
+fn check_constraints(config: &Configuration, out: &mut Findings) {
+    let known: BTreeSet<&str> = config
+        .ids()
+        .into_iter()
+        .filter(|(_, kind)| matches!(*kind, "primitive" | "group" | "clone"))
+        .map(|(id, _)| id)
+        .collect();
+    for constraint in &config.constraints {
+        let id = constraint.id();
+        for rsc in constraint.resource_refs() {
+            if !known.contains(rsc) {
+                out.error(
+                    Some(id),
+                    format!(
+                        "{} {id} refers to resource {rsc}, which does not exist",
+                        constraint.kind_name()
+                    ),
+                );
+            }
+        }
+        if let Constraint::Location(l) = constraint {
+            if l.rules.is_empty() && (l.score.is_none() || l.node.is_none()) {
+                out.error(
+                    Some(id),
+                    format!("location {id} has neither a score and node nor a rule"),
+                );
+            }
+            for rule in &l.rules {
+                if rule.expressions.is_empty() {
+                    out.error(
+                        Some(id),
+                        format!("location {id} has a rule without expressions"),
+                    );
+                }
+                if rule.score.is_none() && rule.score_attribute.is_none() {
+                    out.error(
+                        Some(id),
+                        format!("location {id} has a rule without a score"),
+                    );
+                }
+                for e in &rule.expressions {
+                    let unary = matches!(e.operation.as_str(), "defined" | "not_defined");
+                    let binary = matches!(
+                        e.operation.as_str(),
+                        "lt" | "gt" | "lte" | "gte" | "eq" | "ne"
+                    );
+                    if !(unary || binary) || (binary && e.value.is_none()) {
+                        out.error(
+                            Some(id),
+                            format!(
+                                "location {id}: invalid expression on {} ({})",
+                                e.attribute, e.operation
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+        if let Constraint::Colocation(c) = constraint
+            && c.rsc == c.with_rsc
+        {
+            out.error(
+                Some(id),
+                format!("colocation {id} ties {} to itself", c.rsc),
+            );
+        }
+        if let Constraint::Order(o) = constraint
+            && o.first == o.then
+            && o.first_action == o.then_action
+        {
+            out.error(
+                Some(id),
+                format!("order {id} orders {} after itself", o.first),
+            );
+        }
+    }
+}
+
+/// Finds a cycle in `edges` (from → to with the constraint id), returning its ids and path.
+fn find_cycle<'a>(edges: &[(&'a str, &'a str, &'a str)]) -> Option<(Vec<&'a str>, Vec<&'a str>)> {
+    let mut nodes: Vec<&str> = edges.iter().flat_map(|(a, b, _)| [*a, *b]).collect();
+    nodes.sort();
+    nodes.dedup();
+    // Iterative DFS with colours; bounded by the number of edges.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Colour {
+        White,
+        Grey,
+        Black,
+    }
+    let mut colour: BTreeMap<&str, Colour> = nodes.iter().map(|n| (*n, Colour::White)).collect();
+    for start in &nodes {
+        if colour[start] != Colour::White {
+            continue;
+        }
+        let mut stack: Vec<(&str, usize)> = vec![(start, 0)];
+        let mut path: Vec<(&str, &str)> = Vec::new(); // (node, via constraint)
+        colour.insert(start, Colour::Grey);
+        while let Some((node, next)) = stack.pop() {
+            let outgoing: Vec<_> = edges.iter().filter(|(a, _, _)| *a == node).collect();
+            if next < outgoing.len() {
+                stack.push((node, next + 1));
+                let (_, to, via) = outgoing[next];
+                match colour[to] {
+                    Colour::White => {
+                        colour.insert(to, Colour::Grey);
+                        path.push((to, via));
+                        stack.push((to, 0));
+                    }
+                    Colour::Grey => {
+                        let mut names = vec![*to];
+                        let mut ids = Vec::new();
+                        let from = path.iter().position(|(n, _)| n == to);
+                        let tail = match from {
+                            Some(index) => &path[index + 1..],
+                            None => &path[..],
+                        };
+                        for (n, v) in tail {
+                            names.push(n);
+                            ids.push(*v);
+                        }
+                        names.push(to);
+                        ids.push(via);
+                        return Some((ids, names));
+                    }
+                    Colour::Black => {}
+                }
+            } else {
+                colour.insert(node, Colour::Black);
+                path.pop();
+            }
+        }
+    }
+    None
+}
+
+fn check_loops(config: &Configuration, out: &mut Findings) {
+    let mut orders = Vec::new();
+    let mut colocations = Vec::new();
+    for constraint in &config.constraints {
+        match constraint {
+            Constraint::Order(o) if o.first != o.then => {
+                orders.push((o.first.as_str(), o.then.as_str(), o.id.as_str()))
+            }
+            Constraint::Colocation(c) if c.rsc != c.with_rsc => {
+                colocations.push((c.rsc.as_str(), c.with_rsc.as_str(), c.id.as_str()))
+            }
+            _ => {}
+        }
+    }
+    if let Some((ids, path)) = find_cycle(&orders) {
+        out.error(
+            Some(ids[0]),
+            format!(
+                "order constraints {} form a loop ({}): none of these can start",
+                ids.join(", "),
+                path.join(" then ")
+            ),
+        );
+    }
+    if let Some((ids, path)) = find_cycle(&colocations) {
+        out.warning(
+            Some(ids[0]),
+            format!(
+                "colocation constraints {} form a loop ({}); placement depends on resource order",
+                ids.join(", "),
+                path.join(" with ")
+            ),
+        );
+    }
+}
+
+fn check_options(config: &Configuration, out: &mut Findings) {
+    let properties = &config.properties;
+    for (name, value) in properties.iter() {
+        let valid = match name {
+            "stonith-enabled"
+            | "fencing-enabled"
+            | "symmetric-cluster"
+            | "maintenance-mode"
+            | "start-failure-is-fatal"
+            | "stop-orphan-resources"
+            | "stop-orphan-actions"
+            | "enable-startup-probes"
+            | "stop-all-resources"
+            | "concurrent-fencing" => parse_bool(value).is_some(),
+            "no-quorum-policy" => {
+                matches!(
+                    value,
+                    "stop" | "ignore" | "freeze" | "suicide" | "demote" | "fence"
+                )
+            }
+            "cluster-recheck-interval" | "stonith-timeout" | "shutdown-lock-limit" => {
+                parse_duration_ms(value).is_some()
+            }
+            _ => true,
+        };
+        if !valid {
+            out.error(
+                Some("cib-bootstrap-options"),
+                format!("property {name} has an invalid value \"{value}\""),
+            );
+        }
+    }
+    let stonith_enabled = properties
+        .get("stonith-enabled")
+        .or(properties.get("fencing-enabled"))
+        .and_then(parse_bool)
+        .unwrap_or(true);
+    let has_stonith = config.primitives().iter().any(|p| p.class == "stonith");
+    if stonith_enabled && !has_stonith {
+        out.warning(
+            Some("cib-bootstrap-options"),
+            "stonith-enabled is true (the default) but no stonith resource is configured: \
+             resources will not start until one is added or stonith-enabled=false is set"
+                .to_string(),
+        );
+    }
+    if !stonith_enabled && properties.get("no-quorum-policy") == Some("ignore") {
+        out.warning(
+            Some("cib-bootstrap-options"),
+            "stonith-enabled=false with no-quorum-policy=ignore lets a two-node cluster keep \
+             running when one node is lost, but allows split brain: if the nodes only lose \
+             sight of each other, both run the resources"
+                .to_string(),
+        );
+    }
+}
