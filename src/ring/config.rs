@@ -223,3 +223,87 @@ mod tests {
         assert_eq!(config.validate(), Err(ConfigError::LocalNodeMissing(3)));
     }
 }
+
+/// Why `RingConfig::from_conf` refused a configuration. Nothing changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FromConfError(pub String);
+
+impl fmt::Display for FromConfError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for FromConfError {}
+
+impl RingConfig {
+    /// The ring settings of a parsed `ha.conf` for local node `local`, whose ring address is
+    /// `local_addr`. `encrypt` is decided by the caller (it depends on whether a key exists).
+    pub fn from_conf(
+        conf: &crate::conf::HaConf,
+        local_id: NodeId,
+        local_addr: std::net::IpAddr,
+        encrypt: bool,
+        incarnation: u64,
+    ) -> Result<RingConfig, FromConfError> {
+        use crate::conf::model::Transport as ConfTransport;
+        let port = conf.port();
+        let mut nodes: Vec<RingNode> = conf
+            .nodes
+            .iter()
+            .map(|n| RingNode {
+                id: n.nodeid,
+                name: n.display_name(),
+                addr: SocketAddr::new(n.ring0_addr, port),
+                votes: n.quorum_votes,
+            })
+            .collect();
+        let transport = match conf.totem.transport {
+            ConfTransport::Udpu => Transport::Udpu,
+            ConfTransport::Udp => {
+                let group = conf
+                    .ring0_interface()
+                    .and_then(|i| i.mcastaddr)
+                    .ok_or_else(|| {
+                        FromConfError("transport udp needs totem.interface.mcastaddr".into())
+                    })?;
+                Transport::Udp {
+                    group: SocketAddr::new(group, port),
+                }
+            }
+        };
+        if nodes.iter().all(|n| n.id != local_id) {
+            nodes.push(RingNode {
+                id: local_id,
+                name: local_addr.to_string(),
+                addr: SocketAddr::new(local_addr, port),
+                votes: 1,
+            });
+        }
+        let mut config = RingConfig::new(&conf.totem.cluster_name, local_id, nodes);
+        config.transport = transport;
+        config.set_token_ms(conf.totem.token_ms);
+        config.consensus_ms = conf.totem.consensus_ms.max(conf.totem.token_ms);
+        config.join_ms = conf.totem.join_ms;
+        let retransmits = u64::from(conf.totem.token_retransmits_before_loss_const.max(1));
+        config.token_retransmit_ms = (conf.totem.token_ms * 10 / (retransmits * 10 + 2)).max(1);
+        config.hold_ms = config
+            .hold_ms
+            .min(config.token_retransmit_ms.saturating_sub(1));
+        config.encrypt = encrypt;
+        config.incarnation = incarnation;
+        config.quorum = super::quorum::QuorumConfig {
+            expected_votes: conf.quorum.expected_votes,
+            two_node: conf.quorum.two_node,
+            wait_for_all: conf.quorum.wait_for_all,
+        };
+        if matches!(config.transport, Transport::Udp { .. }) && conf.nodes.is_empty() {
+            // Discovered nodes are not listed: expected votes come only from the config.
+            config.nodes.retain(|n| n.id == local_id);
+        }
+        config
+            .validate()
+            .map_err(|e| FromConfError(e.to_string()))?;
+        Ok(config)
+    }
+}

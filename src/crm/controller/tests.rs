@@ -144,13 +144,7 @@ impl Sim {
             nodes.insert(
                 id,
                 SimNode {
-                    core: Controller::new(
-                        member,
-                        Cib::default(),
-                        planner(),
-                        t0,
-                        1_700_000_000,
-                    ),
+                    core: Controller::new(member, Cib::default(), planner(), t0, 1_700_000_000),
                     running: BTreeMap::new(),
                     recurring: BTreeMap::new(),
                     replies: Vec::new(),
