@@ -318,17 +318,24 @@ fn exit_codes_outside_the_spec_are_failed_results() {
     );
 }
 
-/// Installs the gohttpd init script with a private copy of `sleep` named gohttpd.
+/// Installs the gohttpd init script as `lsb:hkgohttpd`: the same script, its program a copy
+/// of `sleep`, renamed only so its `pkill -9` cannot reach a real gohttpd elsewhere on the
+/// machine (other labs run one in their own pid namespaces, which the host's pkill sees).
 fn install_gohttpd(scratch: &Scratch) -> PathBuf {
-    let program = scratch.path("gohttpd");
+    install_service(scratch, "hkgohttpd")
+}
+
+/// Installs the gohttpd init script as service `name` (its program and its `pkill` renamed
+/// too), so tests running at once never kill each other's service.
+fn install_service(scratch: &Scratch, name: &str) -> PathBuf {
+    let program = scratch.path(name);
     std::fs::copy("/bin/sleep", &program).unwrap();
-    let text = std::fs::read_to_string(fixtures().join("init.d/gohttpd")).unwrap();
-    let script = scratch.path("init.d/gohttpd");
-    std::fs::write(
-        &script,
-        text.replace("@GOHTTPD@", &program.display().to_string()),
-    )
-    .unwrap();
+    let text = std::fs::read_to_string(fixtures().join("init.d/gohttpd"))
+        .unwrap()
+        .replace("@GOHTTPD@", &program.display().to_string())
+        .replace("pkill -9 gohttpd", &format!("pkill -9 {name}"));
+    let script = scratch.path(&format!("init.d/{name}"));
+    std::fs::write(&script, text).unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     script
@@ -346,13 +353,26 @@ fn processes_of(program: &Path) -> Vec<i32> {
         .collect()
 }
 
+/// Waits (bounded) until no process runs `program`; a SIGKILLed process takes a moment to go.
+fn wait_gone(program: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !processes_of(program).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "{} still runs",
+            program.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Issue 4: the guide's gohttpd script stops with `pkill -9 gohttpd`, which under Pacemaker
 /// killed the stop action itself; it has no status branch, so status always said "running".
 #[test]
 fn guide_gohttpd_script_starts_stops_and_is_monitored_by_its_processes() {
     let scratch = Scratch::new();
     let script = install_gohttpd(&scratch);
-    let program = scratch.path("gohttpd");
+    let program = scratch.path("hkgohttpd");
     let guards = || {
         processes_of(&program)
             .into_iter()
@@ -380,10 +400,10 @@ fn guide_gohttpd_script_starts_stops_and_is_monitored_by_its_processes() {
         "control: pkill -9 hits the script itself"
     );
 
-    let info = stdout(&scratch.run(&["ra", "info", "lsb:gohttpd"]));
+    let info = stdout(&scratch.run(&["ra", "info", "lsb:hkgohttpd"]));
     assert!(info.contains("the script has no status action"), "{info}");
 
-    let exec = |action: &str| scratch.run(&["exec", "lsb:gohttpd", action, "--json"]);
+    let exec = |action: &str| scratch.run(&["exec", "lsb:hkgohttpd", action, "--json"]);
     let out = exec("start");
     assert!(out.status.success(), "{}", stderr(&out));
     let _running = guards();
@@ -396,7 +416,7 @@ fn guide_gohttpd_script_starts_stops_and_is_monitored_by_its_processes() {
         "stop survives its own pkill -9: {}",
         stdout(&out)
     );
-    assert!(processes_of(&program).is_empty());
+    wait_gone(&program);
     assert_eq!(
         json(&exec("monitor"))["data"]["rc"],
         7,
@@ -415,7 +435,7 @@ fn guide_gohttpd_script_starts_stops_and_is_monitored_by_its_processes() {
     }
     assert_eq!(json(&exec("monitor"))["data"]["rc"], 7);
 
-    let out = scratch.run(&["test", "lsb:gohttpd"]);
+    let out = scratch.run(&["test", "lsb:hkgohttpd"]);
     let _left = guards();
     let report = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{report}");
@@ -427,7 +447,7 @@ fn guide_gohttpd_script_starts_stops_and_is_monitored_by_its_processes() {
         report.contains("saw it running after start and stopped after stop"),
         "{report}"
     );
-    assert!(report.contains("lsb:gohttpd: NOT compliant"), "{report}");
+    assert!(report.contains("lsb:hkgohttpd: NOT compliant"), "{report}");
 }
 
 #[test]
@@ -632,4 +652,270 @@ fn builtin_ipaddr2_announces_the_address_to_a_neighbour_namespace() {
             .contains("10.232.0.77")
     );
     assert_eq!(json(&exec("monitor"))["data"]["rc"], 7);
+}
+
+/// A running `ha-lrmd daemon`, stopped (SIGTERM, then SIGKILL) when dropped.
+struct DaemonGuard {
+    child: std::process::Child,
+    socket: PathBuf,
+}
+
+impl DaemonGuard {
+    fn start(scratch: &Scratch) -> DaemonGuard {
+        let child = scratch
+            .command(&scratch.path("ocf"))
+            .args(["daemon", "-f"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let socket = scratch.path("run/lrmd.sock");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while hakit::lrmd::client::LrmdClient::connect(&socket).is_err() {
+            assert!(Instant::now() < deadline, "daemon did not come up");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        DaemonGuard { child, socket }
+    }
+
+    fn client(&self) -> hakit::lrmd::client::LrmdClient {
+        hakit::lrmd::client::LrmdClient::connect(&self.socket).unwrap()
+    }
+
+    /// SIGTERM and wait (bounded) for a clean exit.
+    fn stop(mut self) -> std::process::ExitStatus {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "daemon ignored SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for DaemonGuard {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn exec_args(
+    resource: &str,
+    agent: &str,
+    action: &str,
+    params: &[(&str, String)],
+) -> hakit::lrmd::protocol::ExecArgs {
+    hakit::lrmd::protocol::ExecArgs {
+        resource: resource.into(),
+        agent: agent.into(),
+        action: action.into(),
+        params: params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect(),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn daemon_runs_ops_and_reports_a_changed_monitor_result_at_once() {
+    let scratch = Scratch::new();
+    let daemon = DaemonGuard::start(&scratch);
+    let mut lrmd = daemon.client();
+    assert_eq!(lrmd.ra_classes().unwrap(), ["ocf", "lsb", "service"]);
+    let state = scratch.path("d.state");
+    let params = [("state", state.display().to_string())];
+    let started = lrmd
+        .exec_wait(&exec_args("d", "ocf:heartbeat:Dummy", "start", &params))
+        .unwrap();
+    assert_eq!(started.rc, Some(0));
+    let mut events = daemon.client();
+    events.subscribe().unwrap();
+    let monitor = hakit::lrmd::protocol::ExecArgs {
+        interval_ms: 300,
+        token: 77,
+        ..exec_args("d", "ocf:heartbeat:Dummy", "monitor", &params)
+    };
+    let accepted = lrmd.exec(&monitor).unwrap();
+    let first = events.next_result(Duration::from_secs(5)).unwrap().unwrap();
+    assert_eq!(
+        (first.op, first.rc, first.client),
+        (accepted.op, Some(0), 77)
+    );
+    std::fs::remove_file(&state).unwrap();
+    let changed = events.next_result(Duration::from_secs(5)).unwrap().unwrap();
+    assert_eq!(
+        changed.rc,
+        Some(7),
+        "the change is reported without waiting for a request"
+    );
+    lrmd.cancel(&hakit::lrmd::protocol::CancelArgs {
+        resource: "d".into(),
+        action: "monitor".into(),
+        interval_ms: 300,
+    })
+    .unwrap();
+    let history = &lrmd.resources().unwrap().resources["d"].history;
+    assert!(
+        history
+            .iter()
+            .any(|r| r.action == "monitor" && r.rc == Some(7)),
+        "{history:?}"
+    );
+    lrmd.forget("d").unwrap();
+    assert!(lrmd.resources().unwrap().resources.is_empty());
+    assert!(daemon.stop().success());
+}
+
+#[test]
+fn daemon_survives_every_kind_of_bad_input() {
+    let scratch = Scratch::new();
+    let daemon = DaemonGuard::start(&scratch);
+    let mut lrmd = daemon.client();
+    let refused = [
+        exec_args("r", "ocff:heartbeat:Dummy", "start", &[]),
+        exec_args("r", "ocf:nosuch:Dummy", "start", &[]),
+        exec_args("r", "ocf:test:Nope", "start", &[]),
+        exec_args("r", "ocf:heartbeat:IPaddr2", "start", &[]),
+        exec_args(
+            "r",
+            "ocf:heartbeat:Dummy",
+            "start",
+            &[("colour", "red".into())],
+        ),
+        exec_args(
+            "r",
+            "ocf:heartbeat:Dummy",
+            "start",
+            &[("bad name", "x".into())],
+        ),
+        exec_args("", "ocf:heartbeat:Dummy", "start", &[]),
+    ];
+    for args in &refused {
+        let err = lrmd.exec_wait(args).unwrap_err();
+        assert!(
+            matches!(err, hakit::ipc::Error::Remote(_)),
+            "{args:?}: {err}"
+        );
+    }
+    let noexec = scratch.path("init.d/noexec");
+    std::fs::write(&noexec, "#!/bin/sh\nexit 0\n").unwrap();
+    let err = lrmd
+        .exec_wait(&exec_args("r", "lsb:noexec", "start", &[]))
+        .unwrap_err();
+    assert!(err.to_string().contains("not an executable"), "{err}");
+
+    let pidfile = scratch.path("hang.pid");
+    let hang = hakit::lrmd::protocol::ExecArgs {
+        timeout_ms: Some(500),
+        ..exec_args(
+            "h",
+            "ocf:test:hang",
+            "start",
+            &[("pidfile", pidfile.display().to_string())],
+        )
+    };
+    let forker_pid = scratch.path("forker.pid");
+    let forker = exec_args(
+        "f",
+        "ocf:test:forker",
+        "start",
+        &[("pidfile", forker_pid.display().to_string())],
+    );
+    // The hang runs while the others proceed: different resources run in parallel.
+    let mut second = daemon.client();
+    let hang_op = second.exec(&hang).unwrap();
+    let forked = lrmd.exec_wait(&forker).unwrap();
+    let _daemon_child = PidGuard(read_pid(&forker_pid));
+    assert_eq!(forked.rc, Some(0));
+    let noisy = lrmd
+        .exec_wait(&exec_args("n", "ocf:test:noisy", "start", &[]))
+        .unwrap();
+    assert_eq!(noisy.stdout.len(), 64 * 1024);
+    let odd = lrmd
+        .exec_wait(&exec_args("o", "ocf:test:oddcode", "start", &[]))
+        .unwrap();
+    assert_eq!(odd.rc, Some(42));
+
+    let hang_child = PidGuard(read_pid(&pidfile));
+    let mut events = daemon.client();
+    events.subscribe().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let timed_out = loop {
+        let history = lrmd.resources().unwrap().resources;
+        if let Some(record) = history.get("h").and_then(|r| r.history.first()) {
+            break record.clone();
+        }
+        assert!(Instant::now() < deadline, "hang op {hang_op:?} never ended");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(timed_out.status, hakit::lrmd::executor::ExecStatus::Timeout);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while is_alive(hang_child.0) {
+        assert!(
+            Instant::now() < deadline,
+            "process group of the timed-out op survived"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    // Malformed and unknown requests get errors; the daemon keeps serving.
+    let mut raw = hakit::ipc::Client::connect(&daemon.socket, Duration::from_secs(5)).unwrap();
+    raw.send_raw(b"this is not json\n").unwrap();
+    let reply = raw.read_value().unwrap().unwrap();
+    assert_eq!(reply["ok"], false);
+    let err = raw.call("bogus", serde_json::Value::Null).unwrap_err();
+    assert!(err.to_string().contains("unknown_command"), "{err}");
+    let err = raw
+        .call("exec", serde_json::json!({"resource": 5}))
+        .unwrap_err();
+    assert!(err.to_string().contains("bad_args"), "{err}");
+    let status = lrmd.status().unwrap();
+    assert_eq!(status.executor.running, 0);
+    assert!(status.executor.timed_out >= 1);
+    assert!(daemon.stop().success());
+}
+
+#[test]
+fn restarted_daemon_keeps_track_of_what_it_started() {
+    let scratch = Scratch::new();
+    install_service(&scratch, "hkwebd");
+    let program = scratch.path("hkwebd");
+    let daemon = DaemonGuard::start(&scratch);
+    let mut lrmd = daemon.client();
+    let start = lrmd
+        .exec_wait(&exec_args("web", "lsb:hkwebd", "start", &[]))
+        .unwrap();
+    assert_eq!(start.rc, Some(0));
+    let _service: Vec<PidGuard> = processes_of(&program).into_iter().map(PidGuard).collect();
+    assert_eq!(_service.len(), 1);
+    assert!(daemon.stop().success());
+
+    let daemon = DaemonGuard::start(&scratch);
+    let mut lrmd = daemon.client();
+    let resources = lrmd.resources().unwrap().resources;
+    assert_eq!(resources["web"].tracked_groups.len(), 1, "{resources:?}");
+    let monitor = lrmd
+        .exec_wait(&exec_args("web", "lsb:hkwebd", "monitor", &[]))
+        .unwrap();
+    assert_eq!(
+        monitor.rc,
+        Some(0),
+        "monitored by the processes the old daemon started"
+    );
+    let stop = lrmd
+        .exec_wait(&exec_args("web", "lsb:hkwebd", "stop", &[]))
+        .unwrap();
+    assert_eq!(stop.rc, Some(0), "{stop:?}");
+    wait_gone(&program);
+    let monitor = lrmd
+        .exec_wait(&exec_args("web", "lsb:hkwebd", "monitor", &[]))
+        .unwrap();
+    assert_eq!(monitor.rc, Some(7));
 }

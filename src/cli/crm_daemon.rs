@@ -37,8 +37,8 @@ const FIRST_CLIENT: usize = 16;
 const CONNECT_PATIENCE: Duration = Duration::from_secs(30);
 /// The longest sleep between loop turns, so a stalled peer is noticed.
 const MAX_POLL: Duration = Duration::from_secs(1);
-/// How long SIGTERM waits for in-flight commits before leaving.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// How long SIGTERM waits for this node's resources to move away before leaving anyway.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(60);
 
 /// `ha-crm daemon` arguments.
 #[derive(Debug, Clone, clap::Args)]
@@ -307,6 +307,10 @@ impl Shell {
             }
             Output::Reply { client, reply } => self.reply(client, reply),
             Output::Event(event) => self.publish(&event),
+            Output::ShutdownComplete => {
+                log("nothing runs here any more; leaving");
+                self.shutdown_at = Some(Instant::now());
+            }
         }
     }
 
@@ -442,6 +446,9 @@ impl Shell {
                     self.feed(Input::View { view, members });
                 }
                 ring_link::GroupEvent::Quorum { quorate } => self.feed(Input::Quorum { quorate }),
+                ring_link::GroupEvent::RingMembers { nodes } => {
+                    self.feed(Input::RingMembers { nodes })
+                }
                 ring_link::GroupEvent::Message { from, payload } => {
                     match serde_json::from_slice::<CrmMessage>(&payload) {
                         Ok(message) => self.feed(Input::Delivered { from, message }),
@@ -496,13 +503,13 @@ impl Shell {
         for signal in self.signals.pending() {
             match signal {
                 Signal::SIGHUP => log("SIGHUP: nothing to reload (the CIB comes from the cluster)"),
-                _ => {
-                    if self.shutdown_at.is_none() {
-                        log(&format!("{signal}: stopping"));
-                        self.shutdown_at =
-                            Some(Instant::now() + Duration::from_millis(200).min(SHUTDOWN_GRACE));
-                    }
+                _ if self.shutdown_at.is_none() => {
+                    log(&format!("{signal}: moving resources away, then stopping"));
+                    self.shutdown_at = Some(Instant::now() + SHUTDOWN_GRACE);
+                    self.feed(Input::Shutdown);
                 }
+                // A second signal means now.
+                _ => self.shutdown_at = Some(Instant::now()),
             }
         }
     }
@@ -651,7 +658,11 @@ fn local_history(data: &Value) -> Vec<ResourceHistory> {
                 .get("interval_ms")
                 .and_then(Value::as_u64)
                 .unwrap_or(0);
-            if operation == "cancel"
+            // Recurring monitors are left out: the scheduler then asks for them again and
+            // this controller registers them under its own tokens (the executor replaces a
+            // registration of the same op), so their results reach it after a restart.
+            if interval_ms > 0
+                || operation == "cancel"
                 || record.get("status").and_then(Value::as_str) == Some("cancelled")
             {
                 continue;

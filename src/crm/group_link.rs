@@ -18,6 +18,11 @@ pub enum GroupEvent {
         /// `(node id, node name)` of every member.
         members: Vec<(u32, String)>,
     },
+    /// The ring's own membership changed (nodes, whatever their clients).
+    RingMembers {
+        /// Node ids.
+        nodes: Vec<u32>,
+    },
     /// The partition's quorum changed.
     Quorum {
         /// Whether it is quorate.
@@ -132,6 +137,15 @@ impl GroupLink {
                     from,
                     payload: data.as_bytes().to_vec(),
                 })
+            }
+            "view" => {
+                let nodes = event
+                    .get("members")?
+                    .as_array()?
+                    .iter()
+                    .filter_map(|m| m.as_u64().map(|id| id as u32))
+                    .collect();
+                Some(GroupEvent::RingMembers { nodes })
             }
             "quorum" => {
                 let quorate = event.get("quorate").and_then(Value::as_bool)?;

@@ -135,7 +135,8 @@ pub enum Input {
     ChildExited {
         /// Which op.
         op: OpId,
-        /// Its process group (the leader's pid).
+        /// Its process group (the leader's pid) when the op asked for leftovers to be
+        /// tracked and processes remain in it; 0 otherwise.
         pgid: i32,
         /// How it ended.
         status: ChildStatus,
@@ -152,6 +153,12 @@ pub enum Input {
         error: String,
         /// Wall-clock time, Unix milliseconds.
         finished_at_ms: u64,
+    },
+    /// Forget a resource: its recurring ops, queued ops, tracked processes and history. An op
+    /// running now finishes and is reported.
+    Forget {
+        /// Resource id.
+        resource: String,
     },
     /// Time has passed; fire what is due.
     Tick,
@@ -170,6 +177,8 @@ pub enum Output {
         spec: ActionSpec,
         /// Process groups remembered for the resource (for `TrackedProcesses`).
         tracked_groups: Vec<i32>,
+        /// A start: report the process group in `ChildExited` if processes are left in it.
+        track_leftovers: bool,
     },
     /// Signal the op's whole process group.
     Kill {
@@ -596,6 +605,7 @@ impl Executor {
                 error,
                 finished_at_ms,
             } => self.handle_exit(op, None, Err(error), finished_at_ms, &mut out),
+            Input::Forget { resource } => self.handle_forget(&resource, &mut out),
             Input::Tick => self.handle_tick(&mut out),
         }
         self.start_ready(&mut out);
@@ -735,6 +745,20 @@ impl Executor {
         out.push(Output::StateChanged);
     }
 
+    fn handle_forget(&mut self, resource: &str, out: &mut Vec<Output>) {
+        self.recurring.retain(|key, _| key.0 != resource);
+        let Some(r) = self.resources.get_mut(resource) else {
+            return;
+        };
+        r.queue.clear();
+        r.history.clear();
+        r.tracked_groups.clear();
+        if r.running.is_none() && r.reaping.is_none() {
+            self.resources.remove(resource);
+        }
+        out.push(Output::StateChanged);
+    }
+
     fn result_without_run(
         &self,
         op: OpId,
@@ -857,7 +881,7 @@ impl Executor {
         };
         let succeeded = result.status == ExecStatus::Done && result.failure.is_none();
         match (result.action.as_str(), succeeded, pgid) {
-            ("start", true, Some(pgid)) => {
+            ("start", true, Some(pgid)) if pgid > 0 => {
                 resource.tracked_groups.retain(|g| *g != pgid);
                 resource.tracked_groups.push(pgid);
                 // Bound: only the newest starts' groups are worth remembering.
@@ -976,6 +1000,7 @@ impl Executor {
                 resource: id.clone(),
                 spec: next.request.spec.clone(),
                 tracked_groups: resource.tracked_groups.clone(),
+                track_leftovers: next.request.action == "start",
             });
             resource.running = Some(Running {
                 op: next.op,
@@ -1436,6 +1461,25 @@ mod tests {
         );
         ex.handle(t0, exited(OpId(1), 0));
         assert!(ex.is_idle());
+    }
+
+    #[test]
+    fn forget_drops_recurring_ops_history_and_tracking() {
+        let t0 = t0();
+        let mut ex = Executor::new(ExecutorConfig::default(), t0);
+        ex.handle(t0, Input::Exec(request("web", "start", 0, 1_000)));
+        ex.handle(t0, exited(OpId(1), 0));
+        ex.handle(t0, Input::Exec(request("web", "monitor", 10_000, 1_000)));
+        ex.handle(t0, exited(OpId(2), 0));
+        let out = ex.handle(
+            t0,
+            Input::Forget {
+                resource: "web".into(),
+            },
+        );
+        assert_eq!(out, [Output::StateChanged]);
+        assert!(ex.resources().is_empty());
+        assert_eq!(ex.next_deadline(), None, "no monitor left to run");
     }
 
     #[test]

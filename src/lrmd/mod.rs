@@ -5,11 +5,14 @@
 //! - [`spawn`]: the only code that starts, signals and reaps agent processes.
 //! - [`builtin`]: hakit's own IPaddr2, IPaddr, Dummy and anything agents.
 //! - [`compliance`]: the `ha-lrmd test` run: steps, expectations, findings.
+//! - [`protocol`] and [`client`]: the `ha-lrmd` control socket, for the controller and CLI.
 //! - [`plan`]: from an agent, an action and parameters to an [`executor::ActionSpec`].
 
 pub mod agent;
 pub mod builtin;
+pub mod client;
 pub mod compliance;
 pub mod executor;
 pub mod plan;
+pub mod protocol;
 pub mod spawn;

@@ -7,3 +7,4 @@ pub mod netns;
 pub mod packet;
 pub mod proc;
 pub mod signal;
+pub mod supervise;

@@ -3,6 +3,7 @@
 //! One-shot commands (`exec`, `ra`, `test`) run agents right here through the same executor
 //! and runtime as the daemon; `daemon` serves the control socket.
 
+mod daemon;
 mod runtime;
 
 use std::collections::BTreeMap;
@@ -154,7 +155,7 @@ pub fn run(args: &Args) -> CliResult<Verdict> {
         Command::Exec(exec) => run_exec(&setup, exec, args.json, &mut out),
         Command::Ra { command } => run_ra(&setup, command, args.json, &mut out),
         Command::Test(test) => run_test(&setup, test, args.json, &mut out),
-        Command::Daemon { .. } => Err(super::not_implemented("ha-lrmd daemon")),
+        Command::Daemon { .. } => daemon::serve(&setup),
         Command::Builtin { agent, action } => run_builtin(agent, action),
     }
 }
@@ -221,6 +222,7 @@ struct OpPlan<'a> {
     params: &'a BTreeMap<String, String>,
     meta: &'a BTreeMap<String, String>,
     timeout_ms: u64,
+    interval_ms: u64,
     monitor: MonitorMethod,
 }
 
@@ -233,7 +235,7 @@ fn prepare(setup: &Setup, agent: &ResolvedAgent, plan_in: &OpPlan<'_>) -> OpRequ
         .collect();
     let meta = OpMeta {
         timeout_ms: plan_in.timeout_ms,
-        interval_ms: 0,
+        interval_ms: plan_in.interval_ms,
         on_node: nix::unistd::gethostname()
             .ok()
             .and_then(|h| h.into_string().ok()),
@@ -252,7 +254,7 @@ fn prepare(setup: &Setup, agent: &ResolvedAgent, plan_in: &OpPlan<'_>) -> OpRequ
         resource: plan_in.resource.to_string(),
         agent: agent.name.to_string(),
         action: plan_in.action.to_string(),
-        interval_ms: 0,
+        interval_ms: plan_in.interval_ms,
         timeout_ms: plan_in.timeout_ms,
         spec,
         client: 0,
@@ -315,6 +317,7 @@ fn agent_meta_data(
                     params: &no_params,
                     meta: &no_params,
                     timeout_ms: 10_000,
+                    interval_ms: 0,
                     monitor: MonitorMethod::Agent,
                 },
             );
@@ -396,6 +399,7 @@ fn run_exec(setup: &Setup, args: &ExecArgs, json: bool, out: &mut dyn Write) -> 
             params: &params,
             meta: &meta,
             timeout_ms,
+            interval_ms: 0,
             monitor,
         },
     );
@@ -656,6 +660,7 @@ fn run_test(setup: &Setup, args: &TestArgs, json: bool, out: &mut dyn Write) -> 
                     params: &params,
                     meta: &no_meta,
                     timeout_ms,
+                    interval_ms: 0,
                     monitor,
                 },
             ),

@@ -41,6 +41,8 @@ pub(crate) struct Runtime {
     /// The executor's SIGTERM-to-SIGKILL delay, for callers bounding their waits.
     pub(crate) kill_grace_ms: u64,
     children: BTreeMap<OpId, RunningChild>,
+    /// Ops whose leftover processes are reported (starts).
+    tracking: std::collections::BTreeSet<OpId>,
     poll: Poll,
     events: Events,
     signals: SignalFd,
@@ -69,10 +71,16 @@ impl Runtime {
             executor,
             kill_grace_ms,
             children: BTreeMap::new(),
+            tracking: Default::default(),
             poll,
             events: Events::with_capacity(256),
             signals,
         })
+    }
+
+    /// The poll registry, for the caller's own sources (tokens below 2^24, never 2).
+    pub(crate) fn registry(&self) -> &mio::Registry {
+        self.poll.registry()
     }
 
     /// Hands one input to the executor and carries out its outputs.
@@ -90,8 +98,9 @@ impl Runtime {
                         resource: _,
                         spec,
                         tracked_groups,
+                        track_leftovers,
                     } => match spawn::start(op, &spec, &tracked_groups) {
-                        Ok(Started::Running(child)) => self.watch(child),
+                        Ok(Started::Running(child)) => self.watch(child, track_leftovers),
                         Ok(Started::Immediate(status)) => pending.push(Input::ChildExited {
                             op,
                             pgid: 0,
@@ -111,7 +120,10 @@ impl Runtime {
                         }
                     }
                     Output::KillGroups { groups, signal, .. } => {
-                        for group in groups {
+                        // A remembered group id may since name one of our running actions
+                        // (pids wrap); those are never signalled on a resource's behalf.
+                        let running: Vec<i32> = self.children.values().map(|c| c.pgid).collect();
+                        for group in groups.into_iter().filter(|g| !running.contains(g)) {
                             spawn::signal_group(group, signal);
                         }
                     }
@@ -122,7 +134,10 @@ impl Runtime {
         out
     }
 
-    fn watch(&mut self, child: RunningChild) {
+    fn watch(&mut self, child: RunningChild, track_leftovers: bool) {
+        if track_leftovers {
+            self.tracking.insert(child.op);
+        }
         for (index, fd) in child.pipe_fds().into_iter().enumerate() {
             let token = Token(CHILD_BASE + (child.op.0 as usize) * 2 + index);
             if let Err(error) =
@@ -194,8 +209,16 @@ impl Runtime {
         for (op, status) in reaped {
             let child = self.children.remove(&op).expect("reaped just above");
             self.unwatch(&child.pipe_fds());
-            let pgid = child.pgid;
+            let child_pgid = child.pgid;
             let output = child.finish();
+            // Only a group with live processes left is worth remembering: an empty group's
+            // id can be reused by an unrelated process.
+            let pgid =
+                if self.tracking.remove(&op) && !spawn::live_group_members(child_pgid).is_empty() {
+                    child_pgid
+                } else {
+                    0
+                };
             turn.outputs.extend(self.feed(Input::ChildExited {
                 op,
                 pgid,

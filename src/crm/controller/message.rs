@@ -52,6 +52,13 @@ pub enum CrmMessage {
     },
     /// A node reports an operation result (a transition's action or a recurring monitor).
     Result(Box<OpResult>),
+    /// A node's transient attributes changed (e.g. `shutdown` set when it is leaving).
+    Attributes {
+        /// Node name.
+        node: String,
+        /// All of its transient attributes now.
+        attributes: NvList,
+    },
     /// Forget a resource's history and failures, so it is probed afresh.
     Cleanup {
         /// Resource id.

@@ -57,6 +57,11 @@ pub enum Input {
         /// Members, any order.
         members: Vec<Member>,
     },
+    /// The ring's own membership (nodes, whether or not their controller runs).
+    RingMembers {
+        /// Node ids in the current ring.
+        nodes: Vec<NodeId>,
+    },
     /// The ring's quorum changed.
     Quorum {
         /// Whether this partition is quorate.
@@ -96,6 +101,9 @@ pub enum Input {
         /// The request.
         request: AdminRequest,
     },
+    /// Leave cleanly: have this node's resources moved away (or stopped), then report
+    /// [`Output::ShutdownComplete`].
+    Shutdown,
     /// Time passed; fire due timers.
     Tick,
 }
@@ -160,6 +168,8 @@ pub enum Output {
     },
     /// Something happened worth streaming to `ha-crm events`.
     Event(CrmEvent),
+    /// After [`Input::Shutdown`]: nothing runs here any more; the shell may exit.
+    ShutdownComplete,
 }
 
 /// Answers to [`AdminRequest`]s.
@@ -318,6 +328,10 @@ struct PendingCommit {
     waiting: BTreeSet<NodeId>,
 }
 
+/// How long a node whose controller left the group (but not the ring) keeps its resources
+/// before they are recovered elsewhere: a supervised controller restarts well within it.
+const CONTROLLER_RESTART_GRACE: Duration = Duration::from_secs(10);
+
 /// How often an idle DC re-runs the scheduler (failure-timeout expiry and the like).
 const RECHECK_INTERVAL: Duration = Duration::from_secs(15);
 
@@ -344,6 +358,14 @@ pub struct Controller {
     next_call_id: i64,
     commits: BTreeMap<u64, PendingCommit>,
     recheck_at: Option<Instant>,
+    /// [`Input::Shutdown`] was received.
+    shutting_down: bool,
+    /// [`Output::ShutdownComplete`] was emitted.
+    shutdown_reported: bool,
+    /// Node ids in the ring, when known.
+    ring_nodes: Option<BTreeSet<NodeId>>,
+    /// Nodes still in the ring whose controller left the group, and since when.
+    absent: BTreeMap<String, Instant>,
 }
 
 impl Controller {
@@ -372,6 +394,10 @@ impl Controller {
             next_call_id: 1,
             commits: BTreeMap::new(),
             recheck_at: None,
+            ring_nodes: None,
+            shutting_down: false,
+            shutdown_reported: false,
+            absent: BTreeMap::new(),
         }
     }
 
@@ -397,7 +423,59 @@ impl Controller {
 
     /// The earliest time the core wants a [`Input::Tick`].
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.recheck_at
+        let absent_expiry = self
+            .absent
+            .values()
+            .map(|since| *since + CONTROLLER_RESTART_GRACE)
+            .min();
+        match (self.recheck_at, absent_expiry) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn ring_members(&mut self, nodes: Vec<NodeId>) {
+        let nodes: BTreeSet<NodeId> = nodes.into_iter().collect();
+        let gone: Vec<String> = self
+            .absent
+            .keys()
+            .filter(|name| {
+                let id = self
+                    .cib
+                    .status
+                    .node(name)
+                    .and_then(|n| n.id.parse::<NodeId>().ok());
+                id.is_none_or(|id| !nodes.contains(&id))
+            })
+            .cloned()
+            .collect();
+        self.ring_nodes = Some(nodes);
+        for name in gone {
+            self.mark_offline(&name);
+        }
+    }
+
+    /// Nodes whose controller did not come back in time are treated as lost.
+    fn expire_absent(&mut self) {
+        let expired: Vec<String> = self
+            .absent
+            .iter()
+            .filter(|(_, since)| **since + CONTROLLER_RESTART_GRACE <= self.now)
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in expired {
+            self.mark_offline(&name);
+        }
+    }
+
+    fn mark_offline(&mut self, name: &str) {
+        self.absent.remove(name);
+        if let Some(state) = self.cib.status.nodes.iter_mut().find(|n| n.uname == name) {
+            state.in_ccm = Some("false".into());
+            state.crmd = Some("offline".into());
+            state.join = Some("down".into());
+            self.needs_schedule = true;
+        }
     }
 
     /// Feeds one input; returns what to do, in order.
@@ -414,6 +492,7 @@ impl Controller {
                     self.needs_schedule = true;
                 }
             }
+            Input::RingMembers { nodes } => self.ring_members(nodes),
             Input::Delivered { from, message } => self.deliver(from, message, &mut out),
             Input::LocalHistory { history } => {
                 let newest = history.iter().flat_map(|h| &h.ops).map(|r| r.call_id).max();
@@ -441,7 +520,9 @@ impl Controller {
                 self.op_done(token, done, &mut out);
             }
             Input::Admin { client, request } => self.admin(client, request, &mut out),
+            Input::Shutdown => self.begin_shutdown(&mut out),
             Input::Tick => {
+                self.expire_absent();
                 if self.recheck_at.is_some_and(|at| at <= self.now) {
                     self.recheck_at = None;
                     self.needs_schedule = true;
@@ -449,7 +530,37 @@ impl Controller {
             }
         }
         self.maybe_schedule(&mut out);
+        self.check_shutdown(&mut out);
         out
+    }
+
+    fn begin_shutdown(&mut self, out: &mut Vec<Output>) {
+        if self.shutting_down {
+            return;
+        }
+        self.shutting_down = true;
+        self.own_attributes
+            .set("shutdown", self.wall.max(1).to_string());
+        if self.is_synced() {
+            out.push(Output::Broadcast(CrmMessage::Attributes {
+                node: self.local.name.clone(),
+                attributes: self.own_attributes.clone(),
+            }));
+        }
+    }
+
+    /// A leaving node is done once its executor runs nothing for the cluster and no
+    /// resource is active here by its own history, or when it is alone (nobody to hand to).
+    fn check_shutdown(&mut self, out: &mut Vec<Output>) {
+        if !self.shutting_down || self.shutdown_reported {
+            return;
+        }
+        let busy = self.local_ops.values().any(|l| l.op.interval_ms == 0);
+        let active = self.own_history.iter().any(is_history_active);
+        if (!busy && !active) || !self.is_synced() {
+            self.shutdown_reported = true;
+            out.push(Output::ShutdownComplete);
+        }
     }
 
     fn enter_view(&mut self, view: u64, members: Vec<Member>, out: &mut Vec<Output>) {
@@ -492,18 +603,20 @@ impl Controller {
         match &mut self.phase {
             Phase::Alone => {}
             Phase::Syncing {
-                view,
+                view: _,
                 announces,
                 held,
             } => match message {
-                CrmMessage::Announce(announce) if announce.view == *view => {
+                // Virtual synchrony: every member sees the same announcements after the same
+                // membership change, so whichever arrive (even one sent just before the
+                // change) are the same set everywhere. View numbers are local counters.
+                CrmMessage::Announce(announce) => {
                     announces.insert(from, announce);
                     let complete = self.members.iter().all(|m| announces.contains_key(&m.id));
                     if complete {
                         self.merge(out);
                     }
                 }
-                CrmMessage::Announce(_) => {}
                 other => held.push((from, other)),
             },
             Phase::Running => self.apply(from, message, out),
@@ -584,10 +697,24 @@ impl Controller {
                 resources: announce.history.clone(),
             });
         }
+        // A node still in the ring whose controller left is restarting it: keep its state
+        // (its executor still runs its resources) for a grace period instead of moving them.
         // Nodes that left keep their last known history, marked offline: the scheduler
         // decides from it (fencing, or with fencing disabled, treating them as stopped).
         for old in std::mem::take(&mut self.cib.status.nodes) {
+            let in_ring = old
+                .id
+                .parse::<NodeId>()
+                .ok()
+                .is_some_and(|id| self.ring_nodes.as_ref().is_some_and(|r| r.contains(&id)));
+            let was_online = old.crmd.as_deref() == Some("online");
             if states.iter().all(|s| s.uname != old.uname) {
+                if in_ring && was_online {
+                    self.absent.entry(old.uname.clone()).or_insert(self.now);
+                    states.push(old);
+                    continue;
+                }
+                self.absent.remove(&old.uname);
                 states.push(NodeState {
                     in_ccm: Some("false".into()),
                     crmd: Some("offline".into()),
@@ -595,6 +722,9 @@ impl Controller {
                     ..old
                 });
             }
+        }
+        for announce in announces.values() {
+            self.absent.remove(&announce.name);
         }
         states.sort_by(|a, b| a.uname.cmp(&b.uname));
         self.cib.status.nodes = states;
@@ -651,6 +781,13 @@ impl Controller {
             }
             CrmMessage::Result(result) => self.record_result(from, *result, out),
             CrmMessage::Cleanup { rsc, node } => self.cleanup(&rsc, node.as_deref(), out),
+            CrmMessage::Attributes { node, attributes } => {
+                if let Some(state) = self.cib.status.nodes.iter_mut().find(|n| n.uname == node) {
+                    state.transient_attributes = attributes;
+                    self.cib.bump_num_updates();
+                    self.needs_schedule = true;
+                }
+            }
         }
     }
 
@@ -972,7 +1109,7 @@ impl Controller {
     }
 
     fn maybe_schedule(&mut self, out: &mut Vec<Output>) {
-        if !self.is_dc() || !self.is_synced() {
+        if !self.is_dc() || !self.is_synced() || !self.absent.is_empty() {
             return;
         }
         if let Some(graph) = &mut self.graph
@@ -1087,6 +1224,16 @@ fn record_id(op: &ResourceOp) -> String {
     } else {
         format!("{}_{}_{}", op.rsc, op.operation, op.interval_ms)
     }
+}
+
+/// True when the newest one-shot record says the resource runs (started, or found running).
+fn is_history_active(history: &ResourceHistory) -> bool {
+    history
+        .ops
+        .iter()
+        .filter(|r| r.interval_ms == 0 && !r.id.ends_with("_last_failure_0"))
+        .max_by_key(|r| r.call_id)
+        .is_some_and(|r| r.rc_code == 0 && r.op_status == 0 && r.operation != "stop")
 }
 
 fn is_failure(op: &ResourceOp, record: &OpRecord) -> bool {

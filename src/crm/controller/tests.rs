@@ -116,6 +116,7 @@ struct SimNode {
     recurring: BTreeMap<u64, ResourceOp>,
     replies: Vec<AdminReply>,
     events: Vec<CrmEvent>,
+    done: bool,
 }
 
 /// Ordered group delivery to the members of the current view.
@@ -149,6 +150,7 @@ impl Sim {
                     recurring: BTreeMap::new(),
                     replies: Vec::new(),
                     events: Vec::new(),
+                    done: false,
                 },
             );
         }
@@ -180,6 +182,7 @@ impl Sim {
                 Output::Forget { .. } | Output::Persist(_) => {}
                 Output::Reply { reply, .. } => self.nodes.get_mut(&id).unwrap().replies.push(reply),
                 Output::Event(event) => self.nodes.get_mut(&id).unwrap().events.push(event),
+                Output::ShutdownComplete => self.nodes.get_mut(&id).unwrap().done = true,
             }
         }
     }
@@ -667,4 +670,85 @@ fn a_failed_monitor_recovers_the_member_in_place_with_the_real_scheduler() {
         attributes.get("fail-count-gohttpd#monitor_10000"),
         Some("1")
     );
+}
+
+#[test]
+fn a_controller_restart_on_a_live_node_moves_nothing() {
+    let mut sim = Sim::with_planner(&[1, 2], real_scheduler);
+    sim.set_view(&[1, 2]);
+    sim.settle();
+    for id in [1, 2] {
+        sim.feed(id, Input::RingMembers { nodes: vec![1, 2] });
+    }
+    sim.commit(1, guide_configuration);
+    sim.settle();
+    let first = sim.where_running("vip")[0];
+    let other = 3 - first;
+    // The controller on `first` goes away; the node and its executor stay in the ring.
+    sim.set_view(&[other]);
+    sim.settle();
+    assert_eq!(
+        sim.where_running("vip"),
+        vec![first],
+        "nothing moved during the grace"
+    );
+    assert!(sim.core(other).next_deadline().is_some());
+    // It comes back with its executor's history: still nothing moves.
+    let history = sim.core(first).own_history.clone();
+    let member = Member {
+        id: first,
+        name: format!("node{first}"),
+    };
+    sim.nodes.get_mut(&first).unwrap().core = Controller::new(
+        member,
+        sim.core(first).cib().clone(),
+        real_scheduler(),
+        sim.t0,
+        1_700_000_000,
+    );
+    sim.feed(first, Input::LocalHistory { history });
+    sim.feed(first, Input::RingMembers { nodes: vec![1, 2] });
+    sim.set_view(&[1, 2]);
+    sim.settle();
+    assert_eq!(sim.where_running("vip"), vec![first]);
+    assert_eq!(sim.where_running("gohttpd"), vec![first]);
+}
+
+#[test]
+fn a_controller_that_does_not_come_back_is_treated_as_lost_after_the_grace() {
+    let mut sim = Sim::with_planner(&[1, 2], real_scheduler);
+    sim.set_view(&[1, 2]);
+    sim.settle();
+    for id in [1, 2] {
+        sim.feed(id, Input::RingMembers { nodes: vec![1, 2] });
+    }
+    sim.commit(1, guide_configuration);
+    sim.settle();
+    let first = sim.where_running("vip")[0];
+    let other = 3 - first;
+    sim.nodes.get_mut(&first).unwrap().running.clear();
+    sim.set_view(&[other]);
+    sim.settle();
+    assert_eq!(sim.where_running("vip"), Vec::<NodeId>::new());
+    // The node leaves the ring too: recovery starts at once.
+    sim.feed(other, Input::RingMembers { nodes: vec![other] });
+    sim.settle();
+    assert_eq!(sim.where_running("vip"), vec![other]);
+}
+
+#[test]
+fn a_clean_shutdown_moves_the_group_away_before_reporting_done() {
+    let mut sim = Sim::with_planner(&[1, 2], real_scheduler);
+    sim.set_view(&[1, 2]);
+    sim.settle();
+    sim.commit(1, guide_configuration);
+    sim.settle();
+    let first = sim.where_running("vip")[0];
+    let other = 3 - first;
+    sim.feed(first, Input::Shutdown);
+    assert!(!sim.nodes[&first].done, "resources still run here");
+    sim.settle();
+    assert!(sim.nodes[&first].done);
+    assert_eq!(sim.where_running("vip"), vec![other]);
+    assert_eq!(sim.where_running("gohttpd"), vec![other]);
 }
