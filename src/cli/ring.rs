@@ -30,6 +30,7 @@ use crate::ring::{
     AuthKey, GroupEvent, Input, Node, Output, Request, RingConfig, RingEvent, Transport,
 };
 use crate::sys::signal::Signals;
+use crate::sys::supervise::{self, Supervisor};
 
 const UDP: Token = Token(0);
 const LISTENER: Token = Token(1);
@@ -37,6 +38,10 @@ const SIGNALS: Token = Token(2);
 const FIRST_CLIENT: usize = 16;
 /// Upper bound on one poll, so a missed wake-up costs at most this much.
 const MAX_POLL: Duration = Duration::from_secs(1);
+/// With supervised children, how often exits are collected (no SIGCHLD wake-up).
+const SUPERVISE_POLL: Duration = Duration::from_millis(200);
+/// How long each supervised child gets to stop before SIGKILL.
+const CHILD_STOP_GRACE: Duration = Duration::from_secs(5);
 /// After `Stopped`, how long the shell keeps flushing before it exits.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(200);
 /// Most control clients at once; further connections are closed at once.
@@ -67,6 +72,8 @@ pub struct Args {
 /// Everything the daemon derives from the configuration files.
 struct Setup {
     config: RingConfig,
+    /// `service { name: crm }` or `pacemaker`: run the executor and controller too.
+    runs_crm: bool,
     key: AuthKey,
     fingerprint: Option<String>,
     bind: SocketAddr,
@@ -111,11 +118,16 @@ fn load_setup(paths: &Paths, node_id: Option<u32>, incarnation: u64) -> Result<S
         Transport::Udpu => SocketAddr::new(local.address, conf.port()),
         Transport::Udp { .. } => SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), conf.port()),
     };
+    let runs_crm = conf
+        .services
+        .iter()
+        .any(|s| s.name == "crm" || s.name == "pacemaker");
     Ok(Setup {
         config,
         key,
         fingerprint,
         bind,
+        runs_crm,
     })
 }
 
@@ -198,6 +210,7 @@ struct Shell {
     send_failures: u64,
     last_drop_log: BTreeMap<&'static str, Instant>,
     stop_at: Option<Instant>,
+    supervisor: Option<Supervisor>,
 }
 
 struct PathsAndId {
@@ -243,6 +256,13 @@ impl Shell {
                 "authenticated only"
             }
         ));
+        let supervisor = if setup.runs_crm {
+            let specs =
+                supervise::crm_stack(&paths.run_dir).context("locating ha-lrmd and ha-crm")?;
+            Some(Supervisor::new(specs))
+        } else {
+            None
+        };
         let node = Node::new(setup.config, setup.key, seed, Instant::now());
         let mut shell = Shell {
             paths: PathsAndId {
@@ -263,7 +283,13 @@ impl Shell {
             send_failures: 0,
             last_drop_log: BTreeMap::new(),
             stop_at: None,
+            supervisor,
         };
+        if let Some(supervisor) = shell.supervisor.as_mut() {
+            for line in supervisor.start_all(Instant::now()) {
+                log(&line);
+            }
+        }
         // Node::new already decided to gather; a tick sends the first joins.
         shell.feed(Input::Tick);
         Ok(shell)
@@ -279,7 +305,12 @@ impl Shell {
                 .next_deadline()
                 .map(|at| at.saturating_duration_since(now))
                 .unwrap_or(MAX_POLL)
-                .min(MAX_POLL);
+                .min(MAX_POLL)
+                .min(if self.supervisor.is_some() {
+                    SUPERVISE_POLL
+                } else {
+                    MAX_POLL
+                });
             if let Err(e) = self.poll.poll(&mut events, Some(timeout))
                 && e.kind() != io::ErrorKind::Interrupted
             {
@@ -577,6 +608,7 @@ impl Shell {
             },
             "shutdown" => {
                 log("shutdown requested");
+                self.stop_children();
                 core(self, Request::Shutdown)
             }
             other => Err(ErrorBody::new(
@@ -621,10 +653,20 @@ impl Shell {
                 }
                 _ => {
                     log(&format!("{signal:?}: leaving the ring"));
+                    self.stop_children();
                     if !self.node.is_stopped() {
                         self.feed(Input::Request(Request::Shutdown));
                     }
                 }
+            }
+        }
+    }
+
+    /// The controller and executor go first, so they never run without a ring under them.
+    fn stop_children(&mut self) {
+        if let Some(mut supervisor) = self.supervisor.take() {
+            for line in supervisor.stop_all(CHILD_STOP_GRACE) {
+                log(&line);
             }
         }
     }
