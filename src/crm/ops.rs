@@ -504,3 +504,93 @@ pub fn locate(cib: &Cib, rsc: &str, now: i64) -> Result<RunningOn, OpsError> {
         members,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crm::edit::{Mode, apply_text};
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn sample() -> Cib {
+        let mut cib = Cib::default();
+        apply_text(
+            &mut cib,
+            "node 1: node1\nnode 2: node2\nprimitive vip Dummy\nprimitive web Dummy\n\
+             group g vip web\n",
+            Mode::Create,
+        )
+        .unwrap();
+        cib
+    }
+
+    #[test]
+    fn move_replaces_its_preference_and_clear_removes_only_cli_constraints() {
+        let mut cib = sample();
+        apply_text(&mut cib, "location keep g 10: node1\n", Mode::Create).unwrap();
+        move_resource(&mut cib, "g", Some("node2"), None, NOW).unwrap();
+        move_resource(&mut cib, "g", Some("node1"), None, NOW).unwrap();
+        ban(&mut cib, "g", "node2", None).unwrap();
+        let ids: Vec<&str> = cib
+            .configuration
+            .constraints
+            .iter()
+            .map(|c| c.id())
+            .collect();
+        assert_eq!(ids, ["keep", "cli-prefer-g", "cli-ban-g-on-node2"]);
+        assert_eq!(
+            clear(&mut cib, "g", Some("node2")).unwrap(),
+            ["cli-ban-g-on-node2"]
+        );
+        assert_eq!(clear(&mut cib, "g", None).unwrap(), ["cli-prefer-g"]);
+        assert_eq!(cib.configuration.constraints.len(), 1);
+    }
+
+    #[test]
+    fn lifetime_rule_expires_and_survives_xml_and_crm_text() {
+        let mut cib = sample();
+        let placed = move_resource(&mut cib, "vip", Some("node2"), Some(NOW + 3600), NOW).unwrap();
+        assert_eq!(placed.expires_at.as_deref(), Some("2027-01-15T09:00:00Z"));
+        let xml = crate::crm::xml::to_xml(&cib);
+        assert!(
+            xml.contains("operation=\"lt\" end=\"2027-01-15T09:00:00Z\""),
+            "{xml}"
+        );
+        let back = crate::crm::xml::parse_cib(&xml).unwrap();
+        let text = crate::crm::render::show(&cib.configuration);
+        assert_eq!(crate::crm::render::show(&back.configuration), text);
+        assert!(text.contains("date lt 2027-01-15T09:00:00Z"), "{text}");
+        let mut again = Cib::default();
+        apply_text(&mut again, &text, Mode::Create).unwrap();
+        assert_eq!(
+            again.configuration.constraints,
+            cib.configuration.constraints
+        );
+    }
+
+    #[test]
+    fn move_without_node_needs_a_running_resource() {
+        let mut cib = sample();
+        let error = move_resource(&mut cib, "vip", None, None, NOW).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "resource vip is not running; give the node to move it to"
+        );
+        assert!(cib.configuration.constraints.is_empty());
+    }
+
+    #[test]
+    fn node_attributes_need_a_known_node() {
+        let mut cib = sample();
+        set_node_attribute(&mut cib, "node1", "standby", "on").unwrap();
+        assert_eq!(
+            node_attribute(&cib, "node1", "standby").unwrap().as_deref(),
+            Some("on")
+        );
+        let error = set_node_attribute(&mut cib, "node3", "standby", "on").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "node \"node3\" does not exist (did you mean \"node1\"?)"
+        );
+    }
+}

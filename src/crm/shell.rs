@@ -1397,10 +1397,33 @@ fn parse_rule(words: &mut Words<'_>) -> Result<Rule, ParseError> {
 fn parse_expression(words: &mut Words<'_>) -> Result<Expression, ParseError> {
     let first = words.expect("an expression, e.g. #uname eq node1")?;
     if first.text == "date" {
-        return Err(ParseError::new(
-            first.pos,
-            "date expressions are not supported",
-        ));
+        let op = words.expect("lt or gt")?;
+        if !matches!(op.text.as_str(), "lt" | "gt") {
+            return Err(ParseError::new(
+                op.pos,
+                format!(
+                    "unsupported date expression \"date {}\" (expected date lt TIME or date gt TIME)",
+                    op.text
+                ),
+            ));
+        }
+        let value = words.expect("an ISO 8601 time, e.g. 2026-11-26T08:00:00Z")?;
+        if crate::crm::date::parse_iso8601(&value.text).is_none() {
+            return Err(ParseError::new(
+                value.pos,
+                format!(
+                    "invalid time \"{}\" (expected ISO 8601, e.g. 2026-11-26T08:00:00Z)",
+                    value.text
+                ),
+            ));
+        }
+        return Ok(Expression {
+            id: None,
+            attribute: crate::crm::cib::DATE_ATTRIBUTE.to_string(),
+            operation: op.text.clone(),
+            value: Some(value.text.clone()),
+            value_type: None,
+        });
     }
     if UNARY_OPS.contains(&first.text.as_str()) {
         let attribute = words.expect("an attribute name")?;
