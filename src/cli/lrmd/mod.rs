@@ -169,6 +169,27 @@ pub fn run(args: &Args) -> CliResult<Verdict> {
     }
 }
 
+/// `ha-lrmd ra …` for other tools (`ha-crm ra …`), printing the same output.
+pub fn run_ra_command(command: &RaCommand, json: bool, out: &mut dyn Write) -> CliResult<Verdict> {
+    run_ra(&Setup::from_env(), command, json, out)
+}
+
+/// An agent's meta-data (`ocf:heartbeat:IPaddr2`, `lsb:gohttpd`) read as `ra info` reads it:
+/// built-in agents answer in-process, scripts run their `meta-data` action. `Ok(None)` when
+/// no such agent is installed.
+pub fn agent_meta_data_of(setup: &Setup, text: &str) -> anyhow::Result<Option<MetaData>> {
+    let name: AgentName = text.parse()?;
+    let agent = match agent::resolve(&name, &setup.dirs) {
+        Ok(agent) => agent,
+        Err(agent::AgentError::NotFound { .. } | agent::AgentError::UnknownProvider { .. }) => {
+            return Ok(None);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut runtime = new_runtime(Snapshot::default(), ExecutorConfig::default().kill_grace_ms)?;
+    agent_meta_data(&mut runtime, setup, &agent).map(Some)
+}
+
 /// Directories and paths from the environment.
 #[derive(Debug, Clone)]
 pub struct Setup {
@@ -413,6 +434,7 @@ fn run_exec(setup: &Setup, args: &ExecArgs, json: bool, out: &mut dyn Write) -> 
         },
     );
     let result = run_op(&mut runtime, request)?;
+    finish_reaping(&mut runtime)?;
     save_snapshot(&state_path, &runtime.executor.snapshot());
     if json {
         print_json_ok(out, &result).context("writing output")?;
@@ -424,6 +446,23 @@ fn run_exec(setup: &Setup, args: &ExecArgs, json: bool, out: &mut dyn Write) -> 
     } else {
         Verdict::Failed
     })
+}
+
+/// After a successful stop, waits (at most the kill grace) while processes the resource left
+/// behind are still alive after SIGTERM, so the executor's SIGKILL reaches them before this
+/// one-shot command exits.
+fn finish_reaping(runtime: &mut Runtime) -> anyhow::Result<()> {
+    let limit = Instant::now() + Duration::from_millis(runtime.kill_grace_ms + 1_000);
+    loop {
+        let groups = runtime.executor.reaping_groups();
+        let alive = groups
+            .iter()
+            .any(|g| !crate::lrmd::spawn::live_group_members(*g).is_empty());
+        if !alive || Instant::now() >= limit {
+            return Ok(());
+        }
+        runtime.turn(Some(Duration::from_millis(50)))?;
+    }
 }
 
 fn is_success(result: &OpResult) -> bool {
