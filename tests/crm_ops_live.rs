@@ -76,7 +76,7 @@ fn commands_drive_a_live_two_node_cluster() {
     assert!(status.contains(" - partition with quorum\n"), "{status}");
     assert!(status.contains("  * Online: [ node1 node2 ]\n"), "{status}");
     assert!(
-        status.contains(&format!("  * Resource Group: my_group:\n    * vip\t")),
+        status.contains("  * Resource Group: my_group:\n    * vip\t"),
         "{status}"
     );
     cluster.wait("status to show the group started", PATIENCE, |c| {
