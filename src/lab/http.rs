@@ -14,10 +14,10 @@ pub fn get(addr: SocketAddr, timeout: Duration) -> io::Result<String> {
     let mut stream = TcpStream::connect_timeout(&addr, timeout)?;
     stream.set_read_timeout(Some(timeout))?;
     stream.set_write_timeout(Some(timeout))?;
-    write!(
-        stream,
-        "GET / HTTP/1.0\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )?;
+    // One write: a request split over several segments lets a quick server answer and close
+    // before the rest arrives, which resets the connection.
+    let request = format!("GET / HTTP/1.0\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes())?;
     let mut response = Vec::new();
     stream.take(MAX_RESPONSE_BYTES).read_to_end(&mut response)?;
     let (status, body) = parse_response(&response)?;
@@ -77,8 +77,14 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         let server = std::thread::spawn(move || {
             let (mut conn, _) = listener.accept().unwrap();
+            // Read the whole request: closing with unread bytes would reset the connection.
+            let mut request = Vec::new();
             let mut buf = [0u8; 512];
-            let _ = conn.read(&mut buf).unwrap();
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = conn.read(&mut buf).unwrap();
+                assert!(n > 0, "request ended early");
+                request.extend_from_slice(&buf[..n]);
+            }
             conn.write_all(b"HTTP/1.0 200 OK\r\n\r\nnode9 12:00:00\n")
                 .unwrap();
         });
