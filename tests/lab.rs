@@ -269,6 +269,10 @@ fn crash_kills_the_recorded_stack_and_down_removes_everything_twice() {
     let status = json(&ha_lab(base.path(), &name, &["--json", "status"]));
     assert_eq!(status["data"]["members"][0]["stack_alive"], false);
     assert_eq!(
+        status["data"]["members"][0]["link"], "down",
+        "a crashed node answers nothing"
+    );
+    assert_eq!(
         status["data"]["members"][0]["processes"],
         serde_json::json!([])
     );
@@ -278,6 +282,18 @@ fn crash_kills_the_recorded_stack_and_down_removes_everything_twice() {
     );
     let mut exec = exec;
     let _ = exec.wait();
+
+    // Booting again: link up, a fresh stack.
+    let start = ha_lab(base.path(), &name, &["--json", "start", "node1"]);
+    assert!(
+        start.status.success(),
+        "{}",
+        String::from_utf8_lossy(&start.stderr)
+    );
+    let status = json(&ha_lab(base.path(), &name, &["--json", "status"]));
+    assert_eq!(status["data"]["members"][0]["stack_alive"], true);
+    assert_eq!(status["data"]["members"][0]["link"], "up");
+
 
     let down = ha_lab(base.path(), &name, &["--json", "down"]);
     assert!(down.status.success());
@@ -522,7 +538,7 @@ fn client_poller_measures_the_gap_of_a_failover_done_by_hand() {
     let samples = poller.samples();
     poller.stop();
     assert_eq!(moved.as_deref(), Some("node2"));
-    let gap = hakit::lab::gap::gap_around(&samples, crashed_at);
+    let gap = hakit::lab::gap::gap_until_moved(&samples, crashed_at, "node1");
     assert_eq!(gap.node_before.as_deref(), Some("node1"));
     assert_eq!(gap.node_after.as_deref(), Some("node2"));
     let gap_ms = gap.gap_ms.expect("a gap was measured");

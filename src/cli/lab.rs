@@ -656,25 +656,30 @@ fn demo_steps(lab: &mut Lab, demo: &mut Demo<'_>, limit: Duration) -> CliResult 
 
     demo.say("\n# Start the stack on every node.")?;
     lab.start_stacks(&mut progress).map_err(lab_failure)?;
+    let daemons = lab.state().daemons.clone();
     for node in 1..=topology.nodes {
-        let missing: Vec<String> = lab
-            .state()
-            .not_started
-            .iter()
-            .filter(|m| m.member == Member::Node(node).name())
-            .map(|m| format!("{} ({})", m.program, m.reason))
-            .collect();
-        let (outcome, detail) = if missing.is_empty() {
-            ("ok", None)
-        } else {
-            (
-                "skipped",
-                Some(format!("not started: {}", missing.join(", "))),
-            )
-        };
-        demo.say(&format!("\nnode{node}# ha-ring"))?;
-        demo.say(detail.as_deref().unwrap_or("started"))?;
-        demo.record(&format!("node{node}# ha-ring"), outcome, detail, None)?;
+        let member = Member::Node(node).name();
+        for daemon in &daemons {
+            let program = daemon.split_whitespace().next().unwrap_or_default();
+            let missing = lab
+                .state()
+                .not_started
+                .iter()
+                .find(|m| m.member == member && m.program == program);
+            let step = format!("{member}# {daemon} &");
+            demo.say(&format!("\n{step}"))?;
+            match missing {
+                None => {
+                    demo.say("started")?;
+                    demo.record(&step, "ok", None, None)?;
+                }
+                Some(missing) => {
+                    let why = format!("not started: {}", missing.reason);
+                    demo.say(&why)?;
+                    demo.record(&step, "skipped", Some(why), None)?;
+                }
+            }
+        }
     }
 
     demo.say("\n# Ring, members, cluster status.")?;
@@ -846,7 +851,7 @@ fn inject(
     let moved_to = poller.wait_for_answer(event, limit, |node| node != from);
     Ok(Measured {
         fault,
-        gap: gap::gap_around(&poller.samples(), event),
+        gap: gap::gap_until_moved(&poller.samples(), event, &from),
         from,
         moved_to,
     })
