@@ -22,6 +22,9 @@ _ha__crm() {
             ha__crm,daemon)
                 cmd="ha__crm__subcmd__daemon"
                 ;;
+            ha__crm,events)
+                cmd="ha__crm__subcmd__events"
+                ;;
             ha__crm,explain)
                 cmd="ha__crm__subcmd__explain"
                 ;;
@@ -48,6 +51,9 @@ _ha__crm() {
                 ;;
             ha__crm__subcmd__help,daemon)
                 cmd="ha__crm__subcmd__help__subcmd__daemon"
+                ;;
+            ha__crm__subcmd__help,events)
+                cmd="ha__crm__subcmd__help__subcmd__events"
                 ;;
             ha__crm__subcmd__help,explain)
                 cmd="ha__crm__subcmd__help__subcmd__explain"
@@ -77,7 +83,7 @@ _ha__crm() {
 
     case "${cmd}" in
         ha__crm)
-            opts="-f -h -V --json --cib-file --file --help --version configure resource node ra status simulate explain daemon help"
+            opts="-f -h -V --json --cib-file --file --help --version configure resource node ra status events simulate explain daemon help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -142,6 +148,28 @@ _ha__crm() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ha__subcmd__crm__subcmd__events)
+            opts="-h --count --json --cib-file --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cib-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ha__subcmd__crm__subcmd__explain)
             opts="-h --xml --now --json --cib-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -169,7 +197,7 @@ _ha__crm() {
             return 0
             ;;
         ha__subcmd__crm__subcmd__help)
-            opts="configure resource node ra status simulate explain daemon help"
+            opts="configure resource node ra status events simulate explain daemon help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -197,6 +225,20 @@ _ha__crm() {
             return 0
             ;;
         ha__subcmd__crm__subcmd__help__subcmd__daemon)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ha__subcmd__crm__subcmd__help__subcmd__events)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -405,12 +447,24 @@ _ha__crm() {
             return 0
             ;;
         ha__subcmd__crm__subcmd__status)
-            opts="-h --json --cib-file --help"
+            opts="-h --watch --interval --count --xml --json --cib-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --xml)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --cib-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -33,7 +33,8 @@ complete -c ha-crm -n "__fish_ha_crm_needs_command" -f -a "configure" -d 'Show, 
 complete -c ha-crm -n "__fish_ha_crm_needs_command" -f -a "resource" -d 'Start, stop, manage or unmanage a resource'
 complete -c ha-crm -n "__fish_ha_crm_needs_command" -f -a "node" -d 'Show nodes; put them in standby or online; node attributes'
 complete -c ha-crm -n "__fish_ha_crm_needs_command" -f -a "ra" -d 'Resource agents: classes, list CLASS [PROVIDER], info AGENT'
-complete -c ha-crm -n "__fish_ha_crm_needs_command" -f -a "status" -d 'The cluster\'s state (needs the controller)'
+complete -c ha-crm -n "__fish_ha_crm_needs_command" -f -a "status" -d 'The cluster\'s state in crm_mon\'s layout: nodes, resources, failed actions'
+complete -c ha-crm -n "__fish_ha_crm_needs_command" -f -a "events" -d 'Print the controller\'s event stream (one line per event; JSON lines with --json)'
 complete -c ha-crm -n "__fish_ha_crm_needs_command" -f -a "simulate" -d 'Show what the cluster would do with a CIB: status, transition summary, actions'
 complete -c ha-crm -n "__fish_ha_crm_needs_command" -f -a "explain" -d 'Explain where a resource runs (or why it is stopped): every score term per node'
 complete -c ha-crm -n "__fish_ha_crm_needs_command" -f -a "daemon" -d 'Run this node\'s controller: replicated CIB, DC, transitions (normally started by ha-ring)'
@@ -50,9 +51,17 @@ complete -c ha-crm -n "__fish_ha_crm_using_subcommand node" -s h -l help -d 'Pri
 complete -c ha-crm -n "__fish_ha_crm_using_subcommand ra" -l cib-file -d 'Work on this CIB file instead of the live cluster (created on first commit)' -r -F
 complete -c ha-crm -n "__fish_ha_crm_using_subcommand ra" -l json -d 'Print JSON for scripts instead of text'
 complete -c ha-crm -n "__fish_ha_crm_using_subcommand ra" -s h -l help -d 'Print help'
+complete -c ha-crm -n "__fish_ha_crm_using_subcommand status" -l interval -d 'With --watch: the longest wait between refreshes' -r
+complete -c ha-crm -n "__fish_ha_crm_using_subcommand status" -l count -d 'With --watch: stop after this many refreshes' -r
+complete -c ha-crm -n "__fish_ha_crm_using_subcommand status" -l xml -d 'Show the status recorded in a Pacemaker CIB XML file instead' -r -F
 complete -c ha-crm -n "__fish_ha_crm_using_subcommand status" -l cib-file -d 'Work on this CIB file instead of the live cluster (created on first commit)' -r -F
+complete -c ha-crm -n "__fish_ha_crm_using_subcommand status" -l watch -d 'Refresh in place on every cluster event (or every --interval) until interrupted'
 complete -c ha-crm -n "__fish_ha_crm_using_subcommand status" -l json -d 'Print JSON for scripts instead of text'
-complete -c ha-crm -n "__fish_ha_crm_using_subcommand status" -s h -l help -d 'Print help'
+complete -c ha-crm -n "__fish_ha_crm_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ha-crm -n "__fish_ha_crm_using_subcommand events" -l count -d 'Stop after this many events' -r
+complete -c ha-crm -n "__fish_ha_crm_using_subcommand events" -l cib-file -d 'Work on this CIB file instead of the live cluster (created on first commit)' -r -F
+complete -c ha-crm -n "__fish_ha_crm_using_subcommand events" -l json -d 'Print JSON for scripts instead of text'
+complete -c ha-crm -n "__fish_ha_crm_using_subcommand events" -s h -l help -d 'Print help'
 complete -c ha-crm -n "__fish_ha_crm_using_subcommand simulate" -l xml -d 'Pacemaker CIB XML file to read (instead of the CIB file)' -r -F
 complete -c ha-crm -n "__fish_ha_crm_using_subcommand simulate" -l node-down -d 'What if this node went down cleanly (repeatable)' -r
 complete -c ha-crm -n "__fish_ha_crm_using_subcommand simulate" -l node-up -d 'What if this node came up (repeatable)' -r
@@ -73,12 +82,13 @@ complete -c ha-crm -n "__fish_ha_crm_using_subcommand daemon" -l cib-file -d 'Wo
 complete -c ha-crm -n "__fish_ha_crm_using_subcommand daemon" -s f -l foreground -d 'Stay in the foreground (for supervisors and debugging)'
 complete -c ha-crm -n "__fish_ha_crm_using_subcommand daemon" -l json -d 'Print JSON for scripts instead of text'
 complete -c ha-crm -n "__fish_ha_crm_using_subcommand daemon" -s h -l help -d 'Print help'
-complete -c ha-crm -n "__fish_ha_crm_using_subcommand help; and not __fish_seen_subcommand_from configure resource node ra status simulate explain daemon help" -f -a "configure" -d 'Show, change, verify and commit the configuration (crm shell syntax)'
-complete -c ha-crm -n "__fish_ha_crm_using_subcommand help; and not __fish_seen_subcommand_from configure resource node ra status simulate explain daemon help" -f -a "resource" -d 'Start, stop, manage or unmanage a resource'
-complete -c ha-crm -n "__fish_ha_crm_using_subcommand help; and not __fish_seen_subcommand_from configure resource node ra status simulate explain daemon help" -f -a "node" -d 'Show nodes; put them in standby or online; node attributes'
-complete -c ha-crm -n "__fish_ha_crm_using_subcommand help; and not __fish_seen_subcommand_from configure resource node ra status simulate explain daemon help" -f -a "ra" -d 'Resource agents: classes, list CLASS [PROVIDER], info AGENT'
-complete -c ha-crm -n "__fish_ha_crm_using_subcommand help; and not __fish_seen_subcommand_from configure resource node ra status simulate explain daemon help" -f -a "status" -d 'The cluster\'s state (needs the controller)'
-complete -c ha-crm -n "__fish_ha_crm_using_subcommand help; and not __fish_seen_subcommand_from configure resource node ra status simulate explain daemon help" -f -a "simulate" -d 'Show what the cluster would do with a CIB: status, transition summary, actions'
-complete -c ha-crm -n "__fish_ha_crm_using_subcommand help; and not __fish_seen_subcommand_from configure resource node ra status simulate explain daemon help" -f -a "explain" -d 'Explain where a resource runs (or why it is stopped): every score term per node'
-complete -c ha-crm -n "__fish_ha_crm_using_subcommand help; and not __fish_seen_subcommand_from configure resource node ra status simulate explain daemon help" -f -a "daemon" -d 'Run this node\'s controller: replicated CIB, DC, transitions (normally started by ha-ring)'
-complete -c ha-crm -n "__fish_ha_crm_using_subcommand help; and not __fish_seen_subcommand_from configure resource node ra status simulate explain daemon help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ha-crm -n "__fish_ha_crm_using_subcommand help; and not __fish_seen_subcommand_from configure resource node ra status events simulate explain daemon help" -f -a "configure" -d 'Show, change, verify and commit the configuration (crm shell syntax)'
+complete -c ha-crm -n "__fish_ha_crm_using_subcommand help; and not __fish_seen_subcommand_from configure resource node ra status events simulate explain daemon help" -f -a "resource" -d 'Start, stop, manage or unmanage a resource'
+complete -c ha-crm -n "__fish_ha_crm_using_subcommand help; and not __fish_seen_subcommand_from configure resource node ra status events simulate explain daemon help" -f -a "node" -d 'Show nodes; put them in standby or online; node attributes'
+complete -c ha-crm -n "__fish_ha_crm_using_subcommand help; and not __fish_seen_subcommand_from configure resource node ra status events simulate explain daemon help" -f -a "ra" -d 'Resource agents: classes, list CLASS [PROVIDER], info AGENT'
+complete -c ha-crm -n "__fish_ha_crm_using_subcommand help; and not __fish_seen_subcommand_from configure resource node ra status events simulate explain daemon help" -f -a "status" -d 'The cluster\'s state in crm_mon\'s layout: nodes, resources, failed actions'
+complete -c ha-crm -n "__fish_ha_crm_using_subcommand help; and not __fish_seen_subcommand_from configure resource node ra status events simulate explain daemon help" -f -a "events" -d 'Print the controller\'s event stream (one line per event; JSON lines with --json)'
+complete -c ha-crm -n "__fish_ha_crm_using_subcommand help; and not __fish_seen_subcommand_from configure resource node ra status events simulate explain daemon help" -f -a "simulate" -d 'Show what the cluster would do with a CIB: status, transition summary, actions'
+complete -c ha-crm -n "__fish_ha_crm_using_subcommand help; and not __fish_seen_subcommand_from configure resource node ra status events simulate explain daemon help" -f -a "explain" -d 'Explain where a resource runs (or why it is stopped): every score term per node'
+complete -c ha-crm -n "__fish_ha_crm_using_subcommand help; and not __fish_seen_subcommand_from configure resource node ra status events simulate explain daemon help" -f -a "daemon" -d 'Run this node\'s controller: replicated CIB, DC, transitions (normally started by ha-ring)'
+complete -c ha-crm -n "__fish_ha_crm_using_subcommand help; and not __fish_seen_subcommand_from configure resource node ra status events simulate explain daemon help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -294,7 +294,6 @@ fn crash_kills_the_recorded_stack_and_down_removes_everything_twice() {
     assert_eq!(status["data"]["members"][0]["stack_alive"], true);
     assert_eq!(status["data"]["members"][0]["link"], "up");
 
-
     let down = ha_lab(base.path(), &name, &["--json", "down"]);
     assert!(down.status.success());
     assert_eq!(

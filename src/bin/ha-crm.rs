@@ -5,5 +5,5 @@ use hakit::cli::{self, crm};
 
 fn main() -> std::process::ExitCode {
     let args = crm::Args::parse();
-    cli::run_and_exit("ha-crm", args.json, || crm::run(&args))
+    cli::run_and_exit("ha-crm", args.wants_json(), || crm::run(&args))
 }

@@ -8,7 +8,6 @@
 //! reached).
 
 use std::io::{self, IsTerminal, Read, Write};
-use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 
 use anyhow::anyhow;
@@ -17,12 +16,13 @@ use serde_json::json;
 
 use super::crm_simulate::{ExplainArgs, SimulateArgs, run_explain, run_simulate};
 use super::{CliResult, Failure, print_json_ok};
+use crate::crm::access::CibAccess;
 use crate::crm::cib::{Cib, Configuration};
 use crate::crm::edit::{self, Mode, ScriptError};
 use crate::crm::render;
 use crate::crm::shell::{
-    self, AttributeAction, Command, ConfigureCommand, Level, Line, LoadMode, NodeCommand, Pos,
-    RaCommand, ResourceCommand, ShowWhat,
+    self, Command, ConfigureCommand, Level, Line, LoadMode, NodeCommand, Pos, RaCommand,
+    ResourceCommand, ShowWhat,
 };
 use crate::crm::store::CibFile;
 use crate::crm::verify::{self, AgentCatalog, Finding, NoCatalog, Severity};
@@ -64,8 +64,12 @@ pub enum CrmCommand {
     Node(Words),
     /// Resource agents: classes, list CLASS [PROVIDER], info AGENT.
     Ra(Words),
-    /// The cluster's state (needs the controller).
-    Status,
+    /// The cluster's state in crm_mon's layout: nodes, resources, failed actions.
+    ///
+    /// Exits 1 when any resource action failed.
+    Status(super::crm_ops::StatusArgs),
+    /// Print the controller's event stream (one line per event; JSON lines with --json).
+    Events(super::crm_ops::EventsArgs),
     /// Show what the cluster would do with a CIB: status, transition summary, actions.
     Simulate(SimulateArgs),
     /// Explain where a resource runs (or why it is stopped): every score term per node.
@@ -91,13 +95,22 @@ pub fn run(args: &Args) -> CliResult {
     let target = Target::new(args.cib_file.clone(), Paths::from_env());
     let stdout = io::stdout();
     let mut out = stdout.lock();
+    // `--json` typed after a level's words is still the global flag.
+    let json = args.wants_json();
+    let without_json =
+        |w: &Words| -> Vec<String> { w.words.iter().filter(|w| *w != "--json").cloned().collect() };
     let (level, words) = match &args.command {
         None => (Level::Top, Vec::new()),
-        Some(CrmCommand::Configure(w)) => (Level::Configure, w.words.clone()),
-        Some(CrmCommand::Resource(w)) => (Level::Resource, w.words.clone()),
-        Some(CrmCommand::Node(w)) => (Level::Node, w.words.clone()),
-        Some(CrmCommand::Ra(w)) => (Level::Ra, w.words.clone()),
-        Some(CrmCommand::Status) => (Level::Top, vec!["status".to_string()]),
+        Some(CrmCommand::Configure(w)) => (Level::Configure, without_json(w)),
+        Some(CrmCommand::Resource(w)) => (Level::Resource, without_json(w)),
+        Some(CrmCommand::Node(w)) => (Level::Node, without_json(w)),
+        Some(CrmCommand::Ra(w)) => (Level::Ra, without_json(w)),
+        Some(CrmCommand::Status(status)) => {
+            return super::crm_ops::run_status(status, &target.access(), json, &mut out);
+        }
+        Some(CrmCommand::Events(events)) => {
+            return super::crm_ops::run_events(events, &target.access(), json, &mut out);
+        }
         Some(CrmCommand::Simulate(sim)) => {
             let mut sim = sim.clone();
             sim.source.cib_file = args.cib_file.clone();
@@ -120,22 +133,43 @@ pub fn run(args: &Args) -> CliResult {
         }
         let text = std::fs::read_to_string(file)
             .map_err(|e| Failure::failed(anyhow!("cannot read {}: {e}", file.display())))?;
-        let mut session = Session::new(target, args.json, RunMode::Batch, &mut out);
+        let mut session = Session::new(target, json, RunMode::Batch, &mut out);
         return session.run_batch(&file.display().to_string(), &text, level);
     }
     if words.is_empty() {
         if io::stdin().is_terminal() {
-            return super::crm_shell::interactive(target, args.json, level, &mut out);
+            return super::crm_shell::interactive(target, json, level, &mut out);
         }
         let mut text = String::new();
         io::stdin()
             .read_to_string(&mut text)
             .map_err(|e| Failure::failed(anyhow!("cannot read commands from stdin: {e}")))?;
-        let mut session = Session::new(target, args.json, RunMode::Batch, &mut out);
+        let mut session = Session::new(target, json, RunMode::Batch, &mut out);
         return session.run_batch("stdin", &text, level);
     }
-    let mut session = Session::new(target, args.json, RunMode::OneShot, &mut out);
+    let mut session = Session::new(target, json, RunMode::OneShot, &mut out);
     session.run_one_shot(level, &words)
+}
+
+impl Args {
+    /// True when JSON output was asked for, also by a `--json` typed after a level's words
+    /// (`ha-crm resource stop vip --json`).
+    pub fn wants_json(&self) -> bool {
+        self.json || level_words(self).is_some_and(|w| w.iter().any(|w| w == "--json"))
+    }
+}
+
+/// The words of a level command, when the command is one.
+fn level_words(args: &Args) -> Option<&Vec<String>> {
+    match &args.command {
+        Some(
+            CrmCommand::Configure(w)
+            | CrmCommand::Resource(w)
+            | CrmCommand::Node(w)
+            | CrmCommand::Ra(w),
+        ) => Some(&w.words),
+        _ => None,
+    }
 }
 
 /// Joins command-line words into one crm line, quoting words that need it.
@@ -181,6 +215,14 @@ impl Target {
         }
     }
 
+    /// The CIB access for commands: the file, or the controller's socket.
+    pub fn access(&self) -> CibAccess {
+        match self {
+            Target::File(file) => CibAccess::File(file.clone()),
+            Target::Live(paths) => CibAccess::Live(paths.crm_socket()),
+        }
+    }
+
     /// The name shown in prompts: `live`, or the CIB file's name.
     pub fn prompt_name(&self) -> String {
         match self {
@@ -191,24 +233,6 @@ impl Target {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| file.path().display().to_string()),
         }
-    }
-
-    fn unreachable(&self) -> Failure {
-        let socket = match self {
-            Target::Live(paths) => paths.crm_socket(),
-            Target::File(file) => file.path().to_path_buf(),
-        };
-        // Until ha-crm speaks the controller's protocol, the live CIB is out of reach even
-        // when the socket answers; say so, so nobody mistakes it for a cluster fault.
-        let reason = match UnixStream::connect(&socket) {
-            Ok(_) => "connected, but".to_string(),
-            Err(e) => format!("{e};"),
-        };
-        Failure::unreachable(anyhow!(
-            "cannot reach the controller at {}: {reason} live CIB access from ha-crm is not implemented yet",
-            socket.display()
-        ))
-        .with_hint("use --cib-file PATH (or HA_CIB_FILE=PATH) to work on a CIB file")
     }
 }
 
@@ -354,7 +378,11 @@ impl<'a> Session<'a> {
                 Target::File(file) => file
                     .load_or_empty()
                     .map_err(|e| Failure::failed(anyhow!("{e}")))?,
-                Target::Live(_) => return Err(self.target.unreachable().into()),
+                Target::Live(_) => self
+                    .target
+                    .access()
+                    .load()
+                    .map_err(super::crm_ops::access_failure)?,
             };
             self.staged = Some(Staged {
                 base: cib.clone(),
@@ -462,7 +490,10 @@ impl<'a> Session<'a> {
                     .collect();
                 self.print(&text)?;
             }
-            Command::Status => return Err(self.needs_controller("status")),
+            Command::Status => {
+                let access = self.target.access();
+                super::crm_ops::status_once(&access, self.json, self.out)?;
+            }
             Command::Configure(command) => {
                 self.configure(line, command)?;
                 if self.mode == RunMode::Interactive && self.level != Level::Configure {
@@ -476,15 +507,6 @@ impl<'a> Session<'a> {
             Command::Ra(command) => self.ra(command)?,
         }
         Ok(Flow::Continue)
-    }
-
-    fn needs_controller(&self, what: &str) -> Located {
-        match &self.target {
-            Target::Live(_) => self.target.unreachable().into(),
-            Target::File(_) => failed(format!(
-                "{what} needs the live cluster; a CIB file has no live state (use `configure show`)"
-            )),
-        }
     }
 
     fn leave_configure(&mut self) -> Result<(), Located> {
@@ -711,8 +733,9 @@ impl<'a> Session<'a> {
                 if errors == 1 { "it" } else { "them" }
             )));
         }
-        let Target::File(file) = self.target.clone() else {
-            return Err(self.target.unreachable().into());
+        let file = match self.target.clone() {
+            Target::File(file) => file,
+            Target::Live(_) => return self.write_live(force),
         };
         let staged = self.staged.as_mut().expect("has_changes implies loaded");
         let mut next = staged.work.clone();
@@ -743,6 +766,35 @@ impl<'a> Session<'a> {
         staged.base = next.clone();
         staged.work = next;
         let epoch = staged.base.epoch;
+        if self.json && self.mode != RunMode::Interactive {
+            self.print_json(&json!({ "committed": true, "epoch": epoch }))?;
+        }
+        Ok(())
+    }
+
+    /// Commits the staged configuration to the controller, against the epoch it was read at
+    /// (`force`: against whatever is there now).
+    fn write_live(&mut self, force: bool) -> Result<(), Located> {
+        let access = self.target.access();
+        let staged = self.staged.as_mut().expect("has_changes implies loaded");
+        let mut base = staged.base.clone();
+        if force {
+            base = access.load().map_err(super::crm_ops::access_failure)?;
+        }
+        let epoch = access.commit(&base, &staged.work).map_err(|e| {
+            let conflict = matches!(e, crate::crm::access::AccessError::Conflict(_));
+            let failure = super::crm_ops::access_failure(e);
+            if conflict {
+                Located::from(failure.with_hint(
+                    "`refresh` to start again from the cluster's CIB, or `commit force`",
+                ))
+            } else {
+                Located::from(failure)
+            }
+        })?;
+        staged.work.epoch = epoch;
+        staged.work.num_updates = 0;
+        staged.base = staged.work.clone();
         if self.json && self.mode != RunMode::Interactive {
             self.print_json(&json!({ "committed": true, "epoch": epoch }))?;
         }
@@ -835,105 +887,59 @@ impl<'a> Session<'a> {
         Ok(())
     }
 
-    /// Applies a change that crmsh commits at once (resource and node levels). In the
-    /// interactive shell nothing else is pending here: leaving the configure level committed
-    /// or discarded its changes.
-    fn change_now(
+    fn resource(&mut self, line: &Line, command: ResourceCommand) -> Result<(), Located> {
+        let result = self.with_ops(|ctx| super::crm_ops::resource(ctx, command));
+        self.locate_failure(line, result)
+    }
+
+    fn node(&mut self, line: &Line, command: NodeCommand) -> Result<(), Located> {
+        let result = self.with_ops(|ctx| super::crm_ops::node(ctx, command));
+        self.locate_failure(line, result)
+    }
+
+    /// Runs a node or resource command (see [`super::crm_ops`]). crmsh commits these at
+    /// once; only a batch keeps them with its other changes, committed together at the end.
+    fn with_ops(
         &mut self,
-        line: &Line,
-        change: impl Fn(&mut Cib) -> Result<(), String>,
+        run: impl FnOnce(&mut super::crm_ops::OpsContext<'_>) -> CliResult,
     ) -> Result<(), Located> {
-        let staged = self.load()?;
-        change(&mut staged.work).map_err(|message| Located {
-            pos: Some(line.tokens.last().map(|t| t.pos).unwrap_or(line.pos)),
-            failure: Failure::failed(anyhow!("{message}")),
-        })?;
-        if self.mode == RunMode::Interactive {
-            self.write(false)?;
+        let batch = self.mode == RunMode::Batch;
+        if batch {
+            self.load()?;
+        }
+        let paths = match &self.target {
+            Target::Live(paths) => paths.clone(),
+            Target::File(_) => Paths::from_env(),
+        };
+        let mut ctx = super::crm_ops::OpsContext {
+            access: self.target.access(),
+            paths,
+            json: self.json,
+            out: &mut *self.out,
+            batch: if batch {
+                self.staged.as_mut().map(|s| &mut s.work)
+            } else {
+                None
+            },
+        };
+        run(&mut ctx)?;
+        if !batch && !self.has_changes() {
+            // Read again next time: the command committed behind the staged copy.
+            self.staged = None;
         }
         Ok(())
     }
 
-    fn resource(&mut self, line: &Line, command: ResourceCommand) -> Result<(), Located> {
-        let (id, name, value) = match command {
-            ResourceCommand::Status(_) => return Err(self.needs_controller("resource status")),
-            ResourceCommand::Start(id) => (id, "target-role", "Started"),
-            ResourceCommand::Stop(id) => (id, "target-role", "Stopped"),
-            ResourceCommand::Manage(id) => (id, "is-managed", "true"),
-            ResourceCommand::Unmanage(id) => (id, "is-managed", "false"),
-        };
-        self.change_now(line, |cib| set_meta(cib, &id, name, value))
-    }
-
-    fn node(&mut self, line: &Line, command: NodeCommand) -> Result<(), Located> {
-        let (node, name, action) = match command {
-            NodeCommand::Show => {
-                let nodes = self.load()?.work.configuration.nodes.clone();
-                if self.json {
-                    return self.print_json(&json!({ "nodes": nodes }));
-                }
-                let mut text = String::new();
-                for node in &nodes {
-                    let attributes: Vec<String> = node
-                        .attributes
-                        .iter()
-                        .map(|(n, v)| format!("{n}={v}"))
-                        .collect();
-                    text.push_str(&format!(
-                        "{}({}): {}\n",
-                        node.uname,
-                        node.id,
-                        attributes.join(" ")
-                    ));
-                }
-                return self.print(&text);
+    /// Points a failure about a name at the last word of the line, as the shell's own errors.
+    fn locate_failure(&self, line: &Line, result: Result<(), Located>) -> Result<(), Located> {
+        result.map_err(|mut e| {
+            if e.pos.is_none()
+                && e.failure.exit == super::Exit::Failed
+                && self.mode == RunMode::Batch
+            {
+                e.pos = Some(line.tokens.last().map(|t| t.pos).unwrap_or(line.pos));
             }
-            NodeCommand::Standby(node) => (
-                node,
-                "standby".to_string(),
-                AttributeAction::Set("on".into()),
-            ),
-            NodeCommand::Online(node) => (
-                node,
-                "standby".to_string(),
-                AttributeAction::Set("off".into()),
-            ),
-            NodeCommand::Attribute { node, action, name } => (Some(node), name, action),
-        };
-        let node =
-            node.ok_or_else(|| failed("give a node name (there is no local node for a CIB file)"))?;
-        if let AttributeAction::Show = action {
-            let config = &self.load()?.work.configuration;
-            let found = config
-                .find_node(&node)
-                .ok_or_else(|| unknown_node(config, &node))?;
-            let value = found.attributes.get(&name).map(str::to_string);
-            return match (value, self.json) {
-                (value, true) => {
-                    self.print_json(&json!({ "node": node, "name": name, "value": value }))
-                }
-                (Some(value), false) => self.print(&format!("{value}\n")),
-                (None, false) => Err(failed(format!("node {node} has no attribute {name}"))),
-            };
-        }
-        self.change_now(line, |cib| {
-            let config = &mut cib.configuration;
-            if config.find_node(&node).is_none() {
-                return Err(unknown_node(config, &node).failure.to_string());
-            }
-            let found = config
-                .nodes
-                .iter_mut()
-                .find(|n| n.uname == node)
-                .expect("checked above");
-            match &action {
-                AttributeAction::Set(value) => found.attributes.set(&name, value),
-                AttributeAction::Delete => {
-                    found.attributes.remove(&name);
-                }
-                AttributeAction::Show => unreachable!("handled above"),
-            }
-            Ok(())
+            e
         })
     }
 
@@ -944,53 +950,6 @@ impl<'a> Session<'a> {
             RaCommand::Info(agent) => format!("ra info {agent}"),
         };
         Err(super::not_implemented(&what).into())
-    }
-}
-
-fn unknown_node(config: &Configuration, node: &str) -> Located {
-    let mut message = format!("node \"{node}\" does not exist");
-    if let Some(near) = shell::did_you_mean(node, config.nodes.iter().map(|n| n.uname.as_str())) {
-        message.push_str(&format!(" (did you mean \"{near}\"?)"));
-    }
-    failed(message)
-}
-
-fn set_meta(cib: &mut Cib, id: &str, name: &str, value: &str) -> Result<(), String> {
-    fn walk<'r>(
-        r: &'r mut crate::crm::cib::Resource,
-        id: &str,
-    ) -> Option<&'r mut crate::crm::cib::Resource> {
-        use crate::crm::cib::Resource;
-        if r.id() == id {
-            return Some(r);
-        }
-        match r {
-            Resource::Primitive(_) => None,
-            Resource::Group(g) => g.children.iter_mut().find_map(|c| walk(c, id)),
-            Resource::Clone(c) => walk(&mut c.child, id),
-        }
-    }
-    let known: Vec<String> = edit::resource_ids(&cib.configuration)
-        .into_iter()
-        .map(str::to_string)
-        .collect();
-    match cib
-        .configuration
-        .resources
-        .iter_mut()
-        .find_map(|r| walk(r, id))
-    {
-        Some(resource) => {
-            resource.meta_mut().set(name, value);
-            Ok(())
-        }
-        None => {
-            let mut message = format!("resource \"{id}\" does not exist");
-            if let Some(near) = shell::did_you_mean(id, known.iter().map(String::as_str)) {
-                message.push_str(&format!(" (did you mean \"{near}\"?)"));
-            }
-            Err(message)
-        }
     }
 }
 

@@ -515,6 +515,9 @@ struct Demo<'a> {
     json: bool,
     out: &'a mut dyn Write,
     steps: Vec<StepRecord>,
+    /// Daemons the lab could not start: a command that cannot reach them (exit 3) is then
+    /// skipped, not failed.
+    not_started: Vec<String>,
 }
 
 fn write_failed(error: io::Error) -> Failure {
@@ -553,7 +556,16 @@ impl Demo<'_> {
 
     /// Prints a typed command and its output, as on a terminal, and records its outcome.
     fn show(&mut self, typed: &Typed) -> Result<Outcome, Failure> {
-        let outcome = typed.outcome();
+        let mut outcome = typed.outcome();
+        if let Outcome::Failed(why) = &outcome
+            && typed.output.status == Some(3)
+            && !self.not_started.is_empty()
+        {
+            outcome = Outcome::Skipped(format!(
+                "skipped: {why} (not started: {})",
+                self.not_started.join(", ")
+            ));
+        }
         self.say(&format!("\n{}# {}", typed.member, typed.command))?;
         match &outcome {
             Outcome::Skipped(why) => self.say(why)?,
@@ -605,6 +617,7 @@ fn cmd_demo(args: &Args, name: LabName, demo_args: &DemoArgs, out: &mut dyn Writ
         json: args.json,
         out,
         steps: Vec::new(),
+        not_started: Vec::new(),
     };
     demo.say(&format!(
         "# ha-lab demo: {} node(s) in lab {name}; each command is shown as you would type it.",
@@ -657,6 +670,12 @@ fn demo_steps(lab: &mut Lab, demo: &mut Demo<'_>, limit: Duration) -> CliResult 
     demo.say("\n# Start the stack on every node.")?;
     lab.start_stacks(&mut progress).map_err(lab_failure)?;
     let daemons = lab.state().daemons.clone();
+    demo.not_started = lab
+        .state()
+        .not_started
+        .iter()
+        .map(|m| format!("{} on {}", m.program, m.member))
+        .collect();
     for node in 1..=topology.nodes {
         let member = Member::Node(node).name();
         for daemon in &daemons {

@@ -104,6 +104,7 @@ pub fn not_implemented(what: &str) -> Failure {
 pub mod cfgtool;
 pub mod crm;
 pub mod crm_daemon;
+pub mod crm_ops;
 pub mod crm_shell;
 pub mod crm_simulate;
 pub mod keygen;

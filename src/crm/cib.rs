@@ -381,7 +381,13 @@ pub enum BooleanOp {
     Or,
 }
 
-/// One node-attribute test: `#uname eq node1`, `pingd gt 0`, `defined pingd`.
+/// The pseudo attribute of a date test: `#date lt 2026-11-26T08:00:00Z` holds while the
+/// scheduler's "now" is before that time (`gt`: after). Pacemaker writes it as a
+/// `date_expression` with `operation="lt" end=…` (or `gt` with `start=…`).
+pub const DATE_ATTRIBUTE: &str = "#date";
+
+/// One node-attribute test: `#uname eq node1`, `pingd gt 0`, `defined pingd`, or a date test
+/// (attribute [`DATE_ATTRIBUTE`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Expression {
     /// Id when one was given.

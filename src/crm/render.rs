@@ -10,8 +10,8 @@
 use std::fmt::Write as _;
 
 use super::cib::{
-    BooleanOp, Colocation, Configuration, Constraint, Location, Node, NvList, Order, Primitive,
-    Resource, Rule,
+    BooleanOp, Colocation, Configuration, Constraint, DATE_ATTRIBUTE, Location, Node, NvList,
+    Order, Primitive, Resource, Rule,
 };
 use super::score::Score;
 
@@ -314,12 +314,13 @@ fn rule_text(rule: &Rule) -> String {
                     Some(kind) => format!("{kind}:{}", e.operation),
                     None => e.operation.clone(),
                 };
-                let _ = write!(
-                    text,
-                    " {} {operation} {}",
-                    quote_word(&e.attribute),
-                    quote_word(value)
-                );
+                // crmsh writes a date test as `date lt TIME`.
+                let attribute = if e.attribute == DATE_ATTRIBUTE {
+                    "date".to_string()
+                } else {
+                    quote_word(&e.attribute)
+                };
+                let _ = write!(text, " {attribute} {operation} {}", quote_word(value));
             }
         }
     }

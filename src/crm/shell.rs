@@ -332,13 +332,16 @@ const CONFIGURE_WORDS: &[&str] = &[
     "history",
 ];
 const RESOURCE_WORDS: &[&str] = &[
-    "status", "start", "stop", "manage", "unmanage", "cd", "up", "end", "quit", "help",
+    "status", "start", "stop", "restart", "move", "ban", "clear", "cleanup", "locate", "manage",
+    "unmanage", "cd", "up", "end", "quit", "help",
 ];
 const NODE_WORDS: &[&str] = &[
     "show",
     "list",
     "standby",
     "online",
+    "maintenance",
+    "ready",
     "attribute",
     "cd",
     "up",
@@ -532,6 +535,42 @@ pub enum ResourceCommand {
     Manage(String),
     /// `unmanage ID`: is-managed=false.
     Unmanage(String),
+    /// `restart ID`: stop, wait for the stop, start (live cluster only).
+    Restart(String),
+    /// `move ID [NODE] [lifetime=DURATION]`: location constraint `cli-prefer-ID`.
+    Move {
+        /// Resource id.
+        rsc: String,
+        /// Target node; none bans the current node.
+        node: Option<String>,
+        /// ISO 8601 duration after which the constraint stops applying.
+        lifetime: Option<String>,
+    },
+    /// `ban ID [NODE] [lifetime=DURATION]`: location constraint `cli-ban-ID-on-NODE`.
+    Ban {
+        /// Resource id.
+        rsc: String,
+        /// Node to keep it off; none means the current node.
+        node: Option<String>,
+        /// ISO 8601 duration after which the constraint stops applying.
+        lifetime: Option<String>,
+    },
+    /// `clear ID [NODE]`: removes the move and ban constraints of ID.
+    Clear {
+        /// Resource id.
+        rsc: String,
+        /// Only those about this node.
+        node: Option<String>,
+    },
+    /// `cleanup ID [NODE]`: forgets failures and operation history.
+    Cleanup {
+        /// Resource id.
+        rsc: String,
+        /// Only on this node.
+        node: Option<String>,
+    },
+    /// `locate ID`: where it runs.
+    Locate(String),
 }
 
 /// Commands of the node level.
@@ -543,6 +582,10 @@ pub enum NodeCommand {
     Standby(Option<String>),
     /// `online [NODE]`: standby=off.
     Online(Option<String>),
+    /// `maintenance [NODE]`: maintenance=on.
+    Maintenance(Option<String>),
+    /// `ready [NODE]`: maintenance=off.
+    Ready(Option<String>),
     /// `attribute NODE set NAME VALUE` / `delete NAME` / `show NAME`.
     Attribute {
         /// Node name.
@@ -766,6 +809,55 @@ fn parse_resource(first: &Token, words: &mut Words<'_>) -> Result<ResourceComman
         "stop" => ResourceCommand::Stop(words.expect_id("a resource id")?),
         "manage" => ResourceCommand::Manage(words.expect_id("a resource id")?),
         "unmanage" => ResourceCommand::Unmanage(words.expect_id("a resource id")?),
+        "restart" => ResourceCommand::Restart(words.expect_id("a resource id")?),
+        "locate" => ResourceCommand::Locate(words.expect_id("a resource id")?),
+        "move" | "migrate" | "ban" => {
+            let rsc = words.expect_id("a resource id")?;
+            let mut node = None;
+            let mut lifetime = None;
+            while let Some(token) = words.take() {
+                let text = token.text.as_str();
+                if let Some(value) = text
+                    .strip_prefix("lifetime=")
+                    .or_else(|| text.strip_prefix("--lifetime="))
+                {
+                    lifetime = Some(value.to_string());
+                } else if text == "--lifetime" {
+                    lifetime = Some(words.expect("a duration, e.g. PT1H")?.text.clone());
+                } else if node.is_none() && lifetime.is_none() && !text.starts_with('P') {
+                    node = Some(token.text.clone());
+                } else if lifetime.is_none() && text.starts_with('P') {
+                    // crmsh's positional form: `move RSC [NODE] [LIFETIME]`.
+                    lifetime = Some(token.text.clone());
+                } else {
+                    return Err(ParseError::new(
+                        token.pos,
+                        format!("unexpected \"{text}\" (expected NODE and lifetime=DURATION)"),
+                    ));
+                }
+            }
+            if first.text == "ban" {
+                ResourceCommand::Ban {
+                    rsc,
+                    node,
+                    lifetime,
+                }
+            } else {
+                ResourceCommand::Move {
+                    rsc,
+                    node,
+                    lifetime,
+                }
+            }
+        }
+        "clear" | "unmove" | "unmigrate" | "unban" => ResourceCommand::Clear {
+            rsc: words.expect_id("a resource id")?,
+            node: words.take().map(|t| t.text.clone()),
+        },
+        "cleanup" | "refresh" => ResourceCommand::Cleanup {
+            rsc: words.expect_id("a resource id")?,
+            node: words.take().map(|t| t.text.clone()),
+        },
         _ => return Err(unknown_command(first, Level::Resource)),
     };
     words.finish()?;
@@ -777,6 +869,8 @@ fn parse_node_command(first: &Token, words: &mut Words<'_>) -> Result<NodeComman
         "show" | "list" => NodeCommand::Show,
         "standby" => NodeCommand::Standby(words.take().map(|t| t.text.clone())),
         "online" => NodeCommand::Online(words.take().map(|t| t.text.clone())),
+        "maintenance" => NodeCommand::Maintenance(words.take().map(|t| t.text.clone())),
+        "ready" => NodeCommand::Ready(words.take().map(|t| t.text.clone())),
         "attribute" => {
             let node = words.expect("a node name")?.text.clone();
             let verb = words.expect("set, delete or show")?;
@@ -1303,10 +1397,33 @@ fn parse_rule(words: &mut Words<'_>) -> Result<Rule, ParseError> {
 fn parse_expression(words: &mut Words<'_>) -> Result<Expression, ParseError> {
     let first = words.expect("an expression, e.g. #uname eq node1")?;
     if first.text == "date" {
-        return Err(ParseError::new(
-            first.pos,
-            "date expressions are not supported",
-        ));
+        let op = words.expect("lt or gt")?;
+        if !matches!(op.text.as_str(), "lt" | "gt") {
+            return Err(ParseError::new(
+                op.pos,
+                format!(
+                    "unsupported date expression \"date {}\" (expected date lt TIME or date gt TIME)",
+                    op.text
+                ),
+            ));
+        }
+        let value = words.expect("an ISO 8601 time, e.g. 2026-11-26T08:00:00Z")?;
+        if crate::crm::date::parse_iso8601(&value.text).is_none() {
+            return Err(ParseError::new(
+                value.pos,
+                format!(
+                    "invalid time \"{}\" (expected ISO 8601, e.g. 2026-11-26T08:00:00Z)",
+                    value.text
+                ),
+            ));
+        }
+        return Ok(Expression {
+            id: None,
+            attribute: crate::crm::cib::DATE_ATTRIBUTE.to_string(),
+            operation: op.text.clone(),
+            value: Some(value.text.clone()),
+            value_type: None,
+        });
     }
     if UNARY_OPS.contains(&first.text.as_str()) {
         let attribute = words.expect("an attribute name")?;

@@ -15,9 +15,9 @@ use std::fmt;
 use quick_xml::events::{BytesStart, Event};
 
 use super::cib::{
-    BooleanOp, Cib, Clone, Colocation, Configuration, Constraint, Expression, Group, Location,
-    Node, NodeState, NvList, Op, OpRecord, Order, OrderKind, Primitive, Resource, ResourceHistory,
-    Rule, Status,
+    BooleanOp, Cib, Clone, Colocation, Configuration, Constraint, DATE_ATTRIBUTE, Expression,
+    Group, Location, Node, NodeState, NvList, Op, OpRecord, Order, OrderKind, Primitive, Resource,
+    ResourceHistory, Rule, Status,
 };
 use super::score::Score;
 
@@ -467,6 +467,8 @@ impl CibReader {
                     value: child.attr("value").map(str::to_string),
                     value_type: child.attr("type").map(str::to_string),
                 });
+            } else if let Some(expression) = date_expression(child) {
+                expressions.push(expression);
             } else {
                 self.note(child, format!("<{}> inside a rule skipped", child.name));
             }
@@ -915,6 +917,17 @@ impl Writer {
                         if let Some(value) = &e.value {
                             attrs.push(("value", value.clone()));
                         }
+                        if e.attribute == DATE_ATTRIBUTE {
+                            // Pacemaker's form: `lt` compares with `end`, `gt` with `start`.
+                            let bound = if e.operation == "gt" { "start" } else { "end" };
+                            attrs.retain(|(name, _)| *name == "id");
+                            attrs.push(("operation", e.operation.clone()));
+                            if let Some(value) = &e.value {
+                                attrs.push((bound, value.clone()));
+                            }
+                            self.empty("date_expression", &attrs);
+                            continue;
+                        }
                         if let Some(kind) = &e.value_type {
                             attrs.push(("type", kind.clone()));
                         }
@@ -1044,6 +1057,26 @@ impl Writer {
         }
         self.empty("lrm_rsc_op", &attrs);
     }
+}
+
+/// A `date_expression` with `operation="lt" end=…` or `operation="gt" start=…` as a date test
+/// ([`DATE_ATTRIBUTE`]); other date forms (`in_range`, `date_spec`) are not read.
+fn date_expression(element: &Element) -> Option<Expression> {
+    if element.name != "date_expression" {
+        return None;
+    }
+    let (operation, bound) = match element.attr("operation")? {
+        "lt" => ("lt", "end"),
+        "gt" => ("gt", "start"),
+        _ => return None,
+    };
+    Some(Expression {
+        id: element.attr("id").map(str::to_string),
+        attribute: DATE_ATTRIBUTE.to_string(),
+        operation: operation.to_string(),
+        value: Some(element.attr(bound)?.to_string()),
+        value_type: None,
+    })
 }
 
 #[cfg(test)]

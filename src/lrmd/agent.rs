@@ -20,6 +20,11 @@ pub const DEFAULT_INIT_DIR: &str = "/etc/init.d";
 pub const ENV_OCF_ROOT: &str = "OCF_ROOT";
 /// Environment variable overriding the init-script directory.
 pub const ENV_INIT_DIR: &str = "HA_INIT_DIR";
+/// Environment variable naming where agents keep small state files (`HA_RSCTMP`); several
+/// nodes on one machine each need their own.
+pub const ENV_RSC_TMP: &str = "HA_RSCTMP";
+/// Default of [`ENV_RSC_TMP`], as Debian's resource-agents use.
+pub const DEFAULT_RSC_TMP: &str = "/run/resource-agents";
 /// OCF resource-agent API version given to agents.
 pub const OCF_RA_VERSION: (u32, u32) = (1, 1);
 /// PATH given to every agent, so a daemon's own PATH does not change agent behaviour.
@@ -170,6 +175,8 @@ pub struct AgentDirs {
     pub systemd_running: bool,
     /// The `ha-lrmd` executable that runs built-in agents; `None` disables them.
     pub builtin_exe: Option<PathBuf>,
+    /// Agents' state directory (`HA_RSCTMP`).
+    pub rsc_tmp: PathBuf,
 }
 
 impl AgentDirs {
@@ -190,6 +197,7 @@ impl AgentDirs {
             init_dir: pick(ENV_INIT_DIR, DEFAULT_INIT_DIR),
             systemd_running,
             builtin_exe,
+            rsc_tmp: pick(ENV_RSC_TMP, DEFAULT_RSC_TMP),
         }
     }
 
@@ -479,7 +487,10 @@ pub fn ocf_environment(
             name.provider.clone().unwrap_or_default(),
         ),
         // Pacemaker tells agents what it is; several agents branch on it.
-        ("HA_RSCTMP".to_string(), "/run/resource-agents".to_string()),
+        (
+            ENV_RSC_TMP.to_string(),
+            dirs.rsc_tmp.to_string_lossy().into_owned(),
+        ),
         (
             "OCF_RESKEY_crm_feature_set".to_string(),
             "3.19.0".to_string(),
@@ -1159,6 +1170,7 @@ mod tests {
             init_dir: root.join("init.d"),
             systemd_running: false,
             builtin_exe: Some("/usr/sbin/ha-lrmd".into()),
+            rsc_tmp: DEFAULT_RSC_TMP.into(),
         }
     }
 

@@ -110,6 +110,7 @@ mod tests {
             init_dir: "/etc/init.d".into(),
             systemd_running: true,
             builtin_exe: Some("/usr/sbin/ha-lrmd".into()),
+            rsc_tmp: crate::lrmd::agent::DEFAULT_RSC_TMP.into(),
         }
     }
 

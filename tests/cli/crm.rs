@@ -214,7 +214,9 @@ fn without_a_cib_file_or_controller_exits_3_with_a_hint() {
         .assert()
         .code(3)
         .stderr(contains("cannot reach the controller at"))
-        .stderr(contains("ha-crm: hint: use --cib-file PATH"));
+        .stderr(contains(
+            "ha-crm: hint: is the cluster stack running? (ha-ring with service crm)",
+        ));
     // HA_CIB_FILE selects the file like --cib-file.
     cmd("ha-crm")
         .env("HA_CIB_FILE", dir.path().join("x.json"))

@@ -639,8 +639,9 @@ fn unpack_constraints(sched: &mut Sched, cib: &Cib) {
                 for rule in &loc.rules {
                     let score = rule.score.unwrap_or(Score::ZERO);
                     let mut matched = Vec::new();
+                    let now = sched.now;
                     for (n, node) in sched.nodes.iter().enumerate() {
-                        if rule_matches(rule, node) {
+                        if rule_matches(rule, node, now) {
                             let s = match &rule.score_attribute {
                                 Some(attr) => node
                                     .attrs
@@ -795,18 +796,24 @@ pub(super) fn insert_sorted(sched: &Sched, list: &mut Vec<usize>, item: usize, b
     list.insert(pos, item);
 }
 
-fn rule_matches(rule: &cib::Rule, node: &NodeInfo) -> bool {
+fn rule_matches(rule: &cib::Rule, node: &NodeInfo, now: EpochSeconds) -> bool {
     if rule.expressions.is_empty() {
         return false;
     }
-    let mut results = rule.expressions.iter().map(|e| expression_matches(e, node));
+    let mut results = rule
+        .expressions
+        .iter()
+        .map(|e| expression_matches(e, node, now));
     match rule.boolean_op {
         cib::BooleanOp::And => results.all(|r| r),
         cib::BooleanOp::Or => results.any(|r| r),
     }
 }
 
-fn expression_matches(e: &cib::Expression, node: &NodeInfo) -> bool {
+fn expression_matches(e: &cib::Expression, node: &NodeInfo, now: EpochSeconds) -> bool {
+    if e.attribute == cib::DATE_ATTRIBUTE {
+        return date_matches(e, now);
+    }
     let value = match e.attribute.as_str() {
         "#uname" => Some(node.name.clone()),
         "#id" => Some(node.id.clone()),
@@ -847,6 +854,20 @@ fn expression_matches(e: &cib::Expression, node: &NodeInfo) -> bool {
         "lte" => ordering.is_le(),
         "gt" => ordering.is_gt(),
         "gte" => ordering.is_ge(),
+        _ => false,
+    }
+}
+
+/// A date test against the scheduler's "now" (Pacemaker's `date_expression`): `lt` holds
+/// before the given time, `gt` after it. An unreadable time or other operation never holds,
+/// so a damaged expiry cannot keep a constraint alive.
+fn date_matches(e: &cib::Expression, now: EpochSeconds) -> bool {
+    let Some(at) = e.value.as_deref().and_then(crate::crm::date::parse_iso8601) else {
+        return false;
+    };
+    match e.operation.to_ascii_lowercase().as_str() {
+        "lt" => now < at,
+        "gt" => now > at,
         _ => false,
     }
 }
