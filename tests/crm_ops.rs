@@ -735,3 +735,28 @@ fn live_status_node_default_cleanup_and_events() {
         .success();
     assert_eq!(stdout_of(&out), "{\"epoch\":6,\"type\":\"cib_changed\"}\n");
 }
+
+#[test]
+fn node_commands_default_to_the_local_node_of_ha_conf() {
+    let dir = tempfile::tempdir().unwrap();
+    let cib = guide_cib(dir.path());
+    fs::write(
+        dir.path().join("ha.conf"),
+        "totem {\n\tversion: 2\n\tcluster_name: lab\n}\nquorum {\n\tprovider: corosync_votequorum\n}\n\
+         nodelist {\n\tnode {\n\t\tname: node1\n\t\tnodeid: 1\n\t\tring0_addr: 127.0.0.1\n\t}\n\
+         \tnode {\n\t\tname: node2\n\t\tnodeid: 2\n\t\tring0_addr: 127.0.0.2\n\t}\n}\n",
+    )
+    .unwrap();
+    crm(&cib)
+        .env("HA_CONF_DIR", dir.path())
+        .env("HA_NODE_ID", "2")
+        .args(["node", "standby"])
+        .assert()
+        .success();
+    let text = show(&cib);
+    assert!(
+        text.contains("node 2: node2 \\\n\tattributes standby=on\n"),
+        "{text}"
+    );
+    assert!(text.contains("node 1: node1\n"), "{text}");
+}

@@ -562,17 +562,11 @@ pub fn run_status(
         .ok_or_else(|| Failure::usage(anyhow!("invalid --interval \"{}\"", args.interval)))?;
     // Events wake the refresh early when the controller is there; a file is re-read on the
     // interval.
-    let mut events = if access.is_file() || args.xml.is_some() {
-        None
+    let live = !access.is_file() && args.xml.is_none();
+    let mut events = if live {
+        Some(subscribe(access, interval)?)
     } else {
-        let mut client = access.client().map_err(access_failure)?;
-        client
-            .subscribe()
-            .map_err(|e| access_failure(AccessError::Ipc(e)))?;
-        client
-            .set_timeout(interval)
-            .map_err(|e| access_failure(AccessError::Ipc(e)))?;
-        Some(client)
+        None
     };
     let rounds = args.count.unwrap_or(u64::MAX);
     for round in 0..rounds {
@@ -600,13 +594,26 @@ pub fn run_status(
                     ))
                     .with_hint(UNREACHABLE_HINT));
                 }
-                Err(crate::ipc::Error::Timeout(_)) => {}
+                // A timed-out connection may hold half a line: start a fresh subscription.
+                Err(crate::ipc::Error::Timeout(_)) => events = Some(subscribe(access, interval)?),
                 Err(e) => return Err(access_failure(AccessError::Ipc(e))),
             },
             None => std::thread::sleep(interval),
         }
     }
     Ok(())
+}
+
+/// A connection subscribed to the controller's events, waiting at most `wait` per read.
+fn subscribe(access: &CibAccess, wait: Duration) -> CliResult<crate::crm::client::CrmClient> {
+    let mut client = access.client().map_err(access_failure)?;
+    client
+        .subscribe()
+        .map_err(|e| access_failure(AccessError::Ipc(e)))?;
+    client
+        .set_timeout(wait)
+        .map_err(|e| access_failure(AccessError::Ipc(e)))?;
+    Ok(client)
 }
 
 /// `ha-crm events`: the controller's event stream, one line per event.
@@ -621,14 +628,9 @@ pub fn run_events(
             "events come from a running cluster; a CIB file has none"
         )));
     }
-    let mut client = access.client().map_err(access_failure)?;
-    client
-        .subscribe()
-        .map_err(|e| access_failure(AccessError::Ipc(e)))?;
     // Events may be far apart: wait long, but not forever, between reads.
-    client
-        .set_timeout(Duration::from_secs(3600))
-        .map_err(|e| access_failure(AccessError::Ipc(e)))?;
+    let patience = Duration::from_secs(3600);
+    let mut client = subscribe(access, patience)?;
     let rounds = args.count.unwrap_or(u64::MAX);
     let mut seen = 0;
     while seen < rounds {
@@ -640,7 +642,10 @@ pub fn run_events(
                 ))
                 .with_hint(UNREACHABLE_HINT));
             }
-            Err(crate::ipc::Error::Timeout(_)) => continue,
+            Err(crate::ipc::Error::Timeout(_)) => {
+                client = subscribe(access, patience)?;
+                continue;
+            }
             Err(e) => return Err(access_failure(AccessError::Ipc(e))),
         };
         seen += 1;

@@ -46,7 +46,7 @@ pub struct ClusterStatus {
     pub stack: String,
     /// The DC's name.
     pub dc: Option<String>,
-    /// The DC's software version (this build's, the cluster runs one version).
+    /// The DC's software version (the `dc-version` property, else this build's).
     pub dc_version: String,
     /// Whether the partition has quorum.
     pub quorate: Option<bool>,
@@ -169,7 +169,14 @@ pub fn cluster_status(cib: &Cib, now: i64, live: Option<&LiveFacts>) -> ClusterS
     let mut status = ClusterStatus {
         stack: "hakit".into(),
         dc,
-        dc_version: env!("CARGO_PKG_VERSION").into(),
+        // Pacemaker records the DC's version as the `dc-version` property; a cluster without
+        // it runs this build.
+        dc_version: cib
+            .configuration
+            .properties
+            .get("dc-version")
+            .unwrap_or(env!("CARGO_PKG_VERSION"))
+            .to_string(),
         quorate,
         updated_at: format_rfc3339(now),
         cib_version: format!("{}.{}.{}", cib.admin_epoch, cib.epoch, cib.num_updates),

@@ -321,6 +321,8 @@ pub struct ExecutorConfig {
     pub history_per_resource_max: usize,
     /// Resources remembered.
     pub resources_max: usize,
+    /// Ops running at once (each holds a process and two pipes); the rest wait their turn.
+    pub running_max: usize,
 }
 
 impl Default for ExecutorConfig {
@@ -332,6 +334,7 @@ impl Default for ExecutorConfig {
             recurring_max: 4_096,
             history_per_resource_max: 32,
             resources_max: 4_096,
+            running_max: 64,
         }
     }
 }
@@ -987,7 +990,15 @@ impl Executor {
     /// Starts the head of every idle resource's queue.
     fn start_ready(&mut self, out: &mut Vec<Output>) {
         let now = self.now;
+        let mut running = self
+            .resources
+            .values()
+            .filter(|r| r.running.is_some())
+            .count();
         for (id, resource) in &mut self.resources {
+            if running >= self.config.running_max {
+                break;
+            }
             if resource.running.is_some() {
                 continue;
             }
@@ -1008,6 +1019,7 @@ impl Executor {
                 started: now,
                 phase: RunPhase::Running { deadline },
             });
+            running += 1;
         }
     }
 
@@ -1280,6 +1292,25 @@ mod tests {
                 reason: RejectReason::NothingToCancel
             }]
         );
+    }
+
+    #[test]
+    fn running_ops_are_bounded_and_the_rest_start_as_others_end() {
+        let t0 = t0();
+        let config = ExecutorConfig {
+            running_max: 2,
+            ..ExecutorConfig::default()
+        };
+        let mut ex = Executor::new(config, t0);
+        let mut started = Vec::new();
+        for name in ["a", "b", "c"] {
+            started.extend(spawned(
+                &ex.handle(t0, Input::Exec(request(name, "start", 0, 1_000))),
+            ));
+        }
+        assert_eq!(started, [OpId(1), OpId(2)]);
+        assert_eq!(ex.status().queued, 1);
+        assert_eq!(spawned(&ex.handle(t0, exited(OpId(1), 0))), [OpId(3)]);
     }
 
     #[test]

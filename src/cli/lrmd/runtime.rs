@@ -5,17 +5,17 @@
 //! executor's spawn and kill outputs; everything else is handed back to the caller.
 
 use std::collections::BTreeMap;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::RawFd;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
-use nix::sys::signal::{SigSet, Signal};
-use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::signal::Signal;
 
 use crate::lrmd::executor::{Executor, Input, OpId, Output};
 use crate::lrmd::spawn::{self, RunningChild, Started};
+use crate::sys::signal::Signals;
 
 /// Token of the signal descriptor.
 pub(crate) const SIGNALS: Token = Token(2);
@@ -45,27 +45,18 @@ pub(crate) struct Runtime {
     tracking: std::collections::BTreeSet<OpId>,
     poll: Poll,
     events: Events,
-    signals: SignalFd,
+    signals: Signals,
 }
 
 impl Runtime {
     /// Blocks SIGCHLD, SIGTERM and SIGINT in this thread (children get a clean mask) and
     /// reads them from a signalfd.
     pub(crate) fn new(executor: Executor, kill_grace_ms: u64) -> anyhow::Result<Runtime> {
-        let mut mask = SigSet::empty();
-        mask.add(Signal::SIGCHLD);
-        mask.add(Signal::SIGTERM);
-        mask.add(Signal::SIGINT);
-        mask.thread_block().context("blocking signals")?;
-        let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
-            .context("creating signalfd")?;
+        let signals = Signals::block(&[Signal::SIGCHLD, Signal::SIGTERM, Signal::SIGINT])
+            .context("blocking signals")?;
         let poll = Poll::new().context("creating poll")?;
-        poll.registry()
-            .register(
-                &mut SourceFd(&signals.as_raw_fd()),
-                SIGNALS,
-                Interest::READABLE,
-            )
+        signals
+            .register(poll.registry(), SIGNALS)
             .context("registering signalfd")?;
         Ok(Runtime {
             executor,
@@ -193,9 +184,8 @@ impl Runtime {
                 child.read_output();
             }
         }
-        while let Ok(Some(info)) = self.signals.read_signal() {
-            let signal = i32::try_from(info.ssi_signo).unwrap_or_default();
-            if signal == Signal::SIGTERM as i32 || signal == Signal::SIGINT as i32 {
+        for signal in self.signals.pending() {
+            if matches!(signal, Signal::SIGTERM | Signal::SIGINT) {
                 turn.shutdown_requested = true;
             }
         }
