@@ -284,19 +284,49 @@ fn failed(message: impl std::fmt::Display) -> Located {
     Failure::failed(anyhow!("{message}")).into()
 }
 
-/// The CIB as read and as changed since.
+/// The CIB as read and as changed since. The changed copy is made on the first change, so
+/// read-only commands never copy a large CIB.
 #[derive(Debug, Clone)]
 pub struct Staged {
     /// As last read or committed.
     pub base: Cib,
-    /// With the changes not yet committed.
-    pub work: Cib,
+    changed: Option<Cib>,
 }
 
 impl Staged {
-    /// True when the configuration has uncommitted changes.
+    /// A CIB as read, nothing changed yet.
+    pub fn new(base: Cib) -> Staged {
+        Staged {
+            base,
+            changed: None,
+        }
+    }
+
+    /// The CIB with the changes not yet committed.
+    pub fn work(&self) -> &Cib {
+        self.changed.as_ref().unwrap_or(&self.base)
+    }
+
+    /// The CIB to change.
+    pub fn work_mut(&mut self) -> &mut Cib {
+        self.changed.get_or_insert_with(|| self.base.clone())
+    }
+
+    /// Replaces the changed copy.
+    pub fn set_work(&mut self, cib: Cib) {
+        self.changed = Some(cib);
+    }
+
+    /// Drops the changes.
+    pub fn discard(&mut self) {
+        self.changed = None;
+    }
+
+    /// True when the configuration or status has uncommitted changes.
     pub fn has_changes(&self) -> bool {
-        self.work.configuration != self.base.configuration || self.work.status != self.base.status
+        self.changed.as_ref().is_some_and(|work| {
+            work.configuration != self.base.configuration || work.status != self.base.status
+        })
     }
 }
 
@@ -384,10 +414,7 @@ impl<'a> Session<'a> {
                     .load()
                     .map_err(super::crm_ops::access_failure)?,
             };
-            self.staged = Some(Staged {
-                base: cib.clone(),
-                work: cib,
-            });
+            self.staged = Some(Staged::new(cib));
         }
         Ok(self.staged.as_mut().expect("loaded above"))
     }
@@ -456,6 +483,8 @@ impl<'a> Session<'a> {
         if self.has_changes() {
             self.write(self.force_commit)?;
         }
+        // The process ends right after: freeing a large CIB piece by piece is wasted time.
+        std::mem::forget(self.staged.take());
         Ok(())
     }
 
@@ -521,7 +550,7 @@ impl<'a> Session<'a> {
             Some(true) => self.commit(false),
             _ => {
                 if let Some(staged) = &mut self.staged {
-                    staged.work = staged.base.clone();
+                    staged.discard();
                 }
                 self.info("changes discarded");
                 Ok(())
@@ -551,7 +580,7 @@ impl<'a> Session<'a> {
         match command {
             ConfigureCommand::Change(change) => {
                 let staged = self.load()?;
-                let notes = edit::apply_line(&mut staged.work, line, &change, Mode::Create)?;
+                let notes = edit::apply_line(staged.work_mut(), line, &change, Mode::Create)?;
                 let defined = match &change {
                     shell::Change::Property(_) => Some("cib-bootstrap-options"),
                     shell::Change::RscDefaults(_) => Some("rsc-options"),
@@ -580,8 +609,17 @@ impl<'a> Session<'a> {
     }
 
     fn show(&mut self, what: ShowWhat) -> Result<(), Located> {
+        // Lend the staged copy out instead of cloning it (a large CIB costs milliseconds).
+        self.load()?;
+        let staged = self.staged.take().expect("loaded above");
+        let result = self.show_from(&staged, what);
+        self.staged = Some(staged);
+        result
+    }
+
+    fn show_from(&mut self, staged: &Staged, what: ShowWhat) -> Result<(), Located> {
         let json = self.json;
-        let work = self.load()?.work.clone();
+        let work = staged.work();
         let config = &work.configuration;
         match what {
             ShowWhat::All if json => self.print_json(&json!({
@@ -611,11 +649,11 @@ impl<'a> Session<'a> {
                 }
             }
             ShowWhat::Json => {
-                let text = serde_json::to_string_pretty(&work).expect("a CIB always serialises");
+                let text = serde_json::to_string_pretty(work).expect("a CIB always serialises");
                 self.print(&format!("{text}\n"))
             }
             ShowWhat::Xml => {
-                let text = crate::crm::xml::to_xml(&work);
+                let text = crate::crm::xml::to_xml(work);
                 self.print(&text)?;
                 if !text.ends_with('\n') {
                     self.print("\n")?;
@@ -623,17 +661,16 @@ impl<'a> Session<'a> {
                 Ok(())
             }
             ShowWhat::Changed => {
-                let base = self.load()?.base.configuration.clone();
-                let text = changed_text(&base, config);
+                let text = changed_text(&staged.base.configuration, config);
                 self.print(&text)
             }
         }
     }
 
     fn findings(&mut self) -> Result<(Vec<Finding>, render::Shown), Located> {
-        let work = self.load()?.work.clone();
-        let findings = verify::verify(&work, self.agents.as_ref());
-        Ok((findings, render::show_with_lines(&work.configuration)))
+        let shown = render::show_with_lines(&self.load()?.work().configuration);
+        let work = self.staged.as_ref().expect("loaded above").work();
+        Ok((verify::verify(work, self.agents.as_ref()), shown))
     }
 
     /// A finding naming where its object is: the batch line that defined it in this run, or
@@ -713,7 +750,11 @@ impl<'a> Session<'a> {
         let (findings, shown) = self.findings()?;
         let staged = self.staged.as_ref().expect("findings loaded the CIB");
         // Warnings the committed copy already had were shown before; print only new ones.
-        let known = verify::verify(&staged.base, self.agents.as_ref());
+        let known = if findings.iter().any(|f| f.severity == Severity::Warning) {
+            verify::verify(&staged.base, self.agents.as_ref())
+        } else {
+            Vec::new()
+        };
         let mut errors = 0;
         for finding in &findings {
             let label = match finding.severity {
@@ -738,33 +779,30 @@ impl<'a> Session<'a> {
             Target::Live(_) => return self.write_live(force),
         };
         let staged = self.staged.as_mut().expect("has_changes implies loaded");
-        let mut next = staged.work.clone();
-        if next.configuration != staged.base.configuration {
-            next.bump_epoch();
-        } else {
-            next.bump_num_updates();
-        }
+        let configuration_changed = staged.work().configuration != staged.base.configuration;
         let expected = (!force).then(|| staged.base.version());
-        let write = || -> Result<(), crate::crm::store::StoreError> {
-            let _lock = file.lock()?;
-            if expected == Some((0, 0, 0)) && file.load()?.is_none() {
-                return file.store(&next, None);
-            }
-            file.store(&next, expected)
-        };
-        write().map_err(|e| {
+        let work = staged.work_mut();
+        let counters = (work.admin_epoch, work.epoch, work.num_updates);
+        if configuration_changed {
+            work.bump_epoch();
+        } else {
+            work.bump_num_updates();
+        }
+        let written = file.lock().and_then(|_lock| file.store(work, expected));
+        if let Err(e) = written {
+            // Not written: the staged copy keeps its old counters and its changes.
+            (work.admin_epoch, work.epoch, work.num_updates) = counters;
             let failure = Failure::failed(anyhow!("commit failed: {e}"));
-            match e {
+            return Err(match e {
                 crate::crm::store::StoreError::Conflict { .. } => {
                     Located::from(failure.with_hint(
                         "`refresh` to start again from the stored CIB, or `commit force`",
                     ))
                 }
                 _ => Located::from(failure),
-            }
-        })?;
-        staged.base = next.clone();
-        staged.work = next;
+            });
+        }
+        staged.base = staged.changed.take().expect("work_mut made the copy");
         let epoch = staged.base.epoch;
         if self.json && self.mode != RunMode::Interactive {
             self.print_json(&json!({ "committed": true, "epoch": epoch }))?;
@@ -781,7 +819,7 @@ impl<'a> Session<'a> {
         if force {
             base = access.load().map_err(super::crm_ops::access_failure)?;
         }
-        let epoch = access.commit(&base, &staged.work).map_err(|e| {
+        let epoch = access.commit(&base, staged.work()).map_err(|e| {
             let conflict = matches!(e, crate::crm::access::AccessError::Conflict(_));
             let failure = super::crm_ops::access_failure(e);
             if conflict {
@@ -792,9 +830,10 @@ impl<'a> Session<'a> {
                 Located::from(failure)
             }
         })?;
-        staged.work.epoch = epoch;
-        staged.work.num_updates = 0;
-        staged.base = staged.work.clone();
+        let work = staged.work_mut();
+        work.epoch = epoch;
+        work.num_updates = 0;
+        staged.base = staged.changed.take().expect("work_mut made the copy");
         if self.json && self.mode != RunMode::Interactive {
             self.print_json(&json!({ "committed": true, "epoch": epoch }))?;
         }
@@ -814,7 +853,7 @@ impl<'a> Session<'a> {
         };
         let name = if source == "-" { "stdin" } else { source };
         let staged = self.load()?;
-        let mut next = staged.work.clone();
+        let mut next = staged.work().clone();
         if xml {
             let imported =
                 crate::crm::xml::parse_cib(&text).map_err(|e| failed(format!("{name}: {e}")))?;
@@ -839,12 +878,12 @@ impl<'a> Session<'a> {
             edit::apply_text(&mut next, &text, Mode::Update)
                 .map_err(|e| failed(format!("{name}:{e}")))?;
         }
-        staged.work = next;
+        staged.set_work(next);
         Ok(())
     }
 
     fn edit(&mut self, id: Option<&str>) -> Result<(), Located> {
-        let work = self.load()?.work.clone();
+        let work = self.load()?.work().clone();
         let before = match id {
             Some(id) => render::show_ids(&work.configuration, &[id.to_string()])
                 .map_err(|_| failed(format!("no object \"{id}\"")))?,
@@ -883,7 +922,7 @@ impl<'a> Session<'a> {
         }
         edit::apply_text(&mut next, &after, Mode::Update)
             .map_err(|e| failed(format!("edited text:{e}; nothing changed")))?;
-        self.load()?.work = next;
+        self.load()?.set_work(next);
         Ok(())
     }
 
@@ -917,7 +956,7 @@ impl<'a> Session<'a> {
             json: self.json,
             out: &mut *self.out,
             batch: if batch {
-                self.staged.as_mut().map(|s| &mut s.work)
+                self.staged.as_mut().map(|s| s.work_mut())
             } else {
                 None
             },

@@ -275,7 +275,7 @@ pub fn interactive(target: Target, json: bool, level: Level, out: &mut dyn Write
     loop {
         completions.borrow_mut().refresh(
             session.level,
-            session.staged().map(|s| &s.work.configuration),
+            session.staged().map(|s| &s.work().configuration),
         );
         let mut text = match editor
             .borrow_mut()

@@ -162,9 +162,12 @@ impl Object<'_> {
             Object::Constraint(Constraint::Colocation(c)) => write_colocation(out, c),
             Object::Constraint(Constraint::Order(o)) => write_order(out, o),
             Object::Options { keyword, set, list } => {
-                out.head(format!("{keyword} {set}:"));
+                out.head(format_args!("{keyword} {set}:"));
                 for (name, value) in list.iter() {
-                    out.section(format!("{name}={}", quote(value)));
+                    out.section_start();
+                    out.shown.text.push_str(name);
+                    out.shown.text.push('=');
+                    push_quoted(&mut out.shown.text, value);
                 }
             }
         }
@@ -242,16 +245,19 @@ pub fn agent_text(p: &Primitive) -> String {
 }
 
 fn write_primitive(out: &mut Writer, p: &Primitive) {
-    out.head(format!("primitive {} {}", p.id, agent_text(p)));
+    if p.class == "ocf" && p.provider.as_deref() == Some("heartbeat") {
+        out.head(format_args!("primitive {} {}", p.id, p.kind));
+    } else {
+        out.head(format_args!("primitive {} {}", p.id, p.agent()));
+    }
     out.pairs("params", &p.params);
     out.pairs("meta", &p.meta);
     out.pairs("utilization", &p.utilization);
     for op in &p.ops {
-        let mut line = format!("op {}", op.name);
-        for (name, value) in op.attrs.iter() {
-            let _ = write!(line, " {name}={}", quote(value));
-        }
-        out.section(line);
+        out.section_start();
+        out.shown.text.push_str("op ");
+        out.shown.text.push_str(&op.name);
+        out.push_pairs(&op.attrs);
     }
 }
 
@@ -366,14 +372,21 @@ fn write_order(out: &mut Writer, o: &Order) {
 /// would otherwise read it as an escape (before `"` or `\`, or last), so crmsh's output for
 /// ordinary values is matched byte for byte and every value reads back.
 pub fn quote(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    push_quoted(&mut out, value);
+    out
+}
+
+/// Appends `value` quoted as [`quote`] does, without an intermediate string.
+fn push_quoted(out: &mut String, value: &str) {
     let bare = !value.is_empty()
         && value
             .chars()
             .all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '-'));
     if bare {
-        return value.to_string();
+        out.push_str(value);
+        return;
     }
-    let mut out = String::with_capacity(value.len() + 2);
     out.push('"');
     let mut chars = value.chars().peekable();
     while let Some(c) = chars.next() {
@@ -388,7 +401,6 @@ pub fn quote(value: &str) -> String {
         out.push(c);
     }
     out.push('"');
-    out
 }
 
 /// A rule word (attribute or value) as crmsh prints it: bare unless it would not read back
@@ -401,49 +413,57 @@ fn quote_word(word: &str) -> String {
     if bare { word.to_string() } else { quote(word) }
 }
 
-/// Builds objects line by line: a head line, then sections each on a tab-indented line, every
-/// line but an object's last ending in ` \`.
+/// Builds objects straight into the output: a head line, then sections each on a
+/// tab-indented line, every line but an object's last ending in ` \`.
 #[derive(Default)]
 struct Writer {
     shown: Shown,
     line: usize,
-    pending: Vec<String>,
+    lines_in_object: usize,
 }
 
 impl Writer {
     fn begin(&mut self, id: &str) {
         self.shown.lines.push((id.to_string(), self.line + 1));
+        self.lines_in_object = 0;
     }
 
-    fn head(&mut self, text: String) {
-        self.pending.push(text);
+    fn head(&mut self, text: impl std::fmt::Display) {
+        let _ = write!(self.shown.text, "{text}");
+        self.lines_in_object = 1;
     }
 
-    fn section(&mut self, text: String) {
-        self.pending.push(format!("\t{text}"));
+    fn section_start(&mut self) {
+        self.shown.text.push_str(" \\\n\t");
+        self.lines_in_object += 1;
+    }
+
+    fn section(&mut self, text: impl std::fmt::Display) {
+        self.section_start();
+        let _ = write!(self.shown.text, "{text}");
     }
 
     fn pairs(&mut self, keyword: &str, list: &NvList) {
         if list.is_empty() {
             return;
         }
-        let mut text = keyword.to_string();
+        self.section_start();
+        self.shown.text.push_str(keyword);
+        self.push_pairs(list);
+    }
+
+    fn push_pairs(&mut self, list: &NvList) {
         for (name, value) in list.iter() {
-            let _ = write!(text, " {name}={}", quote(value));
+            self.shown.text.push(' ');
+            self.shown.text.push_str(name);
+            self.shown.text.push('=');
+            push_quoted(&mut self.shown.text, value);
         }
-        self.section(text);
     }
 
     fn end(&mut self) {
-        let count = self.pending.len();
-        for (index, line) in self.pending.drain(..).enumerate() {
-            self.shown.text.push_str(&line);
-            if index + 1 < count {
-                self.shown.text.push_str(" \\");
-            }
-            self.shown.text.push('\n');
-        }
-        self.line += count;
+        self.shown.text.push('\n');
+        self.line += self.lines_in_object;
     }
 
     fn finish(self) -> Shown {
