@@ -58,9 +58,12 @@ pub struct Args {
 pub enum CrmCommand {
     /// Show, change, verify and commit the configuration (crm shell syntax).
     Configure(Words),
-    /// Start, stop, manage or unmanage a resource.
+    /// Resources: start, stop, restart, move, ban, clear, cleanup, status, locate, manage.
+    ///
+    /// `move RSC [NODE] [--lifetime PT1H]` leaves the location constraint cli-prefer-RSC,
+    /// `ban` cli-ban-RSC-on-NODE; `clear RSC` removes them.
     Resource(Words),
-    /// Show nodes; put them in standby or online; node attributes.
+    /// Nodes: list, standby, online, maintenance, ready [NODE] (default: this node), attribute.
     Node(Words),
     /// Resource agents: classes, list CLASS [PROVIDER], info AGENT.
     Ra(Words),

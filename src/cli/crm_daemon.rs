@@ -694,6 +694,11 @@ fn local_history(data: &Value) -> Vec<ResourceHistory> {
                     .get("exit_reason")
                     .and_then(Value::as_str)
                     .map(str::to_string),
+                // The expected code, as the controller records it (a probe expects 7).
+                transition_key: Some(format!(
+                    "0:0:{}:hakit",
+                    if operation == "monitor" { 7 } else { 0 }
+                )),
                 ..OpRecord::default()
             };
             match history.ops.iter_mut().find(|r| r.id == entry.id) {

@@ -65,6 +65,15 @@ pub struct ResourceOp {
 }
 
 impl ResourceOp {
+    /// The code asked for: 7 (not running) for a probe, 0 otherwise.
+    pub fn expected_rc(&self) -> i32 {
+        if self.operation == "monitor" && self.interval_ms == 0 {
+            7
+        } else {
+            0
+        }
+    }
+
     /// The code that counts as success: a probe may find the resource stopped (7).
     pub fn is_expected(&self, rc: i32) -> bool {
         match (self.operation.as_str(), self.interval_ms) {

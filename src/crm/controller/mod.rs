@@ -887,6 +887,7 @@ impl Controller {
             id: record_id(&op),
             operation: op.operation.clone(),
             interval_ms: op.interval_ms,
+            transition_key: Some(transition_key(&op, action)),
             on_node: Some(op.node.clone()),
             ..OpRecord::default()
         };
@@ -912,7 +913,7 @@ impl Controller {
         if op.interval_ms == 0 {
             self.local_ops.remove(&token);
         }
-        let record = done.record(&op);
+        let record = done.record(&op, action);
         let failed = is_failure(&op, &record);
         if failed {
             self.count_failure(&op, &record);
@@ -1196,7 +1197,7 @@ struct OpDone {
 }
 
 impl OpDone {
-    fn record(&self, op: &ResourceOp) -> OpRecord {
+    fn record(&self, op: &ResourceOp, action: Option<(u64, usize)>) -> OpRecord {
         OpRecord {
             id: record_id(op),
             operation: op.operation.clone(),
@@ -1211,10 +1212,17 @@ impl OpDone {
             op_digest: None,
             exit_reason: self.exit_reason.clone(),
             on_node: Some(op.node.clone()),
-            transition_key: None,
+            transition_key: Some(transition_key(op, action)),
             transition_magic: None,
         }
     }
+}
+
+/// Pacemaker's `ACTION:TRANSITION:EXPECTED_RC:UUID`: the scheduler reads the expected code
+/// from it to tell a failure from a success (a probe expects 7, not running).
+fn transition_key(op: &ResourceOp, action: Option<(u64, usize)>) -> String {
+    let (transition, index) = action.unwrap_or((0, 0));
+    format!("{index}:{transition}:{}:hakit", op.expected_rc())
 }
 
 /// Pacemaker's record ids: `RSC_last_0` for one-shot ops, `RSC_monitor_10000` for recurring.
