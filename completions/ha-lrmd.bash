@@ -31,8 +31,17 @@ _ha__lrmd() {
             ha__lrmd,ra)
                 cmd="ha__lrmd__subcmd__ra"
                 ;;
+            ha__lrmd,resources)
+                cmd="ha__lrmd__subcmd__resources"
+                ;;
+            ha__lrmd,status)
+                cmd="ha__lrmd__subcmd__status"
+                ;;
             ha__lrmd,test)
                 cmd="ha__lrmd__subcmd__test"
+                ;;
+            ha__lrmd,watch)
+                cmd="ha__lrmd__subcmd__watch"
                 ;;
             ha__lrmd__subcmd__help,builtin)
                 cmd="ha__lrmd__subcmd__help__subcmd__builtin"
@@ -49,8 +58,17 @@ _ha__lrmd() {
             ha__lrmd__subcmd__help,ra)
                 cmd="ha__lrmd__subcmd__help__subcmd__ra"
                 ;;
+            ha__lrmd__subcmd__help,resources)
+                cmd="ha__lrmd__subcmd__help__subcmd__resources"
+                ;;
+            ha__lrmd__subcmd__help,status)
+                cmd="ha__lrmd__subcmd__help__subcmd__status"
+                ;;
             ha__lrmd__subcmd__help,test)
                 cmd="ha__lrmd__subcmd__help__subcmd__test"
+                ;;
+            ha__lrmd__subcmd__help,watch)
+                cmd="ha__lrmd__subcmd__help__subcmd__watch"
                 ;;
             ha__lrmd__subcmd__help__subcmd__ra,classes)
                 cmd="ha__lrmd__subcmd__help__subcmd__ra__subcmd__classes"
@@ -101,7 +119,7 @@ _ha__lrmd() {
 
     case "${cmd}" in
         ha__lrmd)
-            opts="-h -V --json --help --version exec ra test daemon builtin help"
+            opts="-h -V --json --help --version exec ra test resources status watch daemon builtin help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -177,7 +195,7 @@ _ha__lrmd() {
             return 0
             ;;
         ha__subcmd__lrmd__subcmd__help)
-            opts="exec ra test daemon builtin help"
+            opts="exec ra test resources status watch daemon builtin help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -316,7 +334,49 @@ _ha__lrmd() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ha__subcmd__lrmd__subcmd__help__subcmd__resources)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ha__subcmd__lrmd__subcmd__help__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ha__subcmd__lrmd__subcmd__help__subcmd__test)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ha__subcmd__lrmd__subcmd__help__subcmd__watch)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -484,6 +544,34 @@ _ha__lrmd() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ha__subcmd__lrmd__subcmd__resources)
+            opts="-h --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ha__subcmd__lrmd__subcmd__status)
+            opts="-h --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ha__subcmd__lrmd__subcmd__test)
             opts="-h --param --timeout --resource --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -503,6 +591,20 @@ _ha__lrmd() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ha__subcmd__lrmd__subcmd__watch)
+            opts="-h --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;

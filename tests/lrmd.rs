@@ -919,3 +919,73 @@ fn restarted_daemon_keeps_track_of_what_it_started() {
         .unwrap();
     assert_eq!(monitor.rc, Some(7));
 }
+
+#[test]
+fn refused_requests_still_report_a_result_for_their_token() {
+    let scratch = Scratch::new();
+    let daemon = DaemonGuard::start(&scratch);
+    let mut events = daemon.client();
+    events.subscribe().unwrap();
+    let mut lrmd = daemon.client();
+    let missing = hakit::lrmd::protocol::ExecArgs {
+        token: 5,
+        ..exec_args("r", "ocf:heartbeat:NoSuchAgent", "start", &[])
+    };
+    assert!(lrmd.exec(&missing).is_err());
+    let result = events.next_result(Duration::from_secs(5)).unwrap().unwrap();
+    assert_eq!(result.client, 5);
+    assert_eq!(
+        result.status,
+        hakit::lrmd::executor::ExecStatus::NotInstalled
+    );
+    assert_eq!(result.rc, Some(5));
+    let bad_param = hakit::lrmd::protocol::ExecArgs {
+        token: 6,
+        ..exec_args(
+            "r",
+            "ocf:heartbeat:Dummy",
+            "start",
+            &[("colour", "red".into())],
+        )
+    };
+    assert!(lrmd.exec(&bad_param).is_err());
+    let result = events.next_result(Duration::from_secs(5)).unwrap().unwrap();
+    assert_eq!((result.client, result.rc), (6, Some(2)));
+    assert_eq!(result.failure, Some(hakit::lrmd::agent::FailureKind::Hard));
+    assert!(result.exit_reason.unwrap().contains("colour"));
+}
+
+#[test]
+fn daemon_commands_show_resources_and_say_when_the_daemon_is_down() {
+    let scratch = Scratch::new();
+    let out = scratch.run(&["resources"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("ha-lrmd: error: cannot reach ha-lrmd at "),
+        "{err}"
+    );
+    assert!(err.contains("hint: is it running?"), "{err}");
+    let out = scratch.run(&["status", "--json"]);
+    assert_eq!(json(&out)["error"]["kind"], "unreachable");
+
+    let daemon = DaemonGuard::start(&scratch);
+    let state = scratch.path("r.state");
+    let params = [("state", state.display().to_string())];
+    let result = daemon
+        .client()
+        .exec_wait(&exec_args(
+            "dummy1",
+            "ocf:heartbeat:Dummy",
+            "start",
+            &params,
+        ))
+        .unwrap();
+    assert_eq!(result.rc, Some(0));
+    let text = stdout(&scratch.run(&["resources"]));
+    assert!(text.contains("dummy1: ocf:heartbeat:Dummy"), "{text}");
+    assert!(text.contains("  start: ok (rc 0)"), "{text}");
+    let status = json(&scratch.run(&["status", "--json"]));
+    assert_eq!(status["data"]["executor"]["completed"], 1, "{status}");
+    assert!(daemon.stop().success());
+}

@@ -9,7 +9,7 @@ use clap::Args;
 
 use super::{CliResult, Failure, print_json_ok};
 use crate::crm::cib::{Cib, NodeState, NvList, OpRecord, ResourceHistory};
-use crate::crm::scheduler::{Explanation, Transition, effective_now, schedule};
+use crate::crm::scheduler::{Explanation, Transition, effective_now, schedule, schedule_explained};
 use crate::crm::xml::parse_cib;
 
 /// Where the CIB comes from.
@@ -139,7 +139,7 @@ pub fn run_explain(args: &ExplainArgs, json: bool, out: &mut dyn Write) -> CliRe
     let now = args
         .now
         .unwrap_or_else(|| effective_now(&cib, wall_clock()));
-    let transition = schedule(&cib, now);
+    let transition = schedule_explained(&cib, now);
     let Some(explanation) = transition.explain(&args.resource) else {
         return Err(Failure::failed(anyhow!(
             "unknown resource {:?} (not a primitive or group in this CIB)",

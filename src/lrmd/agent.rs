@@ -508,8 +508,12 @@ pub fn ocf_environment(
     if let Some(node) = &meta.on_node {
         env.push(("OCF_RESKEY_CRM_meta_on_node".to_string(), node.clone()));
     }
+    // Pacemaker spells meta attributes with dashes (target-role); agents read underscores.
     for (key, value) in &meta.extra {
-        env.push((format!("OCF_RESKEY_CRM_meta_{key}"), value.clone()));
+        let key = key.replace('-', "_");
+        if is_valid_param_name(&key) {
+            env.push((format!("OCF_RESKEY_CRM_meta_{key}"), value.clone()));
+        }
     }
     for (key, value) in params {
         env.push((format!("OCF_RESKEY_{key}"), value.clone()));

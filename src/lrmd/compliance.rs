@@ -79,7 +79,7 @@ fn describe(result: &OpResult) -> String {
         (ExecStatus::Done, Some(code)) => format!("rc {code} ({})", rc_text(code)),
         (ExecStatus::Timeout, _) => "a timeout".to_string(),
         (ExecStatus::Signaled, _) => format!("death by signal {}", result.signal.unwrap_or(0)),
-        (ExecStatus::SpawnFailed, _) => format!(
+        (ExecStatus::SpawnFailed | ExecStatus::NotInstalled | ExecStatus::Invalid, _) => format!(
             "a failure to start ({})",
             result.exit_reason.as_deref().unwrap_or("unknown")
         ),

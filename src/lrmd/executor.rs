@@ -258,6 +258,11 @@ pub enum ExecStatus {
     Signaled,
     /// The agent could not be started.
     SpawnFailed,
+    /// The agent does not exist or cannot be executed (reported by the daemon for a request
+    /// it refused; `rc` is 5).
+    NotInstalled,
+    /// The request was refused: parameters the agent does not accept (`rc` is 2).
+    Invalid,
 }
 
 /// The outcome of one op run.

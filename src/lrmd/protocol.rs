@@ -151,7 +151,7 @@ impl OpEvent {
 }
 
 /// Pacemaker's numeric execution status (`op_status` in the CIB) for a result: 0 done,
-/// 1 cancelled, 2 timed out, 4 error, 5 hard error, 7 not installed.
+/// 1 cancelled, 2 timed out, 4 error, 7 not installed.
 pub fn pacemaker_op_status(result: &OpResult) -> i32 {
     use super::executor::ExecStatus;
     match result.status {
@@ -159,6 +159,7 @@ pub fn pacemaker_op_status(result: &OpResult) -> i32 {
         ExecStatus::Cancelled => 1,
         ExecStatus::Timeout => 2,
         ExecStatus::Signaled => 4,
-        ExecStatus::SpawnFailed => 7,
+        ExecStatus::SpawnFailed | ExecStatus::NotInstalled => 7,
+        ExecStatus::Invalid => 4,
     }
 }

@@ -56,6 +56,9 @@ pub struct ChildStatus {
 pub struct Supervisor {
     children: Vec<Supervised>,
     stopping: bool,
+    /// During a staged stop: the child signalled last and when it gets SIGKILL.
+    stopping_child: Option<(usize, Instant)>,
+    stop_grace: Duration,
 }
 
 impl Supervisor {
@@ -75,6 +78,8 @@ impl Supervisor {
         Supervisor {
             children,
             stopping: false,
+            stopping_child: None,
+            stop_grace: Duration::ZERO,
         }
     }
 
@@ -159,6 +164,11 @@ impl Supervisor {
             ));
             entry.backoff = (entry.backoff * 2).min(MAX_BACKOFF);
         }
+        if let Some((index, _)) = self.stopping_child
+            && self.children[index].child.is_none()
+        {
+            self.signal_next(now);
+        }
         lines
     }
 
@@ -181,12 +191,68 @@ impl Supervisor {
         lines
     }
 
-    /// When the next restart is due.
+    /// When the next restart (or, while stopping, the next SIGKILL) is due.
     pub fn next_deadline(&self) -> Option<Instant> {
         if self.stopping {
-            return None;
+            return self.stopping_child.map(|(_, at)| at);
         }
         self.children.iter().filter_map(|c| c.restart_at).min()
+    }
+
+    /// Starts stopping the children without blocking: the last started gets SIGTERM first,
+    /// and each next one once the previous has exited ([`Supervisor::reap`]) or was killed
+    /// after `grace` ([`Supervisor::advance_stop`]). The caller's loop keeps running meanwhile,
+    /// so a controller that moves its resources away before exiting still has its ring.
+    pub fn request_stop(&mut self, now: Instant, grace: Duration) {
+        if self.stopping {
+            return;
+        }
+        self.stopping = true;
+        self.stop_grace = grace;
+        self.signal_next(now);
+    }
+
+    fn signal_next(&mut self, now: Instant) {
+        self.stopping_child = None;
+        let next = self.children.iter().rposition(|c| c.child.is_some());
+        if let Some(index) = next {
+            let child = self.children[index]
+                .child
+                .as_ref()
+                .expect("position found a child");
+            let _ = signal::kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM);
+            self.stopping_child = Some((index, now + self.stop_grace));
+        }
+    }
+
+    /// During a staged stop: kills a child past its grace and signals the next one. Returns
+    /// log lines.
+    pub fn advance_stop(&mut self, now: Instant) -> Vec<String> {
+        let mut lines = Vec::new();
+        if let Some((index, deadline)) = self.stopping_child {
+            let entry = &mut self.children[index];
+            match &mut entry.child {
+                None => self.signal_next(now),
+                Some(child) if now >= deadline => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    lines.push(format!(
+                        "{} killed after {} ms",
+                        entry.spec.name,
+                        self.stop_grace.as_millis()
+                    ));
+                    entry.child = None;
+                    self.signal_next(now);
+                }
+                Some(_) => {}
+            }
+        }
+        lines
+    }
+
+    /// True once a stop was requested and every child is gone.
+    pub fn is_stopped(&self) -> bool {
+        self.stopping && self.children.iter().all(|c| c.child.is_none())
     }
 
     /// Stops the children in reverse start order: SIGTERM, then SIGKILL for one still alive
@@ -312,6 +378,52 @@ mod tests {
             supervisor.tick(Instant::now() + MAX_BACKOFF).is_empty(),
             "no restart when stopping"
         );
+    }
+
+    #[test]
+    fn a_staged_stop_signals_children_one_by_one_in_reverse_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut supervisor = Supervisor::new(vec![
+            sleeper(dir.path(), "a", "30"),
+            sleeper(dir.path(), "b", "30"),
+        ]);
+        assert!(supervisor.start_all(Instant::now()).is_empty());
+        let a_pid = supervisor.status()[0].pid.unwrap() as i32;
+        supervisor.request_stop(Instant::now(), Duration::from_secs(5));
+        assert!(!supervisor.is_stopped());
+        let mut order = Vec::new();
+        for _ in 0..500 {
+            order.extend(supervisor.reap(Instant::now()));
+            if supervisor.is_stopped() {
+                break;
+            }
+            if order.len() == 1 {
+                // b went first; a was signalled only now.
+                assert!(order[0].starts_with("b stopped"), "{order:?}");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(supervisor.is_stopped(), "{order:?}");
+        assert!(order[1].starts_with("a stopped"), "{order:?}");
+        assert!(signal::kill(Pid::from_raw(a_pid), None).is_err());
+    }
+
+    #[test]
+    fn a_staged_stop_kills_a_child_that_outlives_its_grace() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut stubborn = sleeper(dir.path(), "stubborn", "30");
+        stubborn.program = "/bin/sh".into();
+        stubborn.args = vec!["-c".into(), "trap '' TERM; sleep 30".into()];
+        let mut supervisor = Supervisor::new(vec![stubborn]);
+        assert!(supervisor.start_all(Instant::now()).is_empty());
+        let t0 = Instant::now();
+        supervisor.request_stop(t0, Duration::from_millis(200));
+        let deadline = supervisor.next_deadline().expect("a kill deadline");
+        assert!(supervisor.advance_stop(t0).is_empty());
+        let lines = supervisor.advance_stop(deadline);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0].contains("killed"));
+        assert!(supervisor.is_stopped());
     }
 
     #[test]

@@ -318,14 +318,24 @@ impl Daemon {
             return Err(bad_args("resource must be 1 to 256 characters"));
         }
         if let Some(bad) = args.params.keys().find(|k| !agent::is_valid_param_name(k)) {
-            return Err(bad_args(format!("parameter name {bad:?} is not valid")));
+            let error = bad_args(format!("parameter name {bad:?} is not valid"));
+            return Err(self.refuse(&args, ExecStatus::Invalid, error));
         }
-        let agent = self.resolve(&args.agent)?;
+        let agent = match self.resolve(&args.agent) {
+            Ok(agent) => agent,
+            Err(error) => return Err(self.refuse(&args, ExecStatus::NotInstalled, error)),
+        };
         if args.action != "meta-data" && agent.name.class == Class::Ocf {
-            match self.known_meta_data(&agent)? {
-                Some(meta) => meta
-                    .check_params(&agent.name, &args.params)
-                    .map_err(failed)?,
+            let known = match self.known_meta_data(&agent) {
+                Ok(known) => known,
+                Err(error) => return Err(self.refuse(&args, ExecStatus::NotInstalled, error)),
+            };
+            match known {
+                Some(meta) => {
+                    if let Err(e) = meta.check_params(&agent.name, &args.params) {
+                        return Err(self.refuse(&args, ExecStatus::Invalid, failed(e)));
+                    }
+                }
                 None => {
                     let waiter = Waiter::ExecAfterMetaData {
                         agent: Box::new(agent.clone()),
@@ -464,6 +474,47 @@ impl Daemon {
         }))
     }
 
+    /// A request refused before it became an op still gets an `op_result` (op 0), so a
+    /// caller waiting on its token learns the outcome: rc 5 for a missing agent, rc 2 for
+    /// parameters the agent does not take. Returns `error` for the reply.
+    fn refuse(&mut self, args: &ExecArgs, status: ExecStatus, error: ErrorBody) -> ErrorBody {
+        let rc = match status {
+            ExecStatus::NotInstalled => agent::rc::NOT_INSTALLED,
+            _ => agent::rc::ERR_ARGS,
+        };
+        let result = OpResult {
+            op: OpId(0),
+            client: args.token,
+            resource: args.resource.clone(),
+            agent: args.agent.clone(),
+            action: args.action.clone(),
+            interval_ms: args.interval_ms,
+            status,
+            rc: Some(rc),
+            rc_text: Some(agent::rc_text(rc).to_string()),
+            raw_rc: None,
+            signal: None,
+            failure: agent::failure_kind(&args.action, rc),
+            exit_reason: Some(error.message.clone()),
+            stdout: String::new(),
+            stderr: String::new(),
+            dropped_bytes: 0,
+            duration_ms: 0,
+            finished_at_ms: super::runtime::wall_ms(),
+        };
+        self.broadcast(&OpEvent::new(result));
+        error
+    }
+
+    fn broadcast(&mut self, event: &OpEvent) {
+        for token in self.subscribers.clone() {
+            if let Some(conn) = self.conns.get_mut(&token) {
+                conn.send_event(event);
+            }
+            self.flush(token);
+        }
+    }
+
     /// Carries out what the executor said: results to waiters and subscribers, state saves.
     fn process(&mut self, outputs: Vec<Output>) {
         for output in outputs {
@@ -483,13 +534,7 @@ impl Daemon {
             let outputs = self.runtime.feed(Input::Forget { resource });
             self.process(outputs);
         } else {
-            let event = OpEvent::new(result.clone());
-            for token in self.subscribers.clone() {
-                if let Some(conn) = self.conns.get_mut(&token) {
-                    conn.send_event(&event);
-                }
-                self.flush(token);
-            }
+            self.broadcast(&OpEvent::new(result.clone()));
         }
         let Some(waiter) = self.waiters.remove(&result.op) else {
             return;
@@ -502,10 +547,13 @@ impl Daemon {
                 conn,
                 id,
             } => {
-                let answer = self
-                    .learn_meta_data(&agent, &result)
-                    .and_then(|meta| meta.check_params(&agent.name, &args.params).map_err(failed))
-                    .and_then(|()| self.submit_exec(conn, id, &agent, &args));
+                let answer = match self.learn_meta_data(&agent, &result) {
+                    Err(error) => Err(self.refuse(&args, ExecStatus::NotInstalled, error)),
+                    Ok(meta) => match meta.check_params(&agent.name, &args.params) {
+                        Err(e) => Err(self.refuse(&args, ExecStatus::Invalid, failed(e))),
+                        Ok(()) => self.submit_exec(conn, id, &agent, &args),
+                    },
+                };
                 match answer {
                     Ok(Some(value)) => self.reply(conn, id, Ok(value)),
                     Ok(None) => {}

@@ -58,6 +58,12 @@ pub enum Command {
     /// Check an agent against the OCF/LSB rules: start, start again, monitor, stop, stop
     /// again, monitor; exits 1 when it is not compliant.
     Test(TestArgs),
+    /// Resources the daemon knows: tracked processes and last results.
+    Resources,
+    /// The daemon's counters.
+    Status,
+    /// Print op results as the daemon reports them, until interrupted.
+    Watch,
     /// Run the executor daemon on $HA_RUN_DIR/lrmd.sock.
     Daemon {
         /// Stay in the foreground (the only mode; accepted for familiarity).
@@ -156,6 +162,9 @@ pub fn run(args: &Args) -> CliResult<Verdict> {
         Command::Ra { command } => run_ra(&setup, command, args.json, &mut out),
         Command::Test(test) => run_test(&setup, test, args.json, &mut out),
         Command::Daemon { .. } => daemon::serve(&setup),
+        Command::Resources => run_resources(&setup, args.json, &mut out),
+        Command::Status => run_status(&setup, args.json, &mut out),
+        Command::Watch => run_watch(&setup, args.json, &mut out),
         Command::Builtin { agent, action } => run_builtin(agent, action),
     }
 }
@@ -427,6 +436,8 @@ fn summary_line(result: &OpResult) -> String {
         (ExecStatus::Timeout, _) => "timed out".to_string(),
         (ExecStatus::Signaled, _) => format!("killed by signal {}", result.signal.unwrap_or(0)),
         (ExecStatus::SpawnFailed, _) => "could not be started".to_string(),
+        (ExecStatus::NotInstalled, _) => "agent not installed".to_string(),
+        (ExecStatus::Invalid, _) => "refused".to_string(),
         (ExecStatus::Cancelled, _) => "cancelled".to_string(),
         (ExecStatus::Done, None) => "no result".to_string(),
     };
@@ -764,6 +775,117 @@ fn print_test_report(out: &mut dyn Write, report: &TestReport) -> std::io::Resul
             "NOT compliant"
         }
     )
+}
+
+fn connect(setup: &Setup) -> CliResult<crate::lrmd::client::LrmdClient> {
+    let path = setup.paths.lrmd_socket();
+    crate::lrmd::client::LrmdClient::connect(&path).map_err(|e| ipc_failure(e, &path))
+}
+
+fn ipc_failure(error: crate::ipc::Error, path: &Path) -> Failure {
+    if error.is_unreachable() {
+        let message = match &error {
+            crate::ipc::Error::Connect { source, .. } => {
+                format!("cannot reach ha-lrmd at {}: {source}", path.display())
+            }
+            other => other.to_string(),
+        };
+        return Failure::unreachable(anyhow!(message))
+            .with_hint("is it running? start it with `ha-lrmd daemon`");
+    }
+    Failure::failed(anyhow::Error::from(error))
+}
+
+fn run_resources(setup: &Setup, json: bool, out: &mut dyn Write) -> CliResult<Verdict> {
+    let path = setup.paths.lrmd_socket();
+    let resources = connect(setup)?
+        .resources()
+        .map_err(|e| ipc_failure(e, &path))?;
+    if json {
+        print_json_ok(out, &resources).context("writing output")?;
+        return Ok(Verdict::Success);
+    }
+    for (id, resource) in &resources.resources {
+        let tracked = if resource.tracked_groups.is_empty() {
+            String::new()
+        } else {
+            format!(" (processes in groups {:?})", resource.tracked_groups)
+        };
+        writeln!(out, "{id}: {}{tracked}", resource.agent).context("writing output")?;
+        for record in &resource.history {
+            let what = match (record.status, record.rc) {
+                (ExecStatus::Done, Some(code)) => format!("{} (rc {code})", agent::rc_text(code)),
+                (status, _) => format!("{status:?}").to_lowercase(),
+            };
+            let every = if record.interval_ms > 0 {
+                format!(" every {} ms", record.interval_ms)
+            } else {
+                String::new()
+            };
+            writeln!(
+                out,
+                "  {}{every}: {what}, {} ms",
+                record.action, record.duration_ms
+            )
+            .context("writing output")?;
+        }
+    }
+    Ok(Verdict::Success)
+}
+
+fn run_status(setup: &Setup, json: bool, out: &mut dyn Write) -> CliResult<Verdict> {
+    let path = setup.paths.lrmd_socket();
+    let status = connect(setup)?
+        .status()
+        .map_err(|e| ipc_failure(e, &path))?;
+    if json {
+        print_json_ok(out, &status).context("writing output")?;
+    } else {
+        let e = &status.executor;
+        writeln!(
+            out,
+            "ha-lrmd pid {}: {} running, {} queued, {} recurring, {} completed, {} timed out, \
+             {} refused, {} subscribers",
+            status.pid,
+            e.running,
+            e.queued,
+            e.recurring,
+            e.completed,
+            e.timed_out,
+            e.rejected,
+            status.subscribers
+        )
+        .context("writing output")?;
+    }
+    Ok(Verdict::Success)
+}
+
+fn run_watch(setup: &Setup, json: bool, out: &mut dyn Write) -> CliResult<Verdict> {
+    let path = setup.paths.lrmd_socket();
+    let mut client = connect(setup)?;
+    client.subscribe().map_err(|e| ipc_failure(e, &path))?;
+    loop {
+        // Long waits are normal; a timeout just means nothing happened.
+        match client.next_result(Duration::from_secs(3600)) {
+            Ok(Some(result)) => {
+                if json {
+                    let event = crate::lrmd::protocol::OpEvent::new(result);
+                    writeln!(
+                        out,
+                        "{}",
+                        serde_json::to_string(&event).context("encoding")?
+                    )
+                } else {
+                    print_result(out, &result)
+                }
+                .context("writing output")?;
+                out.flush().context("writing output")?;
+            }
+            Ok(None) => return Ok(Verdict::Success),
+            Err(crate::ipc::Error::Timeout(_)) => {}
+            Err(e) => return Err(ipc_failure(e, &path)),
+        }
+    }
 }
 
 fn run_builtin(agent_text: &str, action: &str) -> CliResult<Verdict> {

@@ -69,9 +69,8 @@ pub(super) fn custom_action(
     node: Option<usize>,
     optional: bool,
 ) -> usize {
-    let key = (rsc, task.to_string(), interval_ms, node);
-    let index = match sched.action_index.get(&key) {
-        Some(&i) => i,
+    let index = match sched.find_action_exact(rsc, task, interval_ms, node) {
+        Some(i) => i,
         None => {
             let index = sched.actions.len();
             let needs = matches!(task, "start" | "promote");
@@ -89,9 +88,12 @@ pub(super) fn custom_action(
                 needs_quorum_or_fencing: needs,
                 note: None,
             });
-            sched.action_index.insert(key, index);
+            sched.index_action(index);
             if let Some(r) = rsc {
                 sched.rscs[r].actions.push(index);
+                if task != "monitor" {
+                    sched.rscs[r].main_actions.push(index);
+                }
             }
             index
         }
@@ -594,7 +596,7 @@ fn order_vs_fencing(sched: &mut Sched, fence: usize, node: usize) {
         if sched.rscs[r].variant != Variant::Primitive || !sched.rscs[r].managed {
             continue;
         }
-        let actions = sched.rscs[r].actions.clone();
+        let actions = sched.rscs[r].main_actions.clone();
         for a in actions {
             let task = sched.actions[a].task.clone();
             if task == "stop" && sched.actions[a].node == Some(node) {
@@ -629,9 +631,12 @@ pub(super) fn order_actions(sched: &mut Sched, first: usize, then: usize, f: u32
 }
 
 fn find_actions_by_task(sched: &Sched, rsc: usize, task: &str) -> Vec<usize> {
-    sched.rscs[rsc]
-        .actions
-        .iter()
+    let list = if task == "monitor" {
+        &sched.rscs[rsc].actions
+    } else {
+        &sched.rscs[rsc].main_actions
+    };
+    list.iter()
         .rev()
         .copied()
         .filter(|&a| sched.actions[a].task == task && sched.actions[a].interval_ms == 0)
@@ -664,9 +669,7 @@ fn action_for_ordering(sched: &Sched, first: usize, then: usize) -> usize {
         _ => return first,
     };
     sched
-        .action_index
-        .get(&(Some(fr), milestone.to_string(), 0, None))
-        .copied()
+        .find_action_exact(Some(fr), milestone, 0, None)
         .unwrap_or(first)
 }
 
@@ -732,11 +735,16 @@ fn action_flags_for_ordering(sched: &mut Sched, action: usize) -> (bool, bool) {
     .to_string();
     let node = sched.actions[action].node;
     for member in sched.rscs[rsc].children.clone() {
-        let member_action = sched.rscs[member].actions.iter().rev().copied().find(|&a| {
-            sched.actions[a].task == member_task
-                && sched.actions[a].interval_ms == 0
-                && (node.is_none() || sched.actions[a].node == node)
-        });
+        let member_action = sched.rscs[member]
+            .main_actions
+            .iter()
+            .rev()
+            .copied()
+            .find(|&a| {
+                sched.actions[a].task == member_task
+                    && sched.actions[a].interval_ms == 0
+                    && (node.is_none() || sched.actions[a].node == node)
+            });
         match member_action {
             Some(ma) => {
                 let (mo, mr) = flag_bits(&sched.actions[ma]);
@@ -942,11 +950,16 @@ fn update(
         let task = sched.actions[then].task.clone();
         let node = sched.actions[then].node;
         for member in sched.rscs[then_rsc].children.clone() {
-            let member_action = sched.rscs[member].actions.iter().rev().copied().find(|&a| {
-                sched.actions[a].task == task
-                    && sched.actions[a].interval_ms == 0
-                    && (node.is_none() || sched.actions[a].node == node)
-            });
+            let member_action = sched.rscs[member]
+                .main_actions
+                .iter()
+                .rev()
+                .copied()
+                .find(|&a| {
+                    sched.actions[a].task == task
+                        && sched.actions[a].interval_ms == 0
+                        && (node.is_none() || sched.actions[a].node == node)
+                });
             if let Some(ma) = member_action {
                 changed |= primitive_update(
                     sched,
@@ -1093,8 +1106,9 @@ fn update_action_for_orderings(sched: &mut Sched, then: usize, depth: &mut usize
     *depth += 1;
     let last_flags = flag_bits(&sched.actions[then]);
     let mut changed = 0;
-    let before: Vec<(usize, u32)> = sched.actions[then].before.iter().rev().copied().collect();
-    for (first, relation) in before {
+    let count = sched.actions[then].before.len();
+    for index in (0..count).rev() {
+        let (first, relation) = sched.actions[then].before[index];
         if relation == 0 {
             continue;
         }

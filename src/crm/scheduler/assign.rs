@@ -5,7 +5,7 @@
 //! resources already placed, current node, name).
 
 use super::super::score::{INFINITY, Score};
-use super::unpack::{NoQuorum, Role, Sched, Variant};
+use super::unpack::{NoQuorum, Role, Sched, Variant, push_term};
 
 pub(super) fn apply_node_criteria(sched: &mut Sched) {
     let locations = sched.locations.clone();
@@ -49,7 +49,7 @@ fn add_location_scores(sched: &mut Sched, rsc: usize, nodes: &[(usize, Score)], 
         let current = r.allowed[node].unwrap_or(Score::ZERO);
         r.allowed[node] = Some(current + score);
         if score != Score::ZERO || !sched.options.symmetric {
-            r.terms[node].push((tag.to_string(), score));
+            push_term(&mut r.terms, node, || (tag.to_string(), score));
         }
     }
 }
@@ -69,7 +69,7 @@ fn apply_stickiness(sched: &mut Sched, rsc: usize) {
 }
 
 fn check_failure_threshold(sched: &mut Sched, rsc: usize, node: usize) {
-    let clearing = sched.rscs[rsc].actions.iter().any(|&a| {
+    let clearing = sched.rscs[rsc].main_actions.iter().any(|&a| {
         sched.actions[a].task == "clear_failcount" && sched.actions[a].node == Some(node)
     });
     if clearing {
@@ -332,30 +332,36 @@ fn apply_coloc_to_scores(sched: &mut Sched, dependent: usize, primary: usize, co
     if primary_node.is_none() && score.value() < 0 {
         return;
     }
-    let primary_id = sched.rscs[sched.colocs[coloc].primary].id.clone();
+    let primary_id = &sched.rscs[sched.colocs[coloc].primary].id;
     let mut work = sched.rscs[dependent].allowed.clone();
     let mut terms = sched.rscs[dependent].terms.clone();
-    for node in 0..work.len() {
-        let Some(current) = work[node] else { continue };
+    for (node, slot) in work.iter_mut().enumerate() {
+        let Some(current) = *slot else { continue };
         match primary_node {
             None => {
                 let delta = Score::new(-score.value());
-                work[node] = Some(delta + current);
-                terms[node].push((format!("{primary_id} is not running (colocation)"), delta));
+                *slot = Some(delta + current);
+                push_term(&mut terms, node, || {
+                    (format!("{primary_id} is not running (colocation)"), delta)
+                });
             }
             Some(p) if p == node => {
                 if !score.is_infinity() {
-                    work[node] = Some(score + current);
-                    terms[node].push((format!("colocated with {primary_id}"), score));
+                    *slot = Some(score + current);
+                    push_term(&mut terms, node, || {
+                        (format!("colocated with {primary_id}"), score)
+                    });
                 }
             }
             Some(_) => {
                 if score.is_infinity() {
-                    work[node] = Some(Score::NEG_INFINITY);
-                    terms[node].push((
-                        format!("must run with {primary_id}, which is elsewhere"),
-                        Score::NEG_INFINITY,
-                    ));
+                    *slot = Some(Score::NEG_INFINITY);
+                    push_term(&mut terms, node, || {
+                        (
+                            format!("must run with {primary_id}, which is elsewhere"),
+                            Score::NEG_INFINITY,
+                        )
+                    });
                 }
             }
         }
@@ -455,7 +461,9 @@ fn add_colocated_node_scores(
         let delta = Score::new(delta);
         work[node] = Some(delta + current);
         if delta != Score::ZERO {
-            work_terms[node].push((format!("preferences of {label} (colocated)"), delta));
+            push_term(&mut work_terms, node, || {
+                (format!("preferences of {label} (colocated)"), delta)
+            });
         }
     }
     if any_node_available(sched, &work) {
@@ -593,7 +601,7 @@ pub(super) fn assign_resource(sched: &mut Sched, rsc: usize, node: Option<usize>
     match node {
         None => {
             r.next_role = Role::Stopped;
-            let actions = r.actions.clone();
+            let actions = r.main_actions.clone();
             for a in actions {
                 let action = &mut sched.actions[a];
                 if action.task == "stop" {

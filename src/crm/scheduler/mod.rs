@@ -56,8 +56,9 @@ pub struct Transition {
     pub fencing: Vec<FenceView>,
     /// Input problems noticed and the decision taken (unknown ids, ignored constraints).
     pub notes: Vec<String>,
+    /// The scheduler's working state, kept so the text views are rendered only on demand.
     #[serde(skip)]
-    report: render::Report,
+    state: std::sync::Arc<unpack::Sched>,
 }
 
 /// One action of the transition.
@@ -169,32 +170,33 @@ impl Transition {
 
     /// The cluster status before the transition ("Current cluster status").
     pub fn current_status(&self) -> String {
-        self.report.current_status.clone()
+        render::status_text_current(&self.state)
     }
 
     /// The cluster status after every action succeeded ("Revised Cluster Status").
     pub fn revised_status(&self) -> String {
-        self.report.revised_status.clone()
+        render::execute(&self.state).1
     }
 
     /// The "Executing Cluster Transition" lines in the order a simulated run would fire them.
     pub fn executing_block(&self) -> String {
-        self.report.executing.clone()
+        render::execute(&self.state).0
     }
 
     /// Lines printed above the status (execution date, disabled/blocked counts).
     pub fn preamble(&self) -> String {
-        self.report.preamble.clone()
+        render::preamble(&self.state)
     }
 
     /// The allocation scores in the `.scores` format, sorted.
     pub fn scores_text(&self) -> String {
-        self.report.scores.clone()
+        render::scores_text(&self.state)
     }
 
     /// The full `crm_simulate -S` style output: preamble, current status, summary, executing
     /// lines and revised status.
     pub fn simulate_text(&self) -> String {
+        let (executing, revised) = render::execute(&self.state);
         let mut out = self.preamble();
         out.push_str("Current cluster status:\n");
         out.push_str(&self.current_status());
@@ -202,25 +204,21 @@ impl Transition {
         out.push_str(&self.summary_block());
         out.push('\n');
         out.push_str("Executing Cluster Transition:\n");
-        out.push_str(&self.executing_block());
+        out.push_str(&executing);
         out.push('\n');
         out.push_str("Revised Cluster Status:\n");
-        out.push_str(&self.revised_status());
+        out.push_str(&revised);
         out
     }
 
     /// The explanation for one resource (primitive or group), or `None` when unknown.
     pub fn explain(&self, resource: &str) -> Option<Explanation> {
-        self.report
-            .explanations
-            .iter()
-            .find(|e| e.resource == resource)
-            .cloned()
+        render::explain(&self.state, resource)
     }
 
-    /// Explanations for every primitive, in scheduling order.
-    pub fn explanations(&self) -> &[Explanation] {
-        &self.report.explanations
+    /// Explanations for every primitive and group, in scheduling order.
+    pub fn explanations(&self) -> Vec<Explanation> {
+        render::explanations(&self.state)
     }
 }
 
@@ -228,7 +226,17 @@ impl Transition {
 /// input: unknown references and impossible constraints are skipped or leave resources
 /// stopped, and [`Transition::notes`] says so.
 pub fn schedule(cib: &Cib, now: EpochSeconds) -> Transition {
-    let mut sched = unpack::unpack(cib, now);
+    run(cib, now, false)
+}
+
+/// Like [`schedule`], and also records every score term so [`Transition::explain`] can say
+/// where each node's score came from. Same decisions, somewhat slower.
+pub fn schedule_explained(cib: &Cib, now: EpochSeconds) -> Transition {
+    run(cib, now, true)
+}
+
+fn run(cib: &Cib, now: EpochSeconds, record_terms: bool) -> Transition {
+    let mut sched = unpack::unpack(cib, now, record_terms);
     assign::apply_node_criteria(&mut sched);
     actions::create_internal_constraints(&mut sched);
     assign::assign_resources(&mut sched);

@@ -20,16 +20,6 @@ pub enum StatusStyle {
     Simulate,
 }
 
-#[derive(Debug, Clone, Default)]
-pub(super) struct Report {
-    pub(super) preamble: String,
-    pub(super) current_status: String,
-    pub(super) revised_status: String,
-    pub(super) executing: String,
-    pub(super) scores: String,
-    pub(super) explanations: Vec<Explanation>,
-}
-
 /// Natural, case-insensitive order (`node2` before `node10`), as the status display sorts.
 pub(super) fn natural_cmp(a: &str, b: &str) -> Ordering {
     let (a, b) = (a.as_bytes(), b.as_bytes());
@@ -68,16 +58,6 @@ pub(super) fn natural_cmp(a: &str, b: &str) -> Ordering {
 
 pub(super) fn finish(sched: Sched) -> Transition {
     let summary = summary_lines(&sched);
-    let mut report = Report {
-        preamble: preamble(&sched),
-        current_status: status_text(&sched, &StateView::current(&sched)),
-        ..Report::default()
-    };
-    let (executing, revised) = execute(&sched);
-    report.executing = executing;
-    report.revised_status = status_text(&sched, &revised);
-    report.scores = scores_text(&sched);
-    report.explanations = explanations(&sched);
 
     let included: Vec<usize> = (0..sched.actions.len())
         .filter(|&a| is_in_graph(&sched, a))
@@ -147,7 +127,7 @@ pub(super) fn finish(sched: Sched) -> Transition {
         placements,
         fencing,
         notes: sched.notes.clone(),
-        report,
+        state: std::sync::Arc::new(sched),
     }
 }
 
@@ -176,7 +156,7 @@ pub(super) fn primitives_in_order(sched: &Sched) -> Vec<usize> {
     out
 }
 
-fn preamble(sched: &Sched) -> String {
+pub(super) fn preamble(sched: &Sched) -> String {
     let mut out = String::new();
     if let Some(date) = sched.execution_date {
         out.push_str(&format!(
@@ -248,12 +228,17 @@ pub(super) fn format_date(epoch: i64) -> String {
 // ---- Transition Summary ----
 
 fn find_action(sched: &Sched, rsc: usize, task: &str, node: Option<usize>) -> Option<usize> {
-    sched.rscs[rsc].actions.iter().rev().copied().find(|&a| {
-        let action = &sched.actions[a];
-        action.task == task
-            && action.interval_ms == 0
-            && (node.is_none() || action.node.is_none() || action.node == node)
-    })
+    sched.rscs[rsc]
+        .main_actions
+        .iter()
+        .rev()
+        .copied()
+        .find(|&a| {
+            let action = &sched.actions[a];
+            action.task == task
+                && action.interval_ms == 0
+                && (node.is_none() || action.node.is_none() || action.node == node)
+        })
 }
 
 fn summary_lines(sched: &Sched) -> Vec<String> {
@@ -691,13 +676,24 @@ fn action_line(sched: &Sched, a: usize) -> Option<String> {
     }
 }
 
-fn execute(sched: &Sched) -> (String, StateView) {
+/// The current status block.
+pub(super) fn status_text_current(sched: &Sched) -> String {
+    status_text(sched, &StateView::current(sched))
+}
+
+/// The "Executing Cluster Transition" lines and the revised status block.
+pub(super) fn execute(sched: &Sched) -> (String, String) {
+    let (lines, view) = simulate_execution(sched);
+    (lines, status_text(sched, &view))
+}
+
+fn simulate_execution(sched: &Sched) -> (String, StateView) {
     let graph: Vec<usize> = (0..sched.actions.len())
         .filter(|&a| is_in_graph(sched, a))
         .collect();
     let in_graph: HashSet<usize> = graph.iter().copied().collect();
     // Probes first, then by readiness; ties in creation order.
-    let mut done: HashSet<usize> = HashSet::new();
+    let mut done = vec![false; sched.actions.len()];
     let mut lines = String::new();
     let mut remaining = graph.clone();
     let bound = remaining.len() + 1;
@@ -710,15 +706,18 @@ fn execute(sched: &Sched) -> (String, StateView) {
             let ready = sched.actions[a]
                 .before
                 .iter()
-                .all(|&(f, flags)| flags == 0 || !in_graph.contains(&f) || done.contains(&f));
+                .all(|&(f, flags)| flags == 0 || !in_graph.contains(&f) || done[f]);
             if ready {
                 fired.push(a);
-                done.insert(a);
+                done[a] = true;
             }
         }
         if fired.is_empty() {
             // An ordering loop: fire the rest in creation order rather than hang.
             fired = remaining.clone();
+            for &a in &fired {
+                done[a] = true;
+            }
         }
         for &a in &fired {
             if let Some(line) = action_line(sched, a) {
@@ -727,7 +726,7 @@ fn execute(sched: &Sched) -> (String, StateView) {
                 lines.push('\n');
             }
         }
-        remaining.retain(|a| !fired.contains(a));
+        remaining.retain(|&a| !done[a]);
     }
 
     // Revised state: apply every fired action as successful.
@@ -776,7 +775,7 @@ fn execute(sched: &Sched) -> (String, StateView) {
 
 // ---- scores and explanations ----
 
-fn scores_text(sched: &Sched) -> String {
+pub(super) fn scores_text(sched: &Sched) -> String {
     let mut lines = Vec::new();
     for r in 0..sched.rscs.len() {
         let rsc = &sched.rscs[r];
@@ -802,7 +801,7 @@ fn scores_text(sched: &Sched) -> String {
     out
 }
 
-fn explanations(sched: &Sched) -> Vec<Explanation> {
+pub(super) fn explanations(sched: &Sched) -> Vec<Explanation> {
     let mut out = Vec::new();
     for r in primitives_in_order(sched) {
         out.push(explain_primitive(sched, r));
@@ -816,6 +815,20 @@ fn explanations(sched: &Sched) -> Vec<Explanation> {
         }
     }
     out
+}
+
+/// The explanation for one primitive or group.
+pub(super) fn explain(sched: &Sched, id: &str) -> Option<Explanation> {
+    let r = sched.rscs.iter().position(|r| r.id == id)?;
+    match sched.rscs[r].variant {
+        Variant::Primitive => Some(explain_primitive(sched, r)),
+        Variant::Group => {
+            let first = sched.rscs[r].children.first().copied()?;
+            let mut e = explain_primitive(sched, first);
+            e.resource = sched.rscs[r].id.clone();
+            Some(e)
+        }
+    }
 }
 
 fn explain_primitive(sched: &Sched, r: usize) -> Explanation {

@@ -170,6 +170,8 @@ pub(super) struct Rsc {
     pub(super) this_with: Vec<usize>,
     pub(super) with_this: Vec<usize>,
     pub(super) actions: Vec<usize>,
+    /// The same without monitors (probes are most actions; this keeps lookups short).
+    pub(super) main_actions: Vec<usize>,
     pub(super) stop_reason: Option<String>,
 }
 
@@ -210,7 +212,7 @@ impl Rsc {
             failed_recurring: Vec::new(),
             pending_task: None,
             allowed: vec![None; nodes],
-            terms: vec![Vec::new(); nodes],
+            terms: Vec::new(),
             assigned: None,
             unassigned: true,
             assigning: false,
@@ -218,6 +220,7 @@ impl Rsc {
             this_with: Vec::new(),
             with_this: Vec::new(),
             actions: Vec::new(),
+            main_actions: Vec::new(),
             stop_reason: None,
         }
     }
@@ -280,8 +283,87 @@ pub(super) struct Action {
     pub(super) note: Option<String>,
 }
 
+/// Action lookup by (resource, task, interval, node), with a fast non-cryptographic hash:
+/// keys come from our own model, not from an adversary.
+pub(super) type ActionIndex = HashMap<
+    (Option<usize>, u64, u64, Option<usize>),
+    usize,
+    std::hash::BuildHasherDefault<FnvHasher>,
+>;
+
+fn task_hash(task: &str) -> u64 {
+    use std::hash::Hasher;
+    let mut h = FnvHasher::default();
+    h.write(task.as_bytes());
+    h.finish()
+}
+
+impl Sched {
+    /// The action with exactly this resource, task, interval and node.
+    pub(super) fn find_action_exact(
+        &self,
+        rsc: Option<usize>,
+        task: &str,
+        interval_ms: u64,
+        node: Option<usize>,
+    ) -> Option<usize> {
+        let &index = self
+            .action_index
+            .get(&(rsc, task_hash(task), interval_ms, node))?;
+        let a = &self.actions[index];
+        if a.task == task {
+            return Some(index);
+        }
+        // Hash collision between task names: fall back to a scan.
+        self.actions.iter().position(|a| {
+            a.rsc == rsc && a.task == task && a.interval_ms == interval_ms && a.node == node
+        })
+    }
+
+    /// Registers a new action for [`Sched::find_action_exact`].
+    pub(super) fn index_action(&mut self, index: usize) {
+        let a = &self.actions[index];
+        let key = (a.rsc, task_hash(&a.task), a.interval_ms, a.node);
+        self.action_index.entry(key).or_insert(index);
+    }
+}
+
+/// FNV-1a, enough for small keys.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct FnvHasher(u64);
+
+impl Default for FnvHasher {
+    fn default() -> FnvHasher {
+        FnvHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for FnvHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+/// Records an explanation term when terms are being recorded (the list is empty otherwise,
+/// so plain scheduling pays nothing for explanations).
+pub(super) fn push_term(
+    terms: &mut [Vec<(String, Score)>],
+    node: usize,
+    term: impl FnOnce() -> (String, Score),
+) {
+    if let Some(list) = terms.get_mut(node) {
+        list.push(term());
+    }
+}
+
 /// The working state shared by every phase.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(super) struct Sched {
     pub(super) now: EpochSeconds,
     pub(super) options: Options,
@@ -293,7 +375,7 @@ pub(super) struct Sched {
     pub(super) locations: Vec<LocationRule>,
     pub(super) orderings: Vec<OrderSpec>,
     pub(super) actions: Vec<Action>,
-    pub(super) action_index: HashMap<(Option<usize>, String, u64, Option<usize>), usize>,
+    pub(super) action_index: ActionIndex,
     pub(super) notes: Vec<String>,
     pub(super) dc: Option<usize>,
     pub(super) execution_date: Option<EpochSeconds>,
@@ -301,6 +383,14 @@ pub(super) struct Sched {
     pub(super) cib_status: cib::Status,
     /// Operation defaults (`op_defaults`), e.g. `on-fail`.
     pub(super) op_defaults: NvList,
+    /// Whether score terms are recorded for explanations.
+    pub(super) record_terms: bool,
+    /// Configured resource ids to indexes.
+    pub(super) rsc_ids: HashMap<String, usize, std::hash::BuildHasherDefault<FnvHasher>>,
+    /// Node names to indexes.
+    pub(super) node_ids: HashMap<String, usize, std::hash::BuildHasherDefault<FnvHasher>>,
+    /// Orphaned resource ids to indexes.
+    pub(super) orphan_ids: HashMap<String, usize, std::hash::BuildHasherDefault<FnvHasher>>,
 }
 
 impl Sched {
@@ -318,7 +408,7 @@ impl Sched {
         let r = &mut self.rscs[rsc];
         let current = r.allowed[node].unwrap_or(self.nodes[node].weight_for_copy());
         r.allowed[node] = Some(current + score);
-        r.terms[node].push((tag.to_string(), score));
+        push_term(&mut r.terms, node, || (tag.to_string(), score));
     }
 
     /// Same for every node.
@@ -396,7 +486,7 @@ fn parse_seconds(text: &str) -> i64 {
         .unwrap_or(0)
 }
 
-pub(super) fn unpack(cib: &Cib, now: EpochSeconds) -> Sched {
+pub(super) fn unpack(cib: &Cib, now: EpochSeconds, record_terms: bool) -> Sched {
     let config = &cib.configuration;
     let props = &config.properties;
     let fencing_enabled = prop_bool(props, &["fencing-enabled", "stonith-enabled"], true);
@@ -470,13 +560,20 @@ pub(super) fn unpack(cib: &Cib, now: EpochSeconds) -> Sched {
         locations: Vec::new(),
         orderings: Vec::new(),
         actions: Vec::new(),
-        action_index: HashMap::new(),
+        action_index: ActionIndex::default(),
         notes: Vec::new(),
         dc: None,
         execution_date: cib.status.execution_date,
         cib_status: cib.status.clone(),
         op_defaults: config.op_defaults.clone(),
+        record_terms,
+        rsc_ids: HashMap::default(),
+        node_ids: HashMap::default(),
+        orphan_ids: HashMap::default(),
     };
+    for (i, n) in sched.nodes.iter().enumerate() {
+        sched.node_ids.entry(n.name.clone()).or_insert(i);
+    }
     for (index, node) in config.nodes.iter().enumerate() {
         if node.attributes.get("standby").and_then(parse_bool) == Some(true)
             && let Some(n) = sched.nodes.iter_mut().find(|n| n.id == node.id)
@@ -500,6 +597,14 @@ pub(super) fn unpack(cib: &Cib, now: EpochSeconds) -> Sched {
                     c.id
                 ));
             }
+        }
+    }
+    for (i, r) in sched.rscs.iter().enumerate() {
+        sched.rsc_ids.entry(r.id.clone()).or_insert(i);
+    }
+    if record_terms {
+        for r in sched.rscs.iter_mut() {
+            r.terms = vec![Vec::new(); node_count];
         }
     }
     // Stable sort by priority, highest first.
@@ -597,11 +702,12 @@ fn apply_meta(sched: &Sched, rsc: &mut Rsc, meta: NvList) {
 }
 
 fn node_by_name(sched: &Sched, name: &str) -> Option<usize> {
-    sched.nodes.iter().position(|n| n.name == name)
+    sched.node_ids.get(name).copied()
 }
 
+/// The configured (not orphaned) resource with this id.
 pub(super) fn rsc_by_id(sched: &Sched, id: &str) -> Option<usize> {
-    sched.rscs.iter().position(|r| r.id == id && !r.orphan)
+    sched.rsc_ids.get(id).copied()
 }
 
 fn unpack_constraints(sched: &mut Sched, cib: &Cib) {
@@ -1065,17 +1171,22 @@ fn unpack_lrm_resource(sched: &mut Sched, node: usize, history: &cib::ResourceHi
                 rsc.provider = history.provider.clone();
                 rsc.kind = history.kind.clone();
                 rsc.orphan = true;
+                if sched.record_terms {
+                    rsc.terms = vec![Vec::new(); sched.nodes.len()];
+                }
                 rsc.managed = sched.options.stop_orphans && !sched.options.maintenance_mode;
                 rsc.is_fence_device = rsc.class.eq_ignore_ascii_case("stonith");
                 rsc.needs_fencing = sched.options.fencing_enabled && !rsc.is_fence_device;
                 // Removed resources may not run anywhere.
                 for n in 0..sched.nodes.len() {
                     rsc.allowed[n] = Some(Score::NEG_INFINITY);
-                    rsc.terms[n]
-                        .push(("removed from the configuration".into(), Score::NEG_INFINITY));
+                    push_term(&mut rsc.terms, n, || {
+                        ("removed from the configuration".into(), Score::NEG_INFINITY)
+                    });
                 }
                 sched.rscs.push(rsc);
                 sched.order.push(index);
+                sched.orphan_ids.insert(history.id.clone(), index);
                 index
             }
         },
@@ -1545,8 +1656,10 @@ fn check_operation_expiry(
 
 /// Schedules clearing a resource's fail count on a node (once).
 pub(super) fn add_clear_failcount(sched: &mut Sched, rsc: usize, node: usize, why: &str) {
-    let key = (Some(rsc), "clear_failcount".to_string(), 0, Some(node));
-    if sched.action_index.contains_key(&key) {
+    if sched
+        .find_action_exact(Some(rsc), "clear_failcount", 0, Some(node))
+        .is_some()
+    {
         return;
     }
     let index = sched.actions.len();
@@ -1564,8 +1677,9 @@ pub(super) fn add_clear_failcount(sched: &mut Sched, rsc: usize, node: usize, wh
         needs_quorum_or_fencing: false,
         note: Some(why.to_string()),
     });
-    sched.action_index.insert(key, index);
+    sched.index_action(index);
     sched.rscs[rsc].actions.push(index);
+    sched.rscs[rsc].main_actions.push(index);
 }
 
 fn process_rsc_state(sched: &mut Sched, rsc: usize, node: usize, on_fail: OnFail) {
