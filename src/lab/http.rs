@@ -14,7 +14,8 @@ pub fn get(addr: SocketAddr, timeout: Duration) -> io::Result<String> {
     let mut stream = TcpStream::connect_timeout(&addr, timeout)?;
     stream.set_read_timeout(Some(timeout))?;
     stream.set_write_timeout(Some(timeout))?;
-    // One write: a server that reads the request once must see all of it.
+    // One write: a request split over several segments lets a quick server answer and close
+    // before the rest arrives, which resets the connection.
     let request = format!("GET / HTTP/1.0\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes())?;
     let mut response = Vec::new();
@@ -76,11 +77,13 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         let server = std::thread::spawn(move || {
             let (mut conn, _) = listener.accept().unwrap();
-            // Read the whole request head so closing does not reset the connection.
-            let mut head = Vec::new();
-            let mut byte = [0u8; 1];
-            while !head.ends_with(b"\r\n\r\n") && conn.read(&mut byte).unwrap() == 1 {
-                head.push(byte[0]);
+            // Read the whole request: closing with unread bytes would reset the connection.
+            let mut request = Vec::new();
+            let mut buf = [0u8; 512];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = conn.read(&mut buf).unwrap();
+                assert!(n > 0, "request ended early");
+                request.extend_from_slice(&buf[..n]);
             }
             conn.write_all(b"HTTP/1.0 200 OK\r\n\r\nnode9 12:00:00\n")
                 .unwrap();
