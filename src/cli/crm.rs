@@ -25,7 +25,7 @@ use crate::crm::shell::{
     ResourceCommand, ShowWhat,
 };
 use crate::crm::store::CibFile;
-use crate::crm::verify::{self, AgentCatalog, Finding, NoCatalog, Severity};
+use crate::crm::verify::{self, AgentCatalog, AgentParameter, ChangedOnly, Finding, Severity};
 use crate::paths::Paths;
 
 /// Cluster resource manager shell: configuration, status, resources, nodes.
@@ -357,6 +357,7 @@ pub struct Session<'a> {
 impl<'a> Session<'a> {
     /// A session writing results to `out`.
     pub fn new(target: Target, json: bool, mode: RunMode, out: &'a mut dyn Write) -> Session<'a> {
+        let live = matches!(target, Target::Live(_));
         Session {
             target,
             json,
@@ -373,9 +374,10 @@ impl<'a> Session<'a> {
             }
             .into(),
             history: Vec::new(),
-            agents: Box::new(NoCatalog(
-                "resource agent meta-data is not available in this build".into(),
-            )),
+            agents: Box::new(LrmdCatalog {
+                unknown_is_error: live,
+                ..LrmdCatalog::default()
+            }),
             asker: None,
         }
     }
@@ -670,10 +672,21 @@ impl<'a> Session<'a> {
         }
     }
 
-    fn findings(&mut self) -> Result<(Vec<Finding>, render::Shown), Located> {
+    /// Verify findings and the `show` lines they refer to; `changed_only` checks agents of
+    /// new or changed primitives only (commit), else of all (verify).
+    fn findings(&mut self, changed_only: bool) -> Result<(Vec<Finding>, render::Shown), Located> {
         let shown = render::show_with_lines(&self.load()?.work().configuration);
-        let work = self.staged.as_ref().expect("loaded above").work();
-        Ok((verify::verify(work, self.agents.as_ref()), shown))
+        let staged = self.staged.as_ref().expect("loaded above");
+        let changed = ChangedOnly {
+            inner: self.agents.as_ref(),
+            base: &staged.base.configuration,
+        };
+        let agents: &dyn AgentCatalog = if changed_only {
+            &changed
+        } else {
+            self.agents.as_ref()
+        };
+        Ok((verify::verify(staged.work(), agents), shown))
     }
 
     /// A finding naming where its object is: the batch line that defined it in this run, or
@@ -699,7 +712,7 @@ impl<'a> Session<'a> {
     }
 
     fn verify(&mut self) -> Result<(), Located> {
-        let (findings, shown) = self.findings()?;
+        let (findings, shown) = self.findings(false)?;
         let errors = findings
             .iter()
             .filter(|f| f.severity == Severity::Error)
@@ -750,11 +763,15 @@ impl<'a> Session<'a> {
             }
             return Ok(());
         }
-        let (findings, shown) = self.findings()?;
+        let (findings, shown) = self.findings(true)?;
         let staged = self.staged.as_ref().expect("findings loaded the CIB");
         // Warnings the committed copy already had were shown before; print only new ones.
         let known = if findings.iter().any(|f| f.severity == Severity::Warning) {
-            verify::verify(&staged.base, self.agents.as_ref())
+            let unchanged = ChangedOnly {
+                inner: self.agents.as_ref(),
+                base: &staged.base.configuration,
+            };
+            verify::verify(&staged.base, &unchanged)
         } else {
             Vec::new()
         };
@@ -986,12 +1003,19 @@ impl<'a> Session<'a> {
     }
 
     fn ra(&mut self, command: RaCommand) -> Result<(), Located> {
-        let what = match command {
-            RaCommand::Classes => "ra classes".to_string(),
-            RaCommand::List { class, .. } => format!("ra list {class}"),
-            RaCommand::Info(agent) => format!("ra info {agent}"),
+        use super::lrmd::{RaCommand as LrmdRa, Verdict, run_ra_command};
+        let command = match command {
+            RaCommand::Classes => LrmdRa::Classes,
+            RaCommand::List { class, provider } => LrmdRa::List { class, provider },
+            // crm spellings (`IPaddr` is ocf:heartbeat:IPaddr) become the executor's.
+            RaCommand::Info(agent) => LrmdRa::Info {
+                agent: full_agent_name(&agent),
+            },
         };
-        Err(super::not_implemented(&what).into())
+        match run_ra_command(&command, self.json, self.out)? {
+            Verdict::Success => Ok(()),
+            Verdict::Failed => Err(failed("the agent command failed")),
+        }
     }
 }
 
@@ -1011,6 +1035,57 @@ fn changed_text(base: &Configuration, work: &Configuration) -> String {
         }
     }
     text
+}
+
+/// An agent as the executor names it: `IPaddr` → `ocf:heartbeat:IPaddr`.
+fn full_agent_name(text: &str) -> String {
+    match shell::parse_agent(text) {
+        Ok((class, Some(provider), kind)) => format!("{class}:{provider}:{kind}"),
+        Ok((class, None, kind)) => format!("{class}:{kind}"),
+        Err(_) => text.to_string(),
+    }
+}
+
+/// Agent parameters from the executor library's meta-data, read once per agent and run.
+#[derive(Default)]
+struct LrmdCatalog {
+    cache: std::cell::RefCell<std::collections::BTreeMap<String, AgentAnswer>>,
+    unknown_is_error: bool,
+}
+
+type AgentAnswer = Result<Option<Vec<AgentParameter>>, String>;
+
+impl AgentCatalog for LrmdCatalog {
+    fn unknown_is_error(&self) -> bool {
+        self.unknown_is_error
+    }
+
+    fn parameters(&self, primitive: &crate::crm::cib::Primitive) -> AgentAnswer {
+        if primitive.class == "stonith" {
+            return Err("fencing agents are not described by the executor".into());
+        }
+        let name = primitive.agent();
+        let mut cache = self.cache.borrow_mut();
+        cache
+            .entry(name.clone())
+            .or_insert_with(|| {
+                let setup = super::lrmd::Setup::from_env();
+                match super::lrmd::agent_meta_data_of(&setup, &name) {
+                    Ok(Some(meta)) => Ok(Some(
+                        meta.parameters
+                            .iter()
+                            .map(|p| AgentParameter {
+                                name: p.name.clone(),
+                                required: p.required,
+                            })
+                            .collect(),
+                    )),
+                    Ok(None) => Ok(None),
+                    Err(e) => Err(format!("{e:#}")),
+                }
+            })
+            .clone()
+    }
 }
 
 fn with_source(source: &str, error: Located) -> Failure {

@@ -44,6 +44,42 @@ pub trait AgentCatalog {
     /// The agent's parameters; `Ok(None)` when the agent does not exist; `Err` with the reason
     /// when its meta-data cannot be read (parameters are then not checked).
     fn parameters(&self, primitive: &Primitive) -> Result<Option<Vec<AgentParameter>>, String>;
+
+    /// Whether to check this primitive's agent at all (a commit checks only what changed).
+    fn checks(&self, _primitive: &Primitive) -> bool {
+        true
+    }
+
+    /// Whether an agent this catalog does not know is an error. On a cluster node it is (the
+    /// resource cannot start); when editing a CIB file elsewhere the agent may be installed
+    /// on the nodes only, so it is a warning.
+    fn unknown_is_error(&self) -> bool {
+        true
+    }
+}
+
+/// Checks agents only for primitives that differ from `base` (new or changed): what was
+/// committed before was checked then, and running every agent's meta-data on each commit
+/// would make a one-line change of a large CIB slow.
+pub struct ChangedOnly<'a> {
+    /// The catalog asked for changed primitives.
+    pub inner: &'a dyn AgentCatalog,
+    /// The committed configuration.
+    pub base: &'a Configuration,
+}
+
+impl AgentCatalog for ChangedOnly<'_> {
+    fn parameters(&self, primitive: &Primitive) -> Result<Option<Vec<AgentParameter>>, String> {
+        self.inner.parameters(primitive)
+    }
+
+    fn checks(&self, primitive: &Primitive) -> bool {
+        self.base.find_primitive(&primitive.id) != Some(primitive) && self.inner.checks(primitive)
+    }
+
+    fn unknown_is_error(&self) -> bool {
+        self.inner.unknown_is_error()
+    }
 }
 
 /// A catalog that cannot answer: every agent check becomes one warning with this reason.
@@ -197,8 +233,21 @@ fn check_resources(config: &Configuration, agents: &dyn AgentCatalog, out: &mut 
                 );
             }
         }
+        if !agents.checks(p) {
+            continue;
+        }
         match agents.parameters(p) {
-            Ok(None) => out.error(id, format!("{}: unknown agent {}", p.id, p.agent())),
+            Ok(None) if agents.unknown_is_error() => {
+                out.error(id, format!("{}: unknown agent {}", p.id, p.agent()))
+            }
+            Ok(None) => out.warning(
+                id,
+                format!(
+                    "{}: unknown agent {} (not installed on this machine)",
+                    p.id,
+                    p.agent()
+                ),
+            ),
             Ok(Some(params)) => {
                 for param in params.iter().filter(|param| param.required) {
                     if p.params.get(&param.name).is_none() {

@@ -9,10 +9,29 @@ use predicates::str::contains;
 
 use crate::{cmd, json_of};
 
+/// `ha-crm --cib-file CIB`, with LSB scripts for the names the tests use (`gohttpd`,
+/// `apache2`, `nginx`) in an init directory beside the CIB: verify checks that agents exist.
 fn crm(cib: &Path) -> assert_cmd::Command {
     let mut c = cmd("ha-crm");
-    c.env_remove("HA_CIB_FILE").arg("--cib-file").arg(cib);
+    c.env_remove("HA_CIB_FILE")
+        .env("HA_INIT_DIR", init_dir(cib))
+        .arg("--cib-file")
+        .arg(cib);
     c
+}
+
+fn init_dir(cib: &Path) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = cib.parent().unwrap().join("init.d");
+    if !dir.exists() {
+        fs::create_dir(&dir).unwrap();
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/gohttpd.init");
+        for name in ["gohttpd", "apache2", "nginx"] {
+            fs::copy(script, dir.join(name)).unwrap();
+            fs::set_permissions(dir.join(name), fs::Permissions::from_mode(0o755)).unwrap();
+        }
+    }
+    dir
 }
 
 fn configure(cib: &Path, line: &str) -> assert_cmd::assert::Assert {
@@ -363,6 +382,7 @@ mod interactive {
             let slave = std::fs::File::from(pty.slave);
             let child = std::process::Command::new(env!("CARGO_BIN_EXE_ha-crm"))
                 .env_remove("HA_CIB_FILE")
+                .env("HA_INIT_DIR", init_dir(cib))
                 .env("TERM", "xterm")
                 .env("HOME", cib.parent().unwrap())
                 .arg("--cib-file")
@@ -529,4 +549,38 @@ fn edit_applies_the_text_changed_in_the_editor() {
             "edited text:1:15: unknown resource class \"ocff\"",
         ));
     assert!(show(&cib).contains("primitive vip IPaddr"));
+}
+
+#[test]
+fn verify_checks_agents_and_their_parameters() {
+    let dir = tempfile::tempdir().unwrap();
+    let cib = dir.path().join("cib.json");
+    configure(&cib, "primitive vip ocf:heartbeat:IPaddr")
+        .code(1)
+        .stderr(contains(
+            "vip: required parameter ip of ocf:heartbeat:IPaddr is not set",
+        ))
+        .stderr(contains("commit refused"));
+    // On a CIB file the agent may be installed on the nodes only: a warning, not an error.
+    configure(&cib, "primitive web lsb:no-such-script")
+        .success()
+        .stderr(contains(
+            "web: unknown agent lsb:no-such-script (not installed on this machine)",
+        ));
+    configure(&cib, "delete web").success();
+    configure(&cib, "primitive vip IPaddr params ip=10.0.0.1 colour=blue")
+        .success()
+        .stderr(contains("ocf:heartbeat:IPaddr has no parameter colour"));
+    crm(&cib)
+        .args(["ra", "info", "IPaddr"])
+        .assert()
+        .success()
+        .stdout(contains("ocf:heartbeat:IPaddr"))
+        .stdout(contains("required"));
+    crm(&cib)
+        .args(["ra", "classes"])
+        .assert()
+        .success()
+        .stdout(contains("ocf\n"))
+        .stdout(contains("lsb\n"));
 }

@@ -169,6 +169,27 @@ pub fn run(args: &Args) -> CliResult<Verdict> {
     }
 }
 
+/// `ha-lrmd ra …` for other tools (`ha-crm ra …`), printing the same output.
+pub fn run_ra_command(command: &RaCommand, json: bool, out: &mut dyn Write) -> CliResult<Verdict> {
+    run_ra(&Setup::from_env(), command, json, out)
+}
+
+/// An agent's meta-data (`ocf:heartbeat:IPaddr2`, `lsb:gohttpd`) read as `ra info` reads it:
+/// built-in agents answer in-process, scripts run their `meta-data` action. `Ok(None)` when
+/// no such agent is installed.
+pub fn agent_meta_data_of(setup: &Setup, text: &str) -> anyhow::Result<Option<MetaData>> {
+    let name: AgentName = text.parse()?;
+    let agent = match agent::resolve(&name, &setup.dirs) {
+        Ok(agent) => agent,
+        Err(agent::AgentError::NotFound { .. } | agent::AgentError::UnknownProvider { .. }) => {
+            return Ok(None);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut runtime = new_runtime(Snapshot::default(), ExecutorConfig::default().kill_grace_ms)?;
+    agent_meta_data(&mut runtime, setup, &agent).map(Some)
+}
+
 /// Directories and paths from the environment.
 #[derive(Debug, Clone)]
 pub struct Setup {
