@@ -989,3 +989,38 @@ fn daemon_commands_show_resources_and_say_when_the_daemon_is_down() {
     assert_eq!(status["data"]["executor"]["completed"], 1, "{status}");
     assert!(daemon.stop().success());
 }
+
+#[test]
+fn processes_left_after_a_successful_stop_get_term_then_kill() {
+    let scratch = Scratch::new();
+    let pidfile = scratch.path("stubborn.pid");
+    let script = scratch.path("init.d/stubborn");
+    // start leaves a TERM-ignoring process behind; stop "succeeds" without touching it.
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\ncase \"$1\" in\n  start) sh -c 'trap \"\" TERM; echo $$ > {p}; \
+             while :; do sleep 1; done' >/dev/null 2>&1 & ;;\n  stop) exit 0 ;;\n  \
+             status) exit 3 ;;\nesac\nexit 0\n",
+            p = pidfile.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = scratch.run(&["exec", "lsb:stubborn", "start"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let leftover = PidGuard(read_pid(&pidfile));
+    assert!(is_alive(leftover.0));
+    let out = scratch.run(&["exec", "lsb:stubborn", "stop", "--kill-grace", "300ms"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while is_alive(leftover.0) {
+        assert!(
+            Instant::now() < deadline,
+            "leftover {} survived the stop",
+            leftover.0
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

@@ -549,6 +549,15 @@ impl Executor {
         }
     }
 
+    /// Process groups sent SIGTERM after a stop and due for SIGKILL at the next deadline.
+    pub fn reaping_groups(&self) -> Vec<i32> {
+        self.resources
+            .values()
+            .filter_map(|r| r.reaping.as_ref())
+            .flat_map(|(_, groups)| groups.iter().copied())
+            .collect()
+    }
+
     /// Whether nothing is running or queued (a shutting-down shell may exit).
     pub fn is_idle(&self) -> bool {
         self.resources

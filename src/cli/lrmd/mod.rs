@@ -434,6 +434,7 @@ fn run_exec(setup: &Setup, args: &ExecArgs, json: bool, out: &mut dyn Write) -> 
         },
     );
     let result = run_op(&mut runtime, request)?;
+    finish_reaping(&mut runtime)?;
     save_snapshot(&state_path, &runtime.executor.snapshot());
     if json {
         print_json_ok(out, &result).context("writing output")?;
@@ -445,6 +446,23 @@ fn run_exec(setup: &Setup, args: &ExecArgs, json: bool, out: &mut dyn Write) -> 
     } else {
         Verdict::Failed
     })
+}
+
+/// After a successful stop, waits (at most the kill grace) while processes the resource left
+/// behind are still alive after SIGTERM, so the executor's SIGKILL reaches them before this
+/// one-shot command exits.
+fn finish_reaping(runtime: &mut Runtime) -> anyhow::Result<()> {
+    let limit = Instant::now() + Duration::from_millis(runtime.kill_grace_ms + 1_000);
+    loop {
+        let groups = runtime.executor.reaping_groups();
+        let alive = groups
+            .iter()
+            .any(|g| !crate::lrmd::spawn::live_group_members(*g).is_empty());
+        if !alive || Instant::now() >= limit {
+            return Ok(());
+        }
+        runtime.turn(Some(Duration::from_millis(50)))?;
+    }
 }
 
 fn is_success(result: &OpResult) -> bool {
