@@ -22,6 +22,21 @@ _ha__cfgtool() {
             ha__cfgtool,help)
                 cmd="ha__cfgtool__subcmd__help"
                 ;;
+            ha__cfgtool,members)
+                cmd="ha__cfgtool__subcmd__members"
+                ;;
+            ha__cfgtool,quorum)
+                cmd="ha__cfgtool__subcmd__quorum"
+                ;;
+            ha__cfgtool,reload)
+                cmd="ha__cfgtool__subcmd__reload"
+                ;;
+            ha__cfgtool,shutdown)
+                cmd="ha__cfgtool__subcmd__shutdown"
+                ;;
+            ha__cfgtool,status)
+                cmd="ha__cfgtool__subcmd__status"
+                ;;
             ha__cfgtool__subcmd__config,check)
                 cmd="ha__cfgtool__subcmd__config__subcmd__check"
                 ;;
@@ -58,6 +73,21 @@ _ha__cfgtool() {
             ha__cfgtool__subcmd__help,help)
                 cmd="ha__cfgtool__subcmd__help__subcmd__help"
                 ;;
+            ha__cfgtool__subcmd__help,members)
+                cmd="ha__cfgtool__subcmd__help__subcmd__members"
+                ;;
+            ha__cfgtool__subcmd__help,quorum)
+                cmd="ha__cfgtool__subcmd__help__subcmd__quorum"
+                ;;
+            ha__cfgtool__subcmd__help,reload)
+                cmd="ha__cfgtool__subcmd__help__subcmd__reload"
+                ;;
+            ha__cfgtool__subcmd__help,shutdown)
+                cmd="ha__cfgtool__subcmd__help__subcmd__shutdown"
+                ;;
+            ha__cfgtool__subcmd__help,status)
+                cmd="ha__cfgtool__subcmd__help__subcmd__status"
+                ;;
             ha__cfgtool__subcmd__help__subcmd__config,check)
                 cmd="ha__cfgtool__subcmd__help__subcmd__config__subcmd__check"
                 ;;
@@ -77,7 +107,7 @@ _ha__cfgtool() {
 
     case "${cmd}" in
         ha__cfgtool)
-            opts="-h -V --json --node-id --help --version config help"
+            opts="-s -h -V --json --node-id --status --help --version config status members quorum shutdown reload help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -269,7 +299,7 @@ _ha__cfgtool() {
             return 0
             ;;
         ha__subcmd__cfgtool__subcmd__help)
-            opts="config help"
+            opts="config status members quorum shutdown reload help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -359,6 +389,166 @@ _ha__cfgtool() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ha__subcmd__cfgtool__subcmd__help__subcmd__members)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ha__subcmd__cfgtool__subcmd__help__subcmd__quorum)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ha__subcmd__cfgtool__subcmd__help__subcmd__reload)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ha__subcmd__cfgtool__subcmd__help__subcmd__shutdown)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ha__subcmd__cfgtool__subcmd__help__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ha__subcmd__cfgtool__subcmd__members)
+            opts="-h --json --node-id --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --node-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ha__subcmd__cfgtool__subcmd__quorum)
+            opts="-h --json --node-id --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --node-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ha__subcmd__cfgtool__subcmd__reload)
+            opts="-h --json --node-id --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --node-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ha__subcmd__cfgtool__subcmd__shutdown)
+            opts="-h --json --node-id --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --node-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ha__subcmd__cfgtool__subcmd__status)
+            opts="-h --json --node-id --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --node-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

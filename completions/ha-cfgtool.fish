@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_ha_cfgtool_global_optspecs
-    string join \n json node-id= h/help V/version
+    string join \n json node-id= s/status h/help V/version
 end
 
 function __fish_ha_cfgtool_needs_command
@@ -26,9 +26,15 @@ end
 
 complete -c ha-cfgtool -n "__fish_ha_cfgtool_needs_command" -l node-id -d 'This node\'s id, where several nodes share a machine (else found by address)' -r
 complete -c ha-cfgtool -n "__fish_ha_cfgtool_needs_command" -l json -d 'Print JSON for scripts instead of text'
+complete -c ha-cfgtool -n "__fish_ha_cfgtool_needs_command" -s s -l status -d 'Show the ring status (same as the `status` subcommand; like corosync-cfgtool -s)'
 complete -c ha-cfgtool -n "__fish_ha_cfgtool_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ha-cfgtool -n "__fish_ha_cfgtool_needs_command" -s V -l version -d 'Print version'
 complete -c ha-cfgtool -n "__fish_ha_cfgtool_needs_command" -f -a "config" -d 'Check, show, export or import the cluster configuration'
+complete -c ha-cfgtool -n "__fish_ha_cfgtool_needs_command" -f -a "status" -d 'Ring status of this node: node id, ring id, interface state (needs ha-ring)'
+complete -c ha-cfgtool -n "__fish_ha_cfgtool_needs_command" -f -a "members" -d 'Members of the current ring: id, name, address, votes, time in the ring'
+complete -c ha-cfgtool -n "__fish_ha_cfgtool_needs_command" -f -a "quorum" -d 'Quorum: expected and total votes, quorate, flags (like corosync-quorumtool -s)'
+complete -c ha-cfgtool -n "__fish_ha_cfgtool_needs_command" -f -a "shutdown" -d 'Make the local ha-ring leave the ring cleanly and stop'
+complete -c ha-cfgtool -n "__fish_ha_cfgtool_needs_command" -f -a "reload" -d 'Make the local ha-ring re-read ha.conf (nodes may be added or removed)'
 complete -c ha-cfgtool -n "__fish_ha_cfgtool_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ha-cfgtool -n "__fish_ha_cfgtool_using_subcommand config; and not __fish_seen_subcommand_from check show export import help" -l node-id -d 'This node\'s id, where several nodes share a machine (else found by address)' -r
 complete -c ha-cfgtool -n "__fish_ha_cfgtool_using_subcommand config; and not __fish_seen_subcommand_from check show export import help" -l json -d 'Print JSON for scripts instead of text'
@@ -57,8 +63,28 @@ complete -c ha-cfgtool -n "__fish_ha_cfgtool_using_subcommand config; and __fish
 complete -c ha-cfgtool -n "__fish_ha_cfgtool_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "export" -d 'Write the configuration, and with --with-key the authkey, as one bundle to stdout'
 complete -c ha-cfgtool -n "__fish_ha_cfgtool_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "import" -d 'Install a bundle from stdin: validate, back up the old configuration, write atomically'
 complete -c ha-cfgtool -n "__fish_ha_cfgtool_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c ha-cfgtool -n "__fish_ha_cfgtool_using_subcommand help; and not __fish_seen_subcommand_from config help" -f -a "config" -d 'Check, show, export or import the cluster configuration'
-complete -c ha-cfgtool -n "__fish_ha_cfgtool_using_subcommand help; and not __fish_seen_subcommand_from config help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ha-cfgtool -n "__fish_ha_cfgtool_using_subcommand status" -l node-id -d 'This node\'s id, where several nodes share a machine (else found by address)' -r
+complete -c ha-cfgtool -n "__fish_ha_cfgtool_using_subcommand status" -l json -d 'Print JSON for scripts instead of text'
+complete -c ha-cfgtool -n "__fish_ha_cfgtool_using_subcommand status" -s h -l help -d 'Print help'
+complete -c ha-cfgtool -n "__fish_ha_cfgtool_using_subcommand members" -l node-id -d 'This node\'s id, where several nodes share a machine (else found by address)' -r
+complete -c ha-cfgtool -n "__fish_ha_cfgtool_using_subcommand members" -l json -d 'Print JSON for scripts instead of text'
+complete -c ha-cfgtool -n "__fish_ha_cfgtool_using_subcommand members" -s h -l help -d 'Print help'
+complete -c ha-cfgtool -n "__fish_ha_cfgtool_using_subcommand quorum" -l node-id -d 'This node\'s id, where several nodes share a machine (else found by address)' -r
+complete -c ha-cfgtool -n "__fish_ha_cfgtool_using_subcommand quorum" -l json -d 'Print JSON for scripts instead of text'
+complete -c ha-cfgtool -n "__fish_ha_cfgtool_using_subcommand quorum" -s h -l help -d 'Print help'
+complete -c ha-cfgtool -n "__fish_ha_cfgtool_using_subcommand shutdown" -l node-id -d 'This node\'s id, where several nodes share a machine (else found by address)' -r
+complete -c ha-cfgtool -n "__fish_ha_cfgtool_using_subcommand shutdown" -l json -d 'Print JSON for scripts instead of text'
+complete -c ha-cfgtool -n "__fish_ha_cfgtool_using_subcommand shutdown" -s h -l help -d 'Print help'
+complete -c ha-cfgtool -n "__fish_ha_cfgtool_using_subcommand reload" -l node-id -d 'This node\'s id, where several nodes share a machine (else found by address)' -r
+complete -c ha-cfgtool -n "__fish_ha_cfgtool_using_subcommand reload" -l json -d 'Print JSON for scripts instead of text'
+complete -c ha-cfgtool -n "__fish_ha_cfgtool_using_subcommand reload" -s h -l help -d 'Print help'
+complete -c ha-cfgtool -n "__fish_ha_cfgtool_using_subcommand help; and not __fish_seen_subcommand_from config status members quorum shutdown reload help" -f -a "config" -d 'Check, show, export or import the cluster configuration'
+complete -c ha-cfgtool -n "__fish_ha_cfgtool_using_subcommand help; and not __fish_seen_subcommand_from config status members quorum shutdown reload help" -f -a "status" -d 'Ring status of this node: node id, ring id, interface state (needs ha-ring)'
+complete -c ha-cfgtool -n "__fish_ha_cfgtool_using_subcommand help; and not __fish_seen_subcommand_from config status members quorum shutdown reload help" -f -a "members" -d 'Members of the current ring: id, name, address, votes, time in the ring'
+complete -c ha-cfgtool -n "__fish_ha_cfgtool_using_subcommand help; and not __fish_seen_subcommand_from config status members quorum shutdown reload help" -f -a "quorum" -d 'Quorum: expected and total votes, quorate, flags (like corosync-quorumtool -s)'
+complete -c ha-cfgtool -n "__fish_ha_cfgtool_using_subcommand help; and not __fish_seen_subcommand_from config status members quorum shutdown reload help" -f -a "shutdown" -d 'Make the local ha-ring leave the ring cleanly and stop'
+complete -c ha-cfgtool -n "__fish_ha_cfgtool_using_subcommand help; and not __fish_seen_subcommand_from config status members quorum shutdown reload help" -f -a "reload" -d 'Make the local ha-ring re-read ha.conf (nodes may be added or removed)'
+complete -c ha-cfgtool -n "__fish_ha_cfgtool_using_subcommand help; and not __fish_seen_subcommand_from config status members quorum shutdown reload help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ha-cfgtool -n "__fish_ha_cfgtool_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "check" -d 'Parse and validate a configuration; print its warnings'
 complete -c ha-cfgtool -n "__fish_ha_cfgtool_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "show" -d 'Print the effective configuration, every default filled in'
 complete -c ha-cfgtool -n "__fish_ha_cfgtool_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "export" -d 'Write the configuration, and with --with-key the authkey, as one bundle to stdout'

@@ -23,12 +23,16 @@ _ha__ring() {
 
     case "${cmd}" in
         ha__ring)
-            opts="-h -V --json --help --version"
+            opts="-f -h -V --json --foreground --node-id --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --node-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -33,9 +33,13 @@ pub struct Args {
     #[arg(long, global = true, env = "HA_NODE_ID", value_name = "ID")]
     pub node_id: Option<u32>,
 
+    /// Show the ring status (same as the `status` subcommand; like corosync-cfgtool -s).
+    #[arg(short = 's', long = "status")]
+    pub status_flag: bool,
+
     /// What to do.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 /// `ha-cfgtool` subcommands.
@@ -44,6 +48,16 @@ pub enum Command {
     /// Check, show, export or import the cluster configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Ring status of this node: node id, ring id, interface state (needs ha-ring).
+    Status,
+    /// Members of the current ring: id, name, address, votes, time in the ring.
+    Members,
+    /// Quorum: expected and total votes, quorate, flags (like corosync-quorumtool -s).
+    Quorum,
+    /// Make the local ha-ring leave the ring cleanly and stop.
+    Shutdown,
+    /// Make the local ha-ring re-read ha.conf (nodes may be added or removed).
+    Reload,
 }
 
 /// `ha-cfgtool config` subcommands.
@@ -89,7 +103,29 @@ pub struct Stdio<'a> {
 
 /// Runs `ha-cfgtool` with parsed arguments.
 pub fn run(args: &Args, paths: &Paths, io: &mut Stdio<'_>) -> CliResult {
-    match &args.command {
+    let command = match (&args.command, args.status_flag) {
+        (Some(command), _) => command,
+        (None, true) => &Command::Status,
+        (None, false) => {
+            return Err(Failure::usage(anyhow!(
+                "a command is required (status, members, quorum, shutdown, reload, config)"
+            )));
+        }
+    };
+    match command {
+        Command::Status => ring_status(args, paths, io),
+        Command::Members => ring_members(args, paths, io),
+        Command::Quorum => ring_quorum(args, paths, io),
+        Command::Shutdown => {
+            ring_simple(args, paths, io, "shutdown", "ha-ring is leaving the ring")
+        }
+        Command::Reload => ring_simple(
+            args,
+            paths,
+            io,
+            "reload",
+            "ha-ring reloaded its configuration",
+        ),
         Command::Config(ConfigCommand::Check { file }) => check(args, paths, file.as_deref(), io),
         Command::Config(ConfigCommand::Show { file }) => show(args, paths, file.as_deref(), io),
         Command::Config(ConfigCommand::Export { with_key, file }) => {
@@ -476,4 +512,143 @@ fn serde_name(value: &impl serde::Serialize) -> String {
         Ok(serde_json::Value::String(s)) => s,
         _ => String::new(),
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Ring commands: one request to ha-ring's control socket, then print.
+
+fn ring_call(paths: &Paths, cmd: &str) -> Result<serde_json::Value, Failure> {
+    let socket = paths.ring_socket();
+    let mut client = crate::ipc::Client::connect(&socket, crate::ipc::DEFAULT_TIMEOUT)
+        .map_err(|e| super::ipc_failure("ha-ring", e))?;
+    client
+        .call(cmd, serde_json::Value::Null)
+        .map_err(|e| super::ipc_failure("ha-ring", e))
+}
+
+fn ring_status(args: &Args, paths: &Paths, io: &mut Stdio<'_>) -> CliResult {
+    let data = ring_call(paths, "status")?;
+    if args.json {
+        print_json_ok(io.stdout, &data)?;
+        return Ok(());
+    }
+    let text = |v: &serde_json::Value| {
+        v.as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| v.to_string())
+    };
+    let ring = &data["ring"];
+    let ring_id = if ring.is_null() {
+        "none".to_string()
+    } else {
+        format!("{}.{}", ring["rep"], ring["seq"])
+    };
+    writeln!(
+        io.stdout,
+        "Local node ID {}, transport {}",
+        data["node_id"],
+        text(&data["transport"])
+    )?;
+    writeln!(io.stdout, "Ring ID {ring_id} ({})", text(&data["phase"]))?;
+    for interface in data["interfaces"].as_array().into_iter().flatten() {
+        writeln!(io.stdout, "LINK ID {}", interface["ring"])?;
+        writeln!(io.stdout, "\taddr\t= {}", text(&interface["address"]))?;
+        writeln!(io.stdout, "\tstatus:\n\t\t{}", text(&interface["status"]))?;
+    }
+    let members: Vec<String> = data["members"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|m| m["id"].to_string())
+        .collect();
+    writeln!(
+        io.stdout,
+        "Members: {} ({})",
+        members.len(),
+        members.join(" ")
+    )?;
+    Ok(())
+}
+
+fn ring_members(args: &Args, paths: &Paths, io: &mut Stdio<'_>) -> CliResult {
+    let data = ring_call(paths, "members")?;
+    if args.json {
+        print_json_ok(io.stdout, &data)?;
+        return Ok(());
+    }
+    writeln!(
+        io.stdout,
+        "{:<8} {:<16} {:<24} {:<6} MEMBER FOR",
+        "ID", "NAME", "ADDRESS", "VOTES"
+    )?;
+    for m in data["members"].as_array().into_iter().flatten() {
+        let ms = m["member_for_ms"].as_u64().unwrap_or(0);
+        writeln!(
+            io.stdout,
+            "{:<8} {:<16} {:<24} {:<6} {}.{:01}s",
+            m["id"],
+            m["name"].as_str().unwrap_or("-"),
+            m["addr"].as_str().unwrap_or("-"),
+            m["votes"],
+            ms / 1000,
+            (ms % 1000) / 100
+        )?;
+    }
+    Ok(())
+}
+
+fn ring_quorum(args: &Args, paths: &Paths, io: &mut Stdio<'_>) -> CliResult {
+    let data = ring_call(paths, "quorum")?;
+    if args.json {
+        print_json_ok(io.stdout, &data)?;
+        return Ok(());
+    }
+    let q = &data["quorum"];
+    let yes = |v: &serde_json::Value| {
+        if v.as_bool() == Some(true) {
+            "Yes"
+        } else {
+            "No"
+        }
+    };
+    let ring = &data["ring"];
+    let ring_id = if ring.is_null() {
+        "none".to_string()
+    } else {
+        format!("{}.{}", ring["rep"], ring["seq"])
+    };
+    let mut flags = Vec::new();
+    if q["two_node"].as_bool() == Some(true) {
+        flags.push("2Node");
+    }
+    if q["quorate"].as_bool() == Some(true) {
+        flags.push("Quorate");
+    }
+    if q["wait_for_all"].as_bool() == Some(true) {
+        flags.push("WaitForAll");
+    }
+    writeln!(io.stdout, "Quorum information\n------------------")?;
+    writeln!(io.stdout, "Node ID:          {}", data["node_id"])?;
+    writeln!(io.stdout, "Ring ID:          {ring_id}")?;
+    writeln!(io.stdout, "Nodes:            {}", data["members"])?;
+    writeln!(io.stdout, "Quorate:          {}", yes(&q["quorate"]))?;
+    writeln!(
+        io.stdout,
+        "\nVotequorum information\n----------------------"
+    )?;
+    writeln!(io.stdout, "Expected votes:   {}", q["expected_votes"])?;
+    writeln!(io.stdout, "Total votes:      {}", q["total_votes"])?;
+    writeln!(io.stdout, "Quorum:           {}", q["quorum"])?;
+    writeln!(io.stdout, "Flags:            {}", flags.join(" "))?;
+    Ok(())
+}
+
+fn ring_simple(args: &Args, paths: &Paths, io: &mut Stdio<'_>, cmd: &str, done: &str) -> CliResult {
+    let data = ring_call(paths, cmd)?;
+    if args.json {
+        print_json_ok(io.stdout, &data)?;
+    } else {
+        writeln!(io.stdout, "{done}")?;
+    }
+    Ok(())
 }

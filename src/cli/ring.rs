@@ -1,19 +1,704 @@
-//! `ha-ring`: arguments and behaviour.
+//! `ha-ring`: the mio shell around [`ring::Node`]: the UDP socket, the control socket
+//! `$HA_RUN_DIR/ring.sock`, signals (SIGTERM/SIGINT leave the ring, SIGHUP reloads) and the
+//! core's deadline. Protocol decisions all live in the core; this file only moves bytes.
+//!
+//! Control socket commands (JSON lines, see `crate::ipc`): `status`, `members`, `quorum`,
+//! `subscribe`, `group_join {group}`, `group_leave {group}`, `group_send {group, data}`,
+//! `reload`, `shutdown`. Events: `view`, `quorum`, `gather`, `group_view`, `group_message`.
 
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, anyhow};
 use clap::Parser;
+use mio::net::{UdpSocket, UnixListener, UnixStream};
+use mio::{Events, Interest, Poll, Token};
+use nix::sys::signal::Signal;
+use serde_json::{Value, json};
 
-use super::{CliResult, not_implemented};
+use super::{CliResult, Failure};
+use crate::conf::authkey::AuthKey as ConfKey;
+use crate::conf::identity;
+use crate::conf::model::Encryption;
+use crate::conf::{self, HaConf};
+use crate::ipc::{self, Connection, ErrorBody, PeerPolicy};
+use crate::paths::Paths;
+use crate::ring::{
+    AuthKey, GroupEvent, Input, Node, Output, Request, RingConfig, RingEvent, Transport,
+};
+use crate::sys::signal::Signals;
+use crate::sys::supervise::{self, Supervisor};
+
+const UDP: Token = Token(0);
+const LISTENER: Token = Token(1);
+const SIGNALS: Token = Token(2);
+const FIRST_CLIENT: usize = 16;
+/// Upper bound on one poll, so a missed wake-up costs at most this much.
+const MAX_POLL: Duration = Duration::from_secs(1);
+/// With supervised children, how often exits are collected (no SIGCHLD wake-up).
+const SUPERVISE_POLL: Duration = Duration::from_millis(200);
+/// How long each supervised child gets to stop before SIGKILL.
+const CHILD_STOP_GRACE: Duration = Duration::from_secs(5);
+/// After `Stopped`, how long the shell keeps flushing before it exits.
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(200);
+/// Most control clients at once; further connections are closed at once.
+const MAX_CLIENTS: usize = 256;
+/// At most one log line per drop reason per this interval.
+const DROP_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Cluster membership, ordered messaging and quorum daemon.
+///
+/// Reads $HA_CONF_DIR/ha.conf and the authkey, joins the ring and serves
+/// $HA_RUN_DIR/ring.sock. Exit status: 0 stopped cleanly, 1 failed to start.
 #[derive(Debug, Parser)]
-#[command(name = "ha-ring", version, about)]
+#[command(name = "ha-ring", version)]
 pub struct Args {
-    /// Print JSON for scripts instead of text.
+    /// Print JSON for scripts instead of text (start-up errors only).
     #[arg(long, global = true)]
     pub json: bool,
+
+    /// Stay in the foreground (default: detach and write $HA_RUN_DIR/ring.pid).
+    #[arg(short = 'f', long)]
+    pub foreground: bool,
+
+    /// This node's id, where several nodes share a machine (else found by address).
+    #[arg(long, env = "HA_NODE_ID", value_name = "ID")]
+    pub node_id: Option<u32>,
+}
+
+/// Everything the daemon derives from the configuration files.
+struct Setup {
+    config: RingConfig,
+    /// `service { name: crm }` or `pacemaker`: run the executor and controller too.
+    runs_crm: bool,
+    key: AuthKey,
+    fingerprint: Option<String>,
+    bind: SocketAddr,
+}
+
+fn load_setup(paths: &Paths, node_id: Option<u32>, incarnation: u64) -> Result<Setup, Failure> {
+    let path = paths.conf_file();
+    let loaded = conf::load(&path).map_err(|e| Failure::failed(anyhow!("{e:#}")))?;
+    let conf: HaConf = loaded.conf;
+    let addresses = crate::sys::net::local_addresses().context("listing local addresses")?;
+    let local = identity::local_node(&conf, node_id, &addresses)
+        .map_err(|e| Failure::failed(anyhow!("{}: {e}", path.display())))?;
+    let key_path = conf
+        .totem
+        .keyfile
+        .clone()
+        .unwrap_or_else(|| paths.authkey_file());
+    let (key, fingerprint, encrypt) = match ConfKey::load(&key_path) {
+        Ok(key) => {
+            let encrypt = conf.totem.encryption() != Encryption::None;
+            let fingerprint = key.fingerprint();
+            let key = AuthKey::new(key.as_bytes().to_vec()).map_err(Failure::failed)?;
+            (key, Some(fingerprint), encrypt)
+        }
+        Err(e) if conf.totem.allows_missing_key() => {
+            let _ = e;
+            // secauth off and no key: the HMAC still catches corruption, keyed from the
+            // cluster name (public); the file said it wants no secrecy.
+            let mut bytes = conf.totem.cluster_name.as_bytes().to_vec();
+            bytes.resize(64, 0);
+            (AuthKey::new(bytes).map_err(Failure::failed)?, None, false)
+        }
+        Err(e) => {
+            return Err(Failure::failed(anyhow!("{e}")).with_hint(
+                "create one with `ha-keygen`, or set `secauth: off` to run without a key",
+            ));
+        }
+    };
+    let config = RingConfig::from_conf(&conf, local.nodeid, local.address, encrypt, incarnation)
+        .map_err(|e| Failure::failed(anyhow!("{}: {e}", path.display())))?;
+    let bind = match config.transport {
+        Transport::Udpu => SocketAddr::new(local.address, conf.port()),
+        Transport::Udp { .. } => SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), conf.port()),
+    };
+    let runs_crm = conf
+        .services
+        .iter()
+        .any(|s| s.name == "crm" || s.name == "pacemaker");
+    Ok(Setup {
+        config,
+        key,
+        fingerprint,
+        bind,
+        runs_crm,
+    })
 }
 
 /// Runs `ha-ring` with parsed arguments.
-pub fn run(_args: &Args) -> CliResult {
-    Err(not_implemented("ha-ring"))
+pub fn run(args: &Args) -> CliResult {
+    let paths = Paths::from_env();
+    let incarnation = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(1);
+    let setup = load_setup(&paths, args.node_id, incarnation)?;
+    std::fs::create_dir_all(&paths.run_dir)
+        .with_context(|| format!("creating {}", paths.run_dir.display()))?;
+    let socket_path = paths.ring_socket();
+    if ipc::Client::connect(&socket_path, Duration::from_millis(200)).is_ok() {
+        return Err(Failure::failed(anyhow!(
+            "ha-ring is already running at {}",
+            socket_path.display()
+        )));
+    }
+    let std_socket = std::net::UdpSocket::bind(setup.bind)
+        .with_context(|| format!("binding UDP {}", setup.bind))?;
+    if let Transport::Udp {
+        group: SocketAddr::V4(group),
+    } = setup.config.transport
+    {
+        let interface = match setup
+            .config
+            .node(setup.config.local_id)
+            .map(|n| n.addr.ip())
+        {
+            Some(IpAddr::V4(v4)) => v4,
+            _ => Ipv4Addr::UNSPECIFIED,
+        };
+        std_socket
+            .join_multicast_v4(group.ip(), &interface)
+            .with_context(|| format!("joining multicast group {}", group.ip()))?;
+    }
+    std_socket
+        .set_nonblocking(true)
+        .context("setting the UDP socket non-blocking")?;
+    let listener = ipc::bind_listener(&socket_path, None).map_err(Failure::failed)?;
+    listener
+        .set_nonblocking(true)
+        .context("setting the control socket non-blocking")?;
+    if !args.foreground {
+        nix::unistd::daemon(true, false).context("detaching")?;
+    }
+    let pid_file = paths.run_dir.join("ring.pid");
+    crate::sys::fs::write_atomic(
+        &pid_file,
+        format!("{}\n", std::process::id()).as_bytes(),
+        0o644,
+    )
+    .with_context(|| format!("writing {}", pid_file.display()))?;
+    let result = Shell::start(&paths, args.node_id, setup, std_socket, listener)
+        .and_then(|mut shell| shell.run());
+    let _ = std::fs::remove_file(&socket_path);
+    let _ = std::fs::remove_file(&pid_file);
+    result
+}
+
+struct Client {
+    conn: Connection<UnixStream>,
+    subscribed: bool,
+}
+
+struct Shell {
+    paths: PathsAndId,
+    poll: Poll,
+    node: Node,
+    udp: UdpSocket,
+    listener: UnixListener,
+    signals: Signals,
+    clients: BTreeMap<Token, Client>,
+    next_client: usize,
+    policy: PeerPolicy,
+    fingerprint: Option<String>,
+    group_views: BTreeMap<String, u64>,
+    send_failures: u64,
+    last_drop_log: BTreeMap<&'static str, Instant>,
+    stop_at: Option<Instant>,
+    supervisor: Option<Supervisor>,
+}
+
+struct PathsAndId {
+    paths: Paths,
+    node_id: Option<u32>,
+    incarnation: u64,
+}
+
+impl Shell {
+    fn start(
+        paths: &Paths,
+        node_id: Option<u32>,
+        setup: Setup,
+        std_socket: std::net::UdpSocket,
+        std_listener: std::os::unix::net::UnixListener,
+    ) -> Result<Shell, Failure> {
+        let poll = Poll::new().context("creating poll")?;
+        let signals = Signals::block(&[Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP])
+            .context("blocking signals")?;
+        signals
+            .register(poll.registry(), SIGNALS)
+            .context("registering signals")?;
+        let mut udp = UdpSocket::from_std(std_socket);
+        poll.registry()
+            .register(&mut udp, UDP, Interest::READABLE)
+            .context("registering UDP")?;
+        let mut listener = UnixListener::from_std(std_listener);
+        poll.registry()
+            .register(&mut listener, LISTENER, Interest::READABLE)
+            .context("registering the control socket")?;
+        let incarnation = setup.config.incarnation;
+        let seed = incarnation ^ u64::from(setup.config.local_id).rotate_left(32);
+        log(&format!(
+            "node {} starting on {} (cluster {}, {} nodes, token {} ms, {})",
+            setup.config.local_id,
+            setup.bind,
+            setup.config.cluster_name,
+            setup.config.nodes.len(),
+            setup.config.token_ms,
+            if setup.config.encrypt {
+                "encrypted"
+            } else {
+                "authenticated only"
+            }
+        ));
+        let supervisor = if setup.runs_crm {
+            let specs =
+                supervise::crm_stack(&paths.run_dir).context("locating ha-lrmd and ha-crm")?;
+            Some(Supervisor::new(specs))
+        } else {
+            None
+        };
+        let node = Node::new(setup.config, setup.key, seed, Instant::now());
+        let mut shell = Shell {
+            paths: PathsAndId {
+                paths: paths.clone(),
+                node_id,
+                incarnation,
+            },
+            poll,
+            node,
+            udp,
+            listener,
+            signals,
+            clients: BTreeMap::new(),
+            next_client: FIRST_CLIENT,
+            policy: PeerPolicy::system(),
+            fingerprint: setup.fingerprint,
+            group_views: BTreeMap::new(),
+            send_failures: 0,
+            last_drop_log: BTreeMap::new(),
+            stop_at: None,
+            supervisor,
+        };
+        if let Some(supervisor) = shell.supervisor.as_mut() {
+            for line in supervisor.start_all(Instant::now()) {
+                log(&line);
+            }
+        }
+        // Node::new already decided to gather; a tick sends the first joins.
+        shell.feed(Input::Tick);
+        Ok(shell)
+    }
+
+    fn run(&mut self) -> CliResult {
+        let mut events = Events::with_capacity(256);
+        let mut buffer = vec![0u8; 65_536];
+        loop {
+            let now = Instant::now();
+            let timeout = self
+                .node
+                .next_deadline()
+                .map(|at| at.saturating_duration_since(now))
+                .unwrap_or(MAX_POLL)
+                .min(MAX_POLL)
+                .min(if self.supervisor.is_some() {
+                    SUPERVISE_POLL
+                } else {
+                    MAX_POLL
+                });
+            if let Err(e) = self.poll.poll(&mut events, Some(timeout))
+                && e.kind() != io::ErrorKind::Interrupted
+            {
+                return Err(Failure::failed(anyhow!("poll failed: {e}")));
+            }
+            let ready: Vec<Token> = events.iter().map(|e| e.token()).collect();
+            for token in ready {
+                match token {
+                    UDP => self.read_udp(&mut buffer),
+                    LISTENER => self.accept(),
+                    SIGNALS => self.read_signals(),
+                    client => self.read_client(client),
+                }
+            }
+            if self
+                .node
+                .next_deadline()
+                .is_some_and(|at| at <= Instant::now())
+            {
+                self.feed(Input::Tick);
+            }
+            self.flush_clients();
+            if let Some(at) = self.stop_at
+                && Instant::now() >= at
+            {
+                log("left the ring; stopped");
+                return Ok(());
+            }
+        }
+    }
+
+    fn read_udp(&mut self, buffer: &mut [u8]) {
+        // Bounded so a flood cannot starve the control socket and timers.
+        for _ in 0..4096 {
+            match self.udp.recv_from(buffer) {
+                Ok((len, from)) => {
+                    let bytes = buffer[..len].to_vec();
+                    self.feed(Input::Datagram {
+                        from,
+                        bytes: &bytes,
+                    });
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    log(&format!("UDP receive failed: {e}"));
+                    return;
+                }
+            }
+        }
+    }
+
+    fn feed(&mut self, input: Input<'_>) -> Option<Result<(), String>> {
+        let outputs = self.node.handle(Instant::now(), input);
+        let mut reply = None;
+        for output in outputs {
+            match output {
+                Output::Send { to, bytes } => {
+                    if let Err(e) = self.udp.send_to(&bytes, to) {
+                        self.send_failures += 1;
+                        if self.send_failures.is_power_of_two() {
+                            log(&format!(
+                                "send to {to} failed ({} failures): {e}",
+                                self.send_failures
+                            ));
+                        }
+                    }
+                }
+                Output::Event(event) => self.on_event(event),
+                Output::Group { client, event } => self.on_group_event(client, event),
+                Output::Reply(result) => reply = Some(result.map_err(|e| e.to_string())),
+            }
+        }
+        reply
+    }
+
+    fn on_event(&mut self, event: RingEvent) {
+        match &event {
+            RingEvent::Delivered { .. } => return,
+            RingEvent::Dropped { reason, from } => {
+                let now = Instant::now();
+                let last = self.last_drop_log.get(reason.name());
+                if last.is_none_or(|at| now.duration_since(*at) >= DROP_LOG_INTERVAL) {
+                    self.last_drop_log.insert(reason.name(), now);
+                    log(&format!("dropped a datagram from {from}: {reason}"));
+                }
+                return;
+            }
+            RingEvent::View {
+                ring,
+                members,
+                joined,
+                left,
+                ..
+            } => log(&format!(
+                "ring {ring}: members {members:?} (joined {joined:?}, left {left:?})"
+            )),
+            RingEvent::Quorum(q) => log(&format!(
+                "quorum: {} ({} of {} votes, {} needed)",
+                if q.quorate { "quorate" } else { "not quorate" },
+                q.total_votes,
+                q.expected_votes,
+                q.quorum
+            )),
+            RingEvent::Gather { reason } => log(&format!("forming a new ring: {reason:?}")),
+            RingEvent::Stopped => self.stop_at = Some(Instant::now() + SHUTDOWN_GRACE),
+        }
+        for client in self.clients.values_mut().filter(|c| c.subscribed) {
+            client.conn.send_event(&event);
+        }
+    }
+
+    fn on_group_event(&mut self, client: u64, event: GroupEvent) {
+        let token = Token(client as usize);
+        let value = match event {
+            GroupEvent::Message {
+                group,
+                from,
+                ring,
+                data,
+            } => json!({
+                "type": "group_message",
+                "group": group,
+                "from": from.node,
+                "client": from.client,
+                "ring": ring,
+                "data": String::from_utf8_lossy(&data),
+            }),
+            GroupEvent::Joined {
+                group,
+                member,
+                members,
+            }
+            | GroupEvent::Left {
+                group,
+                member,
+                members,
+                ..
+            } => {
+                let view = self.group_views.entry(group.clone()).or_insert(0);
+                *view += 1;
+                let status = self.node.status();
+                let name_of = |id: u32| {
+                    status
+                        .members
+                        .iter()
+                        .find(|m| m.id == id)
+                        .map(|m| m.name.clone())
+                        .unwrap_or_else(|| format!("node{id}"))
+                };
+                let members: Vec<Value> = members
+                    .iter()
+                    .map(|m| json!({ "node": m.node, "client": m.client, "name": name_of(m.node) }))
+                    .collect();
+                json!({
+                    "type": "group_view",
+                    "group": group,
+                    "view": *view,
+                    "changed": { "node": member.node, "client": member.client },
+                    "members": members,
+                })
+            }
+        };
+        if let Some(c) = self.clients.get_mut(&token) {
+            c.conn.send_event(&value);
+        }
+    }
+
+    fn accept(&mut self) {
+        loop {
+            match self.listener.accept() {
+                Ok((mut stream, _)) => {
+                    if self.clients.len() >= MAX_CLIENTS {
+                        continue; // dropped: closes the connection
+                    }
+                    let token = Token(self.next_client);
+                    self.next_client += 1;
+                    if self
+                        .poll
+                        .registry()
+                        .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
+                        .is_err()
+                    {
+                        continue;
+                    }
+                    let conn = Connection::accept(stream, &self.policy);
+                    self.clients.insert(
+                        token,
+                        Client {
+                            conn,
+                            subscribed: false,
+                        },
+                    );
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    log(&format!("accept failed: {e}"));
+                    return;
+                }
+            }
+        }
+    }
+
+    fn read_client(&mut self, token: Token) {
+        let Some(client) = self.clients.get_mut(&token) else {
+            return;
+        };
+        let requests = client.conn.read_requests();
+        for request in requests {
+            let result = self.answer(token, &request.cmd, &request.args);
+            if let Some(client) = self.clients.get_mut(&token) {
+                client.conn.reply(request.id, &result);
+            }
+        }
+    }
+
+    fn answer(
+        &mut self,
+        token: Token,
+        cmd: &str,
+        args: &serde_json::Map<String, Value>,
+    ) -> Result<Value, ErrorBody> {
+        let client_id = token.0 as u64;
+        let group = || {
+            args.get("group")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .ok_or_else(|| {
+                    ErrorBody::new(ipc::code::BAD_ARGS, "missing string argument \"group\"")
+                })
+        };
+        let core = |shell: &mut Shell, request: Request| match shell.feed(Input::Request(request)) {
+            Some(Ok(())) | None => Ok(json!({})),
+            Some(Err(message)) => Err(ErrorBody::new(ipc::code::FAILED, message)),
+        };
+        match cmd {
+            "status" => Ok(self.status_value()),
+            "members" => Ok(
+                json!({ "node_id": self.node.status().node_id, "ring": self.node.status().ring, "members": self.node.status().members }),
+            ),
+            "quorum" => {
+                let status = self.node.status();
+                Ok(
+                    json!({ "node_id": status.node_id, "ring": status.ring, "members": status.members.len(), "quorum": status.quorum }),
+                )
+            }
+            "subscribe" => {
+                if let Some(c) = self.clients.get_mut(&token) {
+                    c.subscribed = true;
+                    c.conn.send_event(&RingEvent::Quorum(self.node.quorum()));
+                }
+                Ok(json!({}))
+            }
+            "group_join" => core(
+                self,
+                Request::GroupJoin {
+                    client: client_id,
+                    group: group()?,
+                },
+            ),
+            "group_leave" => core(
+                self,
+                Request::GroupLeave {
+                    client: client_id,
+                    group: group()?,
+                },
+            ),
+            "group_send" => {
+                let data = args.get("data").and_then(Value::as_str).ok_or_else(|| {
+                    ErrorBody::new(ipc::code::BAD_ARGS, "missing string argument \"data\"")
+                })?;
+                core(
+                    self,
+                    Request::GroupSend {
+                        client: client_id,
+                        group: group()?,
+                        data: data.as_bytes().to_vec(),
+                    },
+                )
+            }
+            "reload" => match load_setup(
+                &self.paths.paths,
+                self.paths.node_id,
+                self.paths.incarnation,
+            ) {
+                Ok(setup) => {
+                    log("reloading the configuration");
+                    core(self, Request::Reload(Box::new(setup.config)))
+                }
+                Err(failure) => Err(ErrorBody::new(
+                    ipc::code::FAILED,
+                    format!("{:#}", failure.error),
+                )),
+            },
+            "shutdown" => {
+                log("shutdown requested");
+                self.stop_children();
+                core(self, Request::Shutdown)
+            }
+            other => Err(ErrorBody::new(
+                ipc::code::UNKNOWN_COMMAND,
+                format!("unknown command \"{other}\""),
+            )),
+        }
+    }
+
+    fn status_value(&self) -> Value {
+        let status = self.node.status();
+        let local = status
+            .members
+            .iter()
+            .find(|m| m.id == status.node_id)
+            .and_then(|m| m.addr.clone());
+        let faulty =
+            status.phase != "operational" || self.send_failures > 0 && status.members.len() <= 1;
+        let mut value = serde_json::to_value(&status).unwrap_or(Value::Null);
+        if let Value::Object(map) = &mut value {
+            map.insert(
+                "interfaces".into(),
+                json!([{
+                    "ring": 0,
+                    "address": local.or_else(|| self.udp.local_addr().ok().map(|a| a.to_string())),
+                    "status": if faulty { format!("{} (ring not operational)", status.phase) } else { "active with no faults".into() },
+                }]),
+            );
+            map.insert("key_fingerprint".into(), json!(self.fingerprint));
+            map.insert("version".into(), json!(env!("CARGO_PKG_VERSION")));
+            map.insert("send_failures".into(), json!(self.send_failures));
+            map.insert("pid".into(), json!(std::process::id()));
+        }
+        value
+    }
+
+    fn read_signals(&mut self) {
+        for signal in self.signals.pending() {
+            match signal {
+                Signal::SIGHUP => {
+                    let _ = self.answer(Token(0), "reload", &serde_json::Map::new());
+                }
+                _ => {
+                    log(&format!("{signal:?}: leaving the ring"));
+                    self.stop_children();
+                    if !self.node.is_stopped() {
+                        self.feed(Input::Request(Request::Shutdown));
+                    }
+                }
+            }
+        }
+    }
+
+    /// The controller and executor go first, so they never run without a ring under them.
+    fn stop_children(&mut self) {
+        if let Some(mut supervisor) = self.supervisor.take() {
+            for line in supervisor.stop_all(CHILD_STOP_GRACE) {
+                log(&line);
+            }
+        }
+    }
+
+    fn flush_clients(&mut self) {
+        let mut finished = Vec::new();
+        for (token, client) in self.clients.iter_mut() {
+            client.conn.flush();
+            if client.conn.is_finished() {
+                finished.push(*token);
+            }
+        }
+        for token in finished {
+            if let Some(mut client) = self.clients.remove(&token) {
+                let _ = self.poll.registry().deregister(&mut client.conn.stream);
+                self.feed(Input::Request(Request::ClientGone {
+                    client: token.0 as u64,
+                }));
+            }
+        }
+    }
+}
+
+fn log(line: &str) {
+    let _ = writeln!(
+        io::stderr().lock(),
+        "ha-ring[{}]: {line}",
+        std::process::id()
+    );
+}
+
+/// Where the pid file of a daemon started with these paths lives.
+pub fn pid_file(paths: &Paths) -> PathBuf {
+    paths.run_dir.join("ring.pid")
 }

@@ -339,6 +339,8 @@ impl Topology {
             text.push_str("    two_node: 1\n");
         }
         text.push_str("}\n\nlogging {\n    to_stderr: yes\n    timestamp: on\n}\n");
+        // ha-ring starts and supervises the executor and the controller for this service.
+        text.push_str("\nservice {\n    name: pacemaker\n    ver: 0\n}\n");
         text
     }
 }
