@@ -177,10 +177,10 @@ pub struct LabOptions {
     pub daemons: Vec<String>,
 }
 
-/// What a node runs by default, each in the foreground under the node's init: the ring, the
-/// executor and the controller. The lab's ha.conf has no `service` section, so `ha-ring` does
-/// not start the other two itself.
-pub const DEFAULT_DAEMONS: &[&str] = &["ha-ring -f", "ha-lrmd daemon -f", "ha-crm daemon -f"];
+/// What a node runs by default: `ha-ring` in the foreground under the node's init. The lab's
+/// ha.conf names the `pacemaker` service, so the ring starts and supervises `ha-lrmd` and the
+/// controller itself.
+pub const DEFAULT_DAEMONS: &[&str] = &["ha-ring -f"];
 
 impl LabOptions {
     /// Defaults: the guide's subnet, `/run/ha-lab`, binaries beside the running program,
