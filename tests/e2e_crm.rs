@@ -54,3 +54,125 @@ fn two_nodes_run_the_guide_group_once_move_it_on_standby_and_fail_over_on_crash(
     });
     eprintln!("crash failover took {} ms", crash_at.elapsed().as_millis());
 }
+
+#[test]
+fn sigterm_to_ha_ring_moves_the_group_away_before_the_node_leaves() {
+    if !uses_root() {
+        eprintln!("skipped: needs root (the daemons' sockets and run directories)");
+        return;
+    }
+    let mut cluster = Cluster::supervised(2);
+    cluster.wait(
+        "both supervised controllers synced",
+        Duration::from_secs(30),
+        |c| c.synced_members(1) == Some(2) && c.synced_members(2) == Some(2),
+    );
+    cluster.commit(1, guide);
+    cluster.wait(
+        "the group running on one node",
+        Duration::from_secs(30),
+        |c| {
+            let vip = c.running_on("vip");
+            vip.len() == 1 && c.running_on("gohttpd") == vip
+        },
+    );
+    let leaving = cluster.running_on("vip")[0];
+    let staying = 3 - leaving;
+    let pid = cluster.ring_process(leaving).unwrap().id() as i32;
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let moved_before_exit;
+    loop {
+        let moved = cluster.running_on("vip") == vec![staying]
+            && cluster.running_on("gohttpd") == vec![staying];
+        let exited = cluster
+            .ring_process(leaving)
+            .unwrap()
+            .try_wait()
+            .unwrap()
+            .is_some();
+        if exited {
+            moved_before_exit = moved;
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "ha-ring did not leave\n{}",
+            cluster.logs()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        moved_before_exit,
+        "the group was not on node{staying} when node{leaving} left\n{}",
+        cluster.logs()
+    );
+    cluster.wait(
+        "the survivor alone and synced",
+        Duration::from_secs(10),
+        |c| c.synced_members(staying) == Some(1),
+    );
+    assert_eq!(cluster.running_on("vip"), vec![staying]);
+}
+
+#[test]
+fn killing_only_the_controller_moves_nothing_and_it_is_restarted() {
+    if !uses_root() {
+        eprintln!("skipped: needs root (the daemons' sockets and run directories)");
+        return;
+    }
+    let cluster = Cluster::supervised(2);
+    cluster.wait(
+        "both supervised controllers synced",
+        Duration::from_secs(30),
+        |c| c.synced_members(1) == Some(2) && c.synced_members(2) == Some(2),
+    );
+    cluster.commit(2, guide);
+    cluster.wait(
+        "the group running on one node",
+        Duration::from_secs(30),
+        |c| {
+            let vip = c.running_on("vip");
+            vip.len() == 1 && c.running_on("gohttpd") == vip
+        },
+    );
+    let active = cluster.running_on("vip")[0];
+    let old = cluster
+        .controller_pid(active)
+        .expect("a supervised controller");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(old),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        assert_eq!(
+            cluster.running_on("vip"),
+            vec![active],
+            "vip moved\n{}",
+            cluster.logs()
+        );
+        assert_eq!(cluster.running_on("gohttpd"), vec![active], "gohttpd moved");
+        let restarted = cluster.controller_pid(active).is_some_and(|pid| pid != old);
+        if restarted && cluster.synced_members(active) == Some(2) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "controller not back\n{}",
+            cluster.logs()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // A little longer: the DC's next transition must not move or restart anything.
+    let settle = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < settle {
+        assert_eq!(cluster.running_on("vip"), vec![active]);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

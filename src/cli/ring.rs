@@ -40,8 +40,9 @@ const FIRST_CLIENT: usize = 16;
 const MAX_POLL: Duration = Duration::from_secs(1);
 /// With supervised children, how often exits are collected (no SIGCHLD wake-up).
 const SUPERVISE_POLL: Duration = Duration::from_millis(200);
-/// How long each supervised child gets to stop before SIGKILL.
-const CHILD_STOP_GRACE: Duration = Duration::from_secs(5);
+/// How long each supervised child gets to stop before SIGKILL. The controller uses it to move
+/// the node's resources away, so it is longer than its own shutdown wait.
+const CHILD_STOP_GRACE: Duration = Duration::from_secs(70);
 /// After `Stopped`, how long the shell keeps flushing before it exits.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(200);
 /// Most control clients at once; further connections are closed at once.
@@ -211,6 +212,10 @@ struct Shell {
     last_drop_log: BTreeMap<&'static str, Instant>,
     stop_at: Option<Instant>,
     supervisor: Option<Supervisor>,
+    /// A shutdown was asked for: children are stopping, then the ring is left.
+    leaving: bool,
+    /// The core was told to leave the ring.
+    leave_sent: bool,
 }
 
 struct PathsAndId {
@@ -284,6 +289,8 @@ impl Shell {
             last_drop_log: BTreeMap::new(),
             stop_at: None,
             supervisor,
+            leaving: false,
+            leave_sent: false,
         };
         if let Some(supervisor) = shell.supervisor.as_mut() {
             for line in supervisor.start_all(Instant::now()) {
@@ -332,6 +339,7 @@ impl Shell {
             {
                 self.feed(Input::Tick);
             }
+            self.supervise();
             self.flush_clients();
             if let Some(at) = self.stop_at
                 && Instant::now() >= at
@@ -608,8 +616,8 @@ impl Shell {
             },
             "shutdown" => {
                 log("shutdown requested");
-                self.stop_children();
-                core(self, Request::Shutdown)
+                self.begin_leaving();
+                Ok(json!({}))
             }
             other => Err(ErrorBody::new(
                 ipc::code::UNKNOWN_COMMAND,
@@ -653,20 +661,39 @@ impl Shell {
                 }
                 _ => {
                     log(&format!("{signal:?}: leaving the ring"));
-                    self.stop_children();
-                    if !self.node.is_stopped() {
-                        self.feed(Input::Request(Request::Shutdown));
-                    }
+                    self.begin_leaving();
                 }
             }
         }
     }
 
-    /// The controller and executor go first, so they never run without a ring under them.
-    fn stop_children(&mut self) {
-        if let Some(mut supervisor) = self.supervisor.take() {
-            for line in supervisor.stop_all(CHILD_STOP_GRACE) {
+    /// The controller and executor stop first, while the ring still runs under them (the
+    /// controller moves this node's resources away through it); then the node leaves.
+    fn begin_leaving(&mut self) {
+        self.leaving = true;
+        if let Some(supervisor) = self.supervisor.as_mut() {
+            supervisor.request_stop(Instant::now(), CHILD_STOP_GRACE);
+        }
+        self.supervise();
+    }
+
+    /// Collects and restarts children, advances a staged stop, and leaves the ring once
+    /// the children are gone.
+    fn supervise(&mut self) {
+        if let Some(supervisor) = self.supervisor.as_mut() {
+            let now = Instant::now();
+            let mut lines = supervisor.reap(now);
+            lines.extend(supervisor.tick(now));
+            lines.extend(supervisor.advance_stop(now));
+            for line in lines {
                 log(&line);
+            }
+        }
+        let children_gone = self.supervisor.as_ref().is_none_or(Supervisor::is_stopped);
+        if self.leaving && children_gone && !self.leave_sent {
+            self.leave_sent = true;
+            if !self.node.is_stopped() {
+                self.feed(Input::Request(Request::Shutdown));
             }
         }
     }

@@ -42,6 +42,9 @@ pub struct GroupLink {
     upstream: Upstream<UnixStream>,
     group: String,
     refused: Option<String>,
+    /// The `members` request sent at join: its answer is the ring membership until the
+    /// first `view` event.
+    members_request: Option<u64>,
 }
 
 impl GroupLink {
@@ -51,6 +54,7 @@ impl GroupLink {
             upstream: Upstream::new(stream),
             group: group.to_string(),
             refused: None,
+            members_request: None,
         }
     }
 
@@ -64,6 +68,7 @@ impl GroupLink {
         self.upstream
             .send("group_join", &json!({ "group": self.group }))?;
         self.upstream.send("subscribe", &json!({}))?;
+        self.members_request = Some(self.upstream.send("members", &json!({}))?);
         Ok(())
     }
 
@@ -87,6 +92,24 @@ impl GroupLink {
         for message in self.upstream.read() {
             match message {
                 UpstreamMessage::Event(event) => events.extend(self.event(&event)),
+                UpstreamMessage::Reply {
+                    id,
+                    result: Ok(data),
+                } if Some(id) == self.members_request => {
+                    self.members_request = None;
+                    let nodes = data
+                        .get("members")
+                        .and_then(Value::as_array)
+                        .map(|members| {
+                            members
+                                .iter()
+                                .filter_map(|m| m.get("id").and_then(Value::as_u64))
+                                .map(|id| id as u32)
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    events.push(GroupEvent::RingMembers { nodes });
+                }
                 UpstreamMessage::Reply {
                     result: Err(error), ..
                 } => {

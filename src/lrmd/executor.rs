@@ -926,14 +926,23 @@ impl Executor {
             duration_ms: result.duration_ms,
             finished_at_ms: result.finished_at_ms,
         };
-        resource
-            .history
-            .retain(|r| !(r.action == record.action && r.interval_ms == record.interval_ms));
+        let same_key =
+            |r: &OpRecord| r.action == record.action && r.interval_ms == record.interval_ms;
+        // A recurring op repeating its last answer changes nothing worth saving at once;
+        // saving every monitor run of a thousand resources would be a write per run.
+        let repeats = record.interval_ms > 0
+            && resource
+                .history
+                .iter()
+                .any(|r| same_key(r) && r.status == record.status && r.rc == record.rc);
+        resource.history.retain(|r| !same_key(r));
         resource.history.push(record);
         if resource.history.len() > history_max {
             resource.history.remove(0);
         }
-        out.push(Output::StateChanged);
+        if !repeats {
+            out.push(Output::StateChanged);
+        }
     }
 
     fn take_running(&mut self, op: OpId) -> Option<(String, Running)> {
@@ -1267,6 +1276,27 @@ mod tests {
         let results = completed(&ex.handle(at(t0, 20_030), exited(OpId(1), 7)));
         assert_eq!(results[0].rc, Some(7), "a change is reported at once");
         assert_eq!(results[0].failure, None);
+    }
+
+    #[test]
+    fn repeated_recurring_results_do_not_ask_for_a_save() {
+        let t0 = t0();
+        let mut ex = Executor::new(ExecutorConfig::default(), t0);
+        ex.handle(t0, Input::Exec(request("a", "monitor", 1_000, 500)));
+        assert!(
+            ex.handle(at(t0, 1), exited(OpId(1), 0))
+                .contains(&Output::StateChanged)
+        );
+        ex.handle(at(t0, 1_001), Input::Tick);
+        assert!(
+            !ex.handle(at(t0, 1_002), exited(OpId(1), 0))
+                .contains(&Output::StateChanged)
+        );
+        ex.handle(at(t0, 2_002), Input::Tick);
+        assert!(
+            ex.handle(at(t0, 2_003), exited(OpId(1), 7))
+                .contains(&Output::StateChanged)
+        );
     }
 
     #[test]

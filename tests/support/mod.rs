@@ -21,6 +21,8 @@ pub(crate) struct Node {
 pub(crate) struct Cluster {
     dir: tempfile::TempDir,
     nodes: Vec<Option<Node>>,
+    /// Only `ha-ring` is started; it runs the executor and controller itself.
+    supervised: bool,
 }
 
 impl Drop for Cluster {
@@ -44,9 +46,23 @@ impl Cluster {
         Cluster::with_configuration(n, |_| {})
     }
 
+    /// A cluster whose `ha-ring`s run the executor and controller (`service { name: crm }`).
+    pub(crate) fn supervised(n: u32) -> Cluster {
+        Cluster::build(n, |_| {}, true)
+    }
+
     /// A cluster whose nodes start with a stored CIB holding this configuration (as after a
     /// reboot of a configured cluster).
     pub(crate) fn with_configuration(n: u32, edit: impl Fn(&mut Configuration)) -> Cluster {
+        Cluster::build(n, edit, false)
+    }
+
+    fn build(n: u32, edit: impl Fn(&mut Configuration), supervised: bool) -> Cluster {
+        let service = if supervised {
+            "service {\n    name: crm\n}\n"
+        } else {
+            ""
+        };
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let mut nodes = String::new();
@@ -57,7 +73,7 @@ impl Cluster {
         }
         let quorum = if n == 2 { "    two_node: 1\n" } else { "" };
         let conf = format!(
-            "totem {{\n    version: 2\n    cluster_name: e2e-crm\n    transport: udpu\n    token: 1000\n    interface {{\n        ringnumber: 0\n        mcastport: {port}\n    }}\n}}\nnodelist {{\n{nodes}}}\nquorum {{\n    provider: corosync_votequorum\n{quorum}}}\n"
+            "totem {{\n    version: 2\n    cluster_name: e2e-crm\n    transport: udpu\n    token: 1000\n    interface {{\n        ringnumber: 0\n        mcastport: {port}\n    }}\n}}\nnodelist {{\n{nodes}}}\nquorum {{\n    provider: corosync_votequorum\n{quorum}}}\n{service}"
         );
         let key: Vec<u8> = (0..256u32).map(|i| (i * 13 + 5) as u8).collect();
         for id in 1..=n {
@@ -85,6 +101,7 @@ impl Cluster {
         let mut cluster = Cluster {
             dir,
             nodes: (0..n).map(|_| None).collect(),
+            supervised,
         };
         for id in 1..=n {
             cluster.start(id);
@@ -108,15 +125,20 @@ impl Cluster {
 
     pub(crate) fn start(&mut self, id: u32) {
         let mut children = Vec::new();
-        for daemon in DAEMONS {
+        let daemons = if self.supervised {
+            &DAEMONS[..1]
+        } else {
+            &DAEMONS[..]
+        };
+        for daemon in daemons {
             let log =
                 std::fs::File::create(self.node_dir(id).join(format!("{daemon}.log"))).unwrap();
-            let mut command = match daemon {
+            let mut command = match *daemon {
                 "ring" => Command::new(env!("CARGO_BIN_EXE_ha-ring")),
                 "lrmd" => Command::new(env!("CARGO_BIN_EXE_ha-lrmd")),
                 _ => Command::new(env!("CARGO_BIN_EXE_ha-crm")),
             };
-            if daemon == "ring" {
+            if *daemon == "ring" {
                 command.arg("-f");
             } else {
                 command.args(["daemon", "-f"]);
@@ -157,8 +179,39 @@ impl Cluster {
             .sum()
     }
 
+    /// The pids `ha-ring` supervises on node `id` (executor, controller).
+    pub(crate) fn supervised_pids(&self, id: u32) -> Vec<i32> {
+        match &self.nodes[id as usize - 1] {
+            Some(node) if self.supervised => {
+                hakit::sys::proc::children_of(node.children[0].id() as i32)
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The pid of the supervised controller on node `id`.
+    pub(crate) fn controller_pid(&self, id: u32) -> Option<i32> {
+        self.supervised_pids(id)
+            .into_iter()
+            .find(|pid| hakit::sys::proc::command_name(*pid) == "ha-crm")
+    }
+
+    /// The node's `ha-ring` process.
+    pub(crate) fn ring_process(&mut self, id: u32) -> Option<&mut Child> {
+        self.nodes[id as usize - 1]
+            .as_mut()
+            .map(|n| &mut n.children[0])
+    }
+
     pub(crate) fn kill(&mut self, id: u32) {
+        let supervised = self.supervised_pids(id);
         if let Some(mut node) = self.nodes[id as usize - 1].take() {
+            for pid in supervised {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
             for child in &mut node.children {
                 let _ = child.kill();
                 let _ = child.wait();
@@ -172,9 +225,17 @@ impl Cluster {
 
     pub(crate) fn log_tail(&self, id: u32) -> String {
         let mut out = String::new();
-        for daemon in DAEMONS {
-            let text = std::fs::read_to_string(self.node_dir(id).join(format!("{daemon}.log")))
-                .unwrap_or_default();
+        let supervised_logs = ["run/ha-lrmd.log", "run/ha-crm.log"];
+        let files: Vec<String> = DAEMONS
+            .iter()
+            .map(|d| format!("{d}.log"))
+            .chain(supervised_logs.iter().map(|f| f.to_string()))
+            .collect();
+        for daemon in files {
+            let text = std::fs::read_to_string(self.node_dir(id).join(&daemon)).unwrap_or_default();
+            if text.is_empty() {
+                continue;
+            }
             let lines: Vec<&str> = text.lines().collect();
             let tail = lines[lines.len().saturating_sub(15)..].join("\n");
             out += &format!("--- node{id} {daemon}\n{tail}\n");
