@@ -586,10 +586,10 @@ fn ring_members(args: &Args, paths: &Paths, io: &mut Stdio<'_>) -> CliResult {
         writeln!(
             io.stdout,
             "{:<8} {:<16} {:<24} {:<6} {}.{:01}s",
-            m["id"],
+            m["id"].as_u64().unwrap_or(0),
             m["name"].as_str().unwrap_or("-"),
             m["addr"].as_str().unwrap_or("-"),
-            m["votes"],
+            m["votes"].as_u64().unwrap_or(0),
             ms / 1000,
             (ms % 1000) / 100
         )?;

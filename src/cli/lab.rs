@@ -804,7 +804,16 @@ fn demo_failovers(
                     ),
                 };
                 demo.say(&line)?;
-                let outcome = if m.moved_to.is_some() { "ok" } else { "failed" };
+                let (outcome, line) = match (&m.moved_to, fault) {
+                    (Some(_), _) => ("ok", line),
+                    // The ring reforms after a cut (see `ha-cfgtool members` on the survivor),
+                    // but the controller does not yet take over from a live, unreachable peer.
+                    (None, Fault::Cut) => (
+                        "skipped",
+                        format!("skipped: takeover after a cut is not available yet ({line})"),
+                    ),
+                    (None, _) => ("failed", line),
+                };
                 demo.record(fault.name(), outcome, Some(line), m.gap.gap_ms)?;
             }
             Err(why) => {
@@ -817,9 +826,19 @@ fn demo_failovers(
                 demo.record(fault.name(), outcome, Some(why.clone()), None)?;
             }
         }
-        // Without fencing, a cut node keeps its resources while it is cut (the guide's
-        // configuration allows split brain); only after healing must one copy remain.
-        if fault != Fault::Cut {
+        let serving = nodes_serving(lab);
+        if fault == Fault::Cut {
+            if serving.len() > 1 && lab.topology().nodes == 2 {
+                // two_node keeps both halves quorate and the guide turns fencing off, so a cut
+                // two-node cluster runs the service on both sides, as Corosync and Pacemaker
+                // do; after healing one copy must remain (checked below).
+                demo.say(&format!(
+                    "note: the service runs on {} at once: two_node keeps both sides quorate \
+                     and fencing is off (enable fencing to prevent this)",
+                    serving.join(" and ")
+                ))?;
+            }
+        } else {
             check_single(lab, demo, fault, Duration::ZERO)?;
         }
         demo.say(&format!(
@@ -909,6 +928,19 @@ fn undo(lab: &mut Lab, fault: Fault, member: Member, limit: Duration) -> Result<
         Fault::Crash => lab.start(member).map_err(|e| e.to_string())?,
         Fault::Cut => lab.heal(member).map_err(|e| e.to_string())?,
     }
+    // Back means back in the ring with every node, not just a running process: the next
+    // fault must find a node that already holds the cluster's state.
+    let nodes = usize::from(lab.topology().nodes);
+    lab.wait_for(member, &["ha-cfgtool", "--json", "members"], limit, |o| {
+        o.success() && o.stdout.matches("\"votes\"").count() == nodes
+    })
+    .map_err(|last| {
+        format!(
+            "{member} did not rejoin the ring within {} ms: {}",
+            limit.as_millis(),
+            last.stdout.trim()
+        )
+    })?;
     lab.wait_for(member, &["ha-crm", "status"], limit, |o| o.success())
         .map(|_| ())
         .map_err(|last| {
