@@ -1,8 +1,6 @@
 //! `ha-crm` status, node, resource, configure and events commands against a real two-node
 //! cluster (`ha-ring`, `ha-lrmd daemon`, `ha-crm daemon` per node on 127.0.0.x, Dummy agents;
-//! see `support`). Needs the whole stack, so not run by default:
-//!
-//!     cargo test --test crm_ops_live -- --ignored
+//! see `support`), as tests/e2e_crm.rs runs it.
 
 mod support;
 
@@ -49,7 +47,6 @@ impl Drop for Child {
 }
 
 #[test]
-#[ignore = "end to end: needs ha-ring, ha-lrmd and the Dummy agent"]
 fn commands_drive_a_live_two_node_cluster() {
     let cluster = Cluster::new(2);
     cluster.wait("both controllers synced", PATIENCE, |c| {
@@ -158,4 +155,15 @@ fn commands_drive_a_live_two_node_cluster() {
     });
     ok(&cluster, 1, "resource cleanup vip");
     ok(&cluster, 1, "status");
+    // --watch refreshes on events or the interval, as many times as asked.
+    let watched = ok(
+        &cluster,
+        2,
+        "--json status --watch --interval 100ms --count 2",
+    );
+    assert_eq!(watched.lines().count(), 2, "{watched}");
+    for line in watched.lines() {
+        let status: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(status["data"]["quorate"], true, "{line}");
+    }
 }

@@ -12,6 +12,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+mod props;
+
 use hakit::crm::scheduler::{Transition, schedule};
 use hakit::crm::xml::parse_cib;
 
