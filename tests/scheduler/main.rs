@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+mod cli;
 mod props;
 
 use hakit::crm::scheduler::{Transition, schedule};
