@@ -153,7 +153,11 @@ fn commands_drive_a_live_two_node_cluster() {
     cluster.wait("the group running again", PATIENCE, |c| {
         group_on(c, 1) || group_on(c, 2)
     });
-    ok(&cluster, 1, "resource cleanup vip");
+    let cleaned = ok(&cluster, 1, "--json resource cleanup my_group node1");
+    assert!(
+        cleaned.contains("\"primitives\":[\"vip\",\"gohttpd\"]"),
+        "{cleaned}"
+    );
     ok(&cluster, 1, "status");
     // --watch refreshes on events or the interval, as many times as asked.
     let watched = ok(

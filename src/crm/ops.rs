@@ -428,6 +428,13 @@ pub fn cleanup(cib: &mut Cib, rsc: &str, node: Option<&str>) -> Result<Cleaned, 
     Ok(cleaned)
 }
 
+/// The primitives a resource stands for: itself, or its group's or clone's members.
+pub fn primitive_ids(config: &Configuration, rsc: &str) -> Result<Vec<String>, OpsError> {
+    let mut ids = Vec::new();
+    collect_primitive_ids(resource(config, rsc)?, &mut ids);
+    Ok(ids)
+}
+
 fn collect_primitive_ids(resource: &Resource, out: &mut Vec<String>) {
     match resource {
         Resource::Primitive(p) => {
