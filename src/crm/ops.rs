@@ -255,6 +255,9 @@ fn put_location(
 }
 
 /// What `move`/`ban` left in the configuration.
+///
+/// JSON shape: `{"constraint":"cli-prefer-vip","resource":"vip","node":"node2",
+/// "expires_at":"2026-11-26T09:00:00Z"}` (`expires_at` null without `--lifetime`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Placed {
     /// The constraint's id (`cli-prefer-vip`, `cli-ban-vip-on-node1`).
