@@ -124,6 +124,8 @@ impl Cluster {
     }
 
     pub(crate) fn start(&mut self, id: u32) {
+        // A crash took the agents' state with the "machine"; a started node has the directory.
+        std::fs::create_dir_all(self.node_dir(id).join("rsctmp")).unwrap();
         let mut children = Vec::new();
         let daemons = if self.supervised {
             &DAEMONS[..1]
