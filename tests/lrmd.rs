@@ -1024,3 +1024,45 @@ fn processes_left_after_a_successful_stop_get_term_then_kill() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+#[test]
+fn builtin_anything_runs_a_command_as_a_daemon() {
+    let scratch = Scratch::new();
+    let pidfile = scratch.path("anything.pid");
+    let pid_param = format!("pidfile={}", pidfile.display());
+    let exec = |action: &str| {
+        scratch.run(&[
+            "exec",
+            "ocf:heartbeat:anything",
+            action,
+            "--param",
+            "binfile=/bin/sleep",
+            "--param",
+            "cmdline_options=120",
+            "--param",
+            &pid_param,
+            "--json",
+        ])
+    };
+    assert_eq!(json(&exec("monitor"))["data"]["rc"], 7);
+    let out = exec("start");
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let daemon = PidGuard(read_pid(&pidfile));
+    assert!(is_alive(daemon.0));
+    // The executor blocks SIGTERM for its signalfd; what it starts must not inherit that.
+    let status = std::fs::read_to_string(format!("/proc/{}/status", daemon.0)).unwrap();
+    let blocked = status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigBlk:"))
+        .unwrap()
+        .trim();
+    assert_eq!(
+        u64::from_str_radix(blocked, 16).unwrap() & (1 << 14),
+        0,
+        "SIGTERM blocked"
+    );
+    assert_eq!(json(&exec("monitor"))["data"]["rc"], 0);
+    assert_eq!(json(&exec("stop"))["data"]["rc"], 0);
+    assert!(!is_alive(daemon.0));
+    assert_eq!(json(&exec("monitor"))["data"]["rc"], 7);
+}

@@ -330,19 +330,25 @@ fn cleanup(ctx: &mut OpsContext<'_>, rsc: &str, node: Option<&str>) -> CliResult
     if !ctx.access.is_file() && ctx.batch.is_none() {
         // Check the names first so a typo gets the same one-line answer as in file mode.
         let cib = ctx.read()?;
-        ops::resource(&cib.configuration, rsc).map_err(ops_failure)?;
+        // The controller forgets one primitive's history at a time: a group is its members.
+        let ids = ops::primitive_ids(&cib.configuration, rsc).map_err(ops_failure)?;
         if let Some(node) = node {
             ops::check_node(&cib, node).map_err(ops_failure)?;
         }
         let mut client = ctx.access.client().map_err(access_failure)?;
-        client.cleanup(rsc, node).map_err(|e| {
-            access_failure(match e {
-                crate::ipc::Error::Remote(body) => AccessError::Refused(body),
-                other => AccessError::Ipc(other),
-            })
-        })?;
+        for id in &ids {
+            client.cleanup(id, node).map_err(|e| {
+                access_failure(match e {
+                    crate::ipc::Error::Remote(body) if body.code == "unavailable" => {
+                        AccessError::Unavailable(body.message)
+                    }
+                    crate::ipc::Error::Remote(body) => AccessError::Refused(body),
+                    other => AccessError::Ipc(other),
+                })
+            })?;
+        }
         if ctx.json {
-            return ctx.print_json(&json!({ "resource": rsc, "node": node }));
+            return ctx.print_json(&json!({ "resource": rsc, "node": node, "primitives": ids }));
         }
         return ctx.print(&format!("cleaned up {rsc} on {where_}\n"));
     }

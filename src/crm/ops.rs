@@ -255,6 +255,9 @@ fn put_location(
 }
 
 /// What `move`/`ban` left in the configuration.
+///
+/// JSON shape: `{"constraint":"cli-prefer-vip","resource":"vip","node":"node2",
+/// "expires_at":"2026-11-26T09:00:00Z"}` (`expires_at` null without `--lifetime`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Placed {
     /// The constraint's id (`cli-prefer-vip`, `cli-ban-vip-on-node1`).
@@ -426,6 +429,13 @@ pub fn cleanup(cib: &mut Cib, rsc: &str, node: Option<&str>) -> Result<Cleaned, 
         }
     }
     Ok(cleaned)
+}
+
+/// The primitives a resource stands for: itself, or its group's or clone's members.
+pub fn primitive_ids(config: &Configuration, rsc: &str) -> Result<Vec<String>, OpsError> {
+    let mut ids = Vec::new();
+    collect_primitive_ids(resource(config, rsc)?, &mut ids);
+    Ok(ids)
 }
 
 fn collect_primitive_ids(resource: &Resource, out: &mut Vec<String>) {

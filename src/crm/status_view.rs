@@ -39,7 +39,8 @@ pub struct LiveFacts {
 /// ```
 ///
 /// `dc` and `quorate` are `null` when unknown (a CIB file without that status);
-/// `failed` is true when any failed action is listed (the command then exits 1).
+/// `failed` is true when any failed action is listed (the command then exits 1, and with
+/// `--json` the error envelope follows this one on the next line).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ClusterStatus {
     /// Always `hakit`.

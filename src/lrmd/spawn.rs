@@ -119,6 +119,7 @@ pub fn start(op: OpId, spec: &ActionSpec, tracked_groups: &[i32]) -> Result<Star
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
+    crate::sys::child::unblock_signals_in_child(&mut command);
     let program = PathBuf::from(command.get_program());
     let mut child = command
         .spawn()
@@ -338,10 +339,10 @@ fn parse_stat_group(stat: &str) -> Option<(char, i32)> {
 /// Runs a short helper tool (`ip`, `systemctl`) to completion and returns its output.
 /// For built-in agents, which are themselves bounded by the executor's timeout.
 pub fn run_tool(program: &str, args: &[&str]) -> io::Result<std::process::Output> {
-    Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
+    let mut command = Command::new(program);
+    command.args(args).stdin(Stdio::null());
+    crate::sys::child::unblock_signals_in_child(&mut command);
+    command.output()
 }
 
 /// A command a built-in agent runs as a daemon.
@@ -367,14 +368,16 @@ pub fn start_daemon(spec: &DaemonSpec) -> io::Result<i32> {
             .append(true)
             .open(path)
     };
-    let child = Command::new("/bin/sh")
+    let mut command = Command::new("/bin/sh");
+    command
         .arg("-c")
         .arg(&spec.command_line)
         .current_dir(&spec.workdir)
         .stdin(Stdio::null())
         .stdout(open(&spec.stdout)?)
-        .stderr(open(&spec.stderr)?)
-        .spawn()?;
+        .stderr(open(&spec.stderr)?);
+    crate::sys::child::unblock_signals_in_child(&mut command);
+    let child = command.spawn()?;
     Ok(i32::try_from(child.id()).expect("pids fit in i32"))
 }
 

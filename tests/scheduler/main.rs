@@ -12,6 +12,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+mod cli;
+mod props;
+
 use hakit::crm::scheduler::{Transition, schedule};
 use hakit::crm::xml::parse_cib;
 

@@ -332,6 +332,10 @@ struct PendingCommit {
 /// before they are recovered elsewhere: a supervised controller restarts well within it.
 const CONTROLLER_RESTART_GRACE: Duration = Duration::from_secs(10);
 
+/// How long a quorum gain waits for the merged view before counting anyway (a node without a
+/// controller can bring quorum without changing the controllers' membership).
+const QUORUM_GAIN_WAIT: Duration = Duration::from_secs(3);
+
 /// How often an idle DC re-runs the scheduler (failure-timeout expiry and the like).
 const RECHECK_INTERVAL: Duration = Duration::from_secs(15);
 
@@ -344,6 +348,10 @@ pub struct Controller {
     cib: Cib,
     members: Vec<Member>,
     quorate: bool,
+    /// What the ring says now; a gain takes effect with the next merged view.
+    ring_quorate: bool,
+    /// When a quorum gain takes effect anyway if no new view comes.
+    quorum_gain_at: Option<Instant>,
     phase: Phase,
     /// What this node's executor ran: authoritative for this node.
     own_history: Vec<ResourceHistory>,
@@ -382,6 +390,8 @@ impl Controller {
             cib,
             members: Vec::new(),
             quorate: false,
+            ring_quorate: false,
+            quorum_gain_at: None,
             phase: Phase::Alone,
             own_history: Vec::new(),
             own_attributes: NvList::new(),
@@ -427,10 +437,36 @@ impl Controller {
             .absent
             .values()
             .map(|since| *since + CONTROLLER_RESTART_GRACE)
+            .chain(self.quorum_gain_at)
             .min();
         match (self.recheck_at, absent_expiry) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
+        }
+    }
+
+    /// Losing quorum counts at once (stopping is the safe direction). Gaining it waits for
+    /// the merged view that normally follows: the ring reports quorum before the controllers
+    /// of the other partition have announced what they run, and deciding in between would
+    /// start resources that already run there.
+    fn ring_quorum(&mut self, quorate: bool) {
+        self.ring_quorate = quorate;
+        if !quorate {
+            self.quorum_gain_at = None;
+            if self.quorate {
+                self.quorate = false;
+                self.needs_schedule = true;
+            }
+        } else if !self.quorate {
+            self.quorum_gain_at = Some(self.now + QUORUM_GAIN_WAIT);
+        }
+    }
+
+    fn apply_quorum(&mut self) {
+        self.quorum_gain_at = None;
+        if self.quorate != self.ring_quorate {
+            self.quorate = self.ring_quorate;
+            self.needs_schedule = true;
         }
     }
 
@@ -486,12 +522,7 @@ impl Controller {
         let mut out = Vec::new();
         match input {
             Input::View { view, members } => self.enter_view(view, members, &mut out),
-            Input::Quorum { quorate } => {
-                if quorate != self.quorate {
-                    self.quorate = quorate;
-                    self.needs_schedule = true;
-                }
-            }
+            Input::Quorum { quorate } => self.ring_quorum(quorate),
             Input::RingMembers { nodes } => self.ring_members(nodes),
             Input::Delivered { from, message } => self.deliver(from, message, &mut out),
             Input::LocalHistory { history } => {
@@ -523,6 +554,9 @@ impl Controller {
             Input::Shutdown => self.begin_shutdown(&mut out),
             Input::Tick => {
                 self.expire_absent();
+                if self.quorum_gain_at.is_some_and(|at| at <= self.now) {
+                    self.apply_quorum();
+                }
                 if self.recheck_at.is_some_and(|at| at <= self.now) {
                     self.recheck_at = None;
                     self.needs_schedule = true;
@@ -670,6 +704,7 @@ impl Controller {
             out.push(Output::Persist(Box::new(self.cib.clone())));
         }
         self.phase = Phase::Running;
+        self.apply_quorum();
         self.needs_schedule = true;
         if let Some(dc) = self.dc() {
             out.push(Output::Event(CrmEvent::Synced {

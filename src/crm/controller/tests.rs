@@ -752,3 +752,44 @@ fn a_clean_shutdown_moves_the_group_away_before_reporting_done() {
     assert_eq!(sim.where_running("vip"), vec![other]);
     assert_eq!(sim.where_running("gohttpd"), vec![other]);
 }
+
+#[test]
+fn quorum_regained_before_the_merge_starts_nothing_until_the_view_is_merged() {
+    // A lone node without quorum (no-quorum-policy=stop) learns from the ring that quorum is
+    // back before the other partition's controllers have announced what they run.
+    let mut sim = Sim::with_planner(&[1, 2], real_scheduler);
+    sim.set_view(&[1, 2]);
+    sim.settle();
+    sim.commit(1, |c| {
+        guide_configuration(c);
+        c.properties.set("no-quorum-policy", "stop");
+    });
+    sim.settle();
+    let active = sim.where_running("vip")[0];
+    let other = 3 - active;
+    // Split: `other` alone and without quorum.
+    sim.members = vec![other];
+    let lone = vec![Member {
+        id: other,
+        name: format!("node{other}"),
+    }];
+    sim.feed(other, Input::Quorum { quorate: false });
+    sim.feed(
+        other,
+        Input::View {
+            view: 99,
+            members: lone,
+        },
+    );
+    sim.settle();
+    assert!(sim.core(other).is_synced());
+    // The ring says quorate again; the group view has not changed yet.
+    sim.feed(other, Input::Quorum { quorate: true });
+    sim.deliver_queued();
+    assert!(
+        sim.pending_exec
+            .iter()
+            .all(|(id, _, op)| *id != other || op.operation != "start"),
+        "started before knowing what the other side runs"
+    );
+}

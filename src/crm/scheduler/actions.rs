@@ -346,6 +346,50 @@ fn group_internal_constraints(sched: &mut Sched, group: usize) {
     }
 }
 
+/// A primitive whose agent (class, provider or type) differs from the one recorded on a node
+/// has its history there cleaned up, and is restarted where it is active (Pacemaker's
+/// `pcmk__rsc_agent_changed` and `pcmk__schedule_cleanup`).
+pub(super) fn handle_rsc_config_changes(sched: &mut Sched) {
+    let status = std::mem::take(&mut sched.cib_status);
+    for node in 0..sched.nodes.len() {
+        let Some(state) = sched.nodes[node].state else {
+            continue;
+        };
+        if !sched.nodes[node].online || sched.nodes[node].unclean {
+            continue;
+        }
+        for history in &status.nodes[state].resources {
+            if history.ops.is_empty() {
+                continue;
+            }
+            let Some(rsc) = super::unpack::rsc_by_id(sched, &history.id) else {
+                continue;
+            };
+            let r = &sched.rscs[rsc];
+            if r.variant != Variant::Primitive {
+                continue;
+            }
+            let changed = r.class != history.class
+                || r.provider != history.provider
+                || r.kind != history.kind;
+            if !changed {
+                continue;
+            }
+            if r.running_on.contains(&node) {
+                stop_action(sched, rsc, node, false);
+                sched.rscs[rsc].start_pending = true;
+            }
+            if sched.rscs[rsc].failed {
+                continue;
+            }
+            custom_action(sched, Some(rsc), "delete", 0, Some(node), false);
+            order_resource_actions(sched, rsc, "stop", rsc, "delete", ORDERED);
+            order_resource_actions(sched, rsc, "delete", rsc, "start", ORDERED);
+        }
+    }
+    sched.cib_status = status;
+}
+
 pub(super) fn schedule_resource_actions(sched: &mut Sched) {
     // Orphans with fail counts get them cleared where the node is up.
     for r in 0..sched.rscs.len() {
@@ -706,6 +750,9 @@ pub(super) fn apply_orderings(sched: &mut Sched) {
     }
     sched.orderings = specs;
     let mut depth = 0;
+    for a in (0..sched.actions.len()).rev() {
+        block_colocation_dependents(sched, a, &mut depth);
+    }
     for a in (0..sched.actions.len()).rev() {
         update_action_for_orderings(sched, a, &mut depth);
     }
@@ -1130,8 +1177,10 @@ fn update_action_for_orderings(sched: &mut Sched, then: usize, depth: &mut usize
             update_action_for_orderings(sched, first, depth);
         }
     }
-    let _ = last_flags;
     if changed & CHANGED_THEN != 0 {
+        if last_flags.1 && !sched.actions[then].runnable {
+            block_colocation_dependents(sched, then, depth);
+        }
         update_action_for_orderings(sched, then, depth);
         let after: Vec<usize> = sched.actions[then]
             .after
@@ -1144,4 +1193,65 @@ fn update_action_for_orderings(sched: &mut Sched, then: usize, depth: &mut usize
         }
     }
     *depth -= 1;
+}
+
+fn top_level(sched: &Sched, mut rsc: usize) -> usize {
+    while let Some(p) = sched.rscs[rsc].parent {
+        rsc = p;
+    }
+    rsc
+}
+
+/// When a resource as a whole cannot start, whatever must run with it (mandatory colocation)
+/// cannot start either (Pacemaker's `pcmk__block_colocation_dependents`).
+fn block_colocation_dependents(sched: &mut Sched, action: usize, depth: &mut usize) {
+    let a = &sched.actions[action];
+    if a.runnable || a.task != "start" {
+        return;
+    }
+    let Some(rsc) = a.rsc else { return };
+    let top = top_level(sched, rsc);
+    for &child in &sched.rscs[top].children {
+        let child_start = sched.rscs[child]
+            .main_actions
+            .iter()
+            .rev()
+            .copied()
+            .find(|&c| sched.actions[c].task == "start");
+        match child_start {
+            Some(c) if !sched.actions[c].runnable => {}
+            _ => return,
+        }
+    }
+    let mut colocations = sched.rscs[top].with_this.clone();
+    for &child in &sched.rscs[top].children {
+        for &c in &sched.rscs[child].with_this {
+            if sched.colocs[c].explicit && !colocations.contains(&c) {
+                colocations.push(c);
+            }
+        }
+    }
+    for c in colocations {
+        if !sched.colocs[c].score.is_infinity() {
+            continue;
+        }
+        let dependent = sched.colocs[c].dependent;
+        mark_start_blocked(sched, dependent, rsc, depth);
+    }
+}
+
+fn mark_start_blocked(sched: &mut Sched, rsc: usize, because: usize, depth: &mut usize) {
+    let reason = format!("colocation with {}", sched.rscs[because].id);
+    let actions: Vec<usize> = sched.rscs[rsc].main_actions.iter().rev().copied().collect();
+    for a in actions {
+        if sched.actions[a].runnable && sched.actions[a].task == "start" {
+            sched.actions[a].runnable = false;
+            set_reason(sched, a, &reason, false);
+            block_colocation_dependents(sched, a, depth);
+            update_action_for_orderings(sched, a, depth);
+        }
+    }
+    for child in sched.rscs[rsc].children.clone() {
+        mark_start_blocked(sched, child, because, depth);
+    }
 }

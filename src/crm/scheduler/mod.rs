@@ -239,6 +239,7 @@ fn run(cib: &Cib, now: EpochSeconds, record_terms: bool) -> Transition {
     let mut sched = unpack::unpack(cib, now, record_terms);
     assign::apply_node_criteria(&mut sched);
     actions::create_internal_constraints(&mut sched);
+    actions::handle_rsc_config_changes(&mut sched);
     assign::assign_resources(&mut sched);
     actions::schedule_resource_actions(&mut sched);
     actions::schedule_fencing_and_shutdowns(&mut sched);
