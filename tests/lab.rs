@@ -18,10 +18,6 @@ fn bin_dir() -> PathBuf {
 }
 
 /// None (after saying why) when this machine cannot run labs.
-/// Failover timing tests run one at a time: the demo's full stack and a timed failover
-/// competing for two cores make the timed one miss its bound.
-static FAILOVER_TESTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 fn lab_host() -> Option<()> {
     if !nix::unistd::geteuid().is_root() {
         eprintln!("skipped: lab tests need root");
@@ -339,7 +335,6 @@ fn bad_input_gets_usage_or_failure_codes() {
 #[test]
 fn demo_runs_every_available_step_and_tears_down() {
     let Some(()) = lab_host() else { return };
-    let _one_at_a_time = FAILOVER_TESTS.lock().unwrap_or_else(|e| e.into_inner());
     let base = tempfile::tempdir().unwrap();
     let name = unique("demo");
     let out = ha_lab(
@@ -493,7 +488,6 @@ fn pkill_in_one_node_init_script_leaves_other_nodes_alone() {
 fn client_poller_measures_the_gap_of_a_failover_done_by_hand() {
     use hakit::cli::lab::Poller;
     let Some(()) = lab_host() else { return };
-    let _one_at_a_time = FAILOVER_TESTS.lock().unwrap_or_else(|e| e.into_inner());
     let base = tempfile::tempdir().unwrap();
     let mut lab = bare_stack_lab("gap", base.path());
     let vip = lab.topology().vip();
