@@ -669,6 +669,7 @@ fn demo_steps(lab: &mut Lab, demo: &mut Demo<'_>, limit: Duration) -> CliResult 
 
     demo.say("\n# Start the stack on every node.")?;
     lab.start_stacks(&mut progress).map_err(lab_failure)?;
+    let daemons = lab.state().daemons.clone();
     demo.not_started = lab
         .state()
         .not_started
@@ -676,24 +677,28 @@ fn demo_steps(lab: &mut Lab, demo: &mut Demo<'_>, limit: Duration) -> CliResult 
         .map(|m| format!("{} on {}", m.program, m.member))
         .collect();
     for node in 1..=topology.nodes {
-        let missing: Vec<String> = lab
-            .state()
-            .not_started
-            .iter()
-            .filter(|m| m.member == Member::Node(node).name())
-            .map(|m| format!("{} ({})", m.program, m.reason))
-            .collect();
-        let (outcome, detail) = if missing.is_empty() {
-            ("ok", None)
-        } else {
-            (
-                "skipped",
-                Some(format!("not started: {}", missing.join(", "))),
-            )
-        };
-        demo.say(&format!("\nnode{node}# ha-ring"))?;
-        demo.say(detail.as_deref().unwrap_or("started"))?;
-        demo.record(&format!("node{node}# ha-ring"), outcome, detail, None)?;
+        let member = Member::Node(node).name();
+        for daemon in &daemons {
+            let program = daemon.split_whitespace().next().unwrap_or_default();
+            let missing = lab
+                .state()
+                .not_started
+                .iter()
+                .find(|m| m.member == member && m.program == program);
+            let step = format!("{member}# {daemon} &");
+            demo.say(&format!("\n{step}"))?;
+            match missing {
+                None => {
+                    demo.say("started")?;
+                    demo.record(&step, "ok", None, None)?;
+                }
+                Some(missing) => {
+                    let why = format!("not started: {}", missing.reason);
+                    demo.say(&why)?;
+                    demo.record(&step, "skipped", Some(why), None)?;
+                }
+            }
+        }
     }
 
     demo.say("\n# Ring, members, cluster status.")?;
@@ -722,6 +727,28 @@ fn demo_steps(lab: &mut Lab, demo: &mut Demo<'_>, limit: Duration) -> CliResult 
     let result = demo_failovers(lab, demo, &poller, limit);
     poller.stop();
     result
+}
+
+/// Records a failure unless the service runs on at most one node within `limit`.
+fn check_single(lab: &Lab, demo: &mut Demo<'_>, fault: Fault, limit: Duration) -> CliResult {
+    let single = crate::sys::clock::until(limit, Duration::from_millis(100), || {
+        nodes_serving(lab).len() <= 1
+    });
+    if !single {
+        let why = format!(
+            "after {}: the service runs on {} at once",
+            fault.name(),
+            nodes_serving(lab).join(" and ")
+        );
+        demo.say(&why)?;
+        demo.record(
+            &format!("{} leaves one copy", fault.name()),
+            "failed",
+            Some(why),
+            None,
+        )?;
+    }
+    Ok(())
 }
 
 /// Nodes running the example service right now (from their process tables).
@@ -800,23 +827,19 @@ fn demo_failovers(
             }
         }
         let serving = nodes_serving(lab);
-        if serving.len() > 1 && fault == Fault::Cut && lab.topology().nodes == 2 {
-            // two_node keeps both halves quorate and the guide turns fencing off, so a cut
-            // two-node cluster runs the service on both sides, as Corosync and Pacemaker do.
-            demo.say(&format!(
-                "note: the service runs on {} at once: two_node keeps both sides quorate and \
-                 fencing is off (enable fencing to prevent this)",
-                serving.join(" and ")
-            ))?;
-        } else if serving.len() > 1 {
-            let why = format!("the service runs on {} at once", serving.join(" and "));
-            demo.say(&why)?;
-            demo.record(
-                &format!("{} runs on one node", fault.name()),
-                "failed",
-                Some(why),
-                None,
-            )?;
+        if fault == Fault::Cut {
+            if serving.len() > 1 && lab.topology().nodes == 2 {
+                // two_node keeps both halves quorate and the guide turns fencing off, so a cut
+                // two-node cluster runs the service on both sides, as Corosync and Pacemaker
+                // do; after healing one copy must remain (checked below).
+                demo.say(&format!(
+                    "note: the service runs on {} at once: two_node keeps both sides quorate \
+                     and fencing is off (enable fencing to prevent this)",
+                    serving.join(" and ")
+                ))?;
+            }
+        } else {
+            check_single(lab, demo, fault, Duration::ZERO)?;
         }
         demo.say(&format!(
             "\n{}# {}",
@@ -825,6 +848,9 @@ fn demo_failovers(
         ))?;
         if let Err(why) = undo(lab, fault, member, limit) {
             demo.say(&why)?;
+        }
+        if fault == Fault::Cut {
+            check_single(lab, demo, fault, limit)?;
         }
     }
     Ok(())
@@ -882,7 +908,7 @@ fn inject(
     let moved_to = poller.wait_for_answer(event, limit, |node| node != from);
     Ok(Measured {
         fault,
-        gap: gap::gap_around(&poller.samples(), event),
+        gap: gap::gap_until_moved(&poller.samples(), event, &from),
         from,
         moved_to,
     })

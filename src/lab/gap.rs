@@ -64,6 +64,35 @@ pub fn gap_around(samples: &[Sample], event: Duration) -> Gap {
     }
 }
 
+/// Measures a failover away from `from`: the gap between the first answer from another node
+/// after `event` and the last answer (from anyone) before it. Answers `from` still gave after
+/// the event (requests in flight while the fault was being injected) count as before.
+pub fn gap_until_moved(samples: &[Sample], event: Duration, from: &str) -> Gap {
+    let moved = samples
+        .iter()
+        .position(|s| s.at > event && s.answered_by.as_deref().is_some_and(|node| node != from));
+    let Some(moved) = moved else {
+        return gap_around(samples, event);
+    };
+    let before = samples[..moved]
+        .iter()
+        .rposition(|s| s.answered_by.is_some());
+    let after = &samples[moved];
+    let failed_probes = samples[before.map_or(0, |b| b + 1)..moved]
+        .iter()
+        .filter(|s| s.answered_by.is_none())
+        .count();
+    let before = before.map(|b| &samples[b]);
+    Gap {
+        last_before_ms: before.map(|s| ms(s.at)),
+        first_after_ms: Some(ms(after.at)),
+        gap_ms: before.map(|b| ms(after.at - b.at)),
+        node_before: before.and_then(|s| s.answered_by.clone()),
+        node_after: after.answered_by.clone(),
+        failed_probes,
+    }
+}
+
 /// Percentile (0..=100) of a list of gaps by nearest rank; `None` for an empty list.
 pub fn percentile(values: &[u64], percent: u8) -> Option<u64> {
     if values.is_empty() {
@@ -112,6 +141,25 @@ mod tests {
         assert_eq!(gap.gap_ms, None);
         assert_eq!(gap.first_after_ms, None);
         assert_eq!(gap.failed_probes, 1);
+    }
+
+    #[test]
+    fn answers_in_flight_from_the_old_node_count_as_before_the_move() {
+        let samples = [
+            sample(0, Some("node1")),
+            sample(100, Some("node1")),
+            sample(200, None),
+            sample(300, Some("node2")),
+        ];
+        let gap = gap_until_moved(&samples, Duration::from_millis(50), "node1");
+        assert_eq!(gap.last_before_ms, Some(100));
+        assert_eq!(gap.first_after_ms, Some(300));
+        assert_eq!(gap.gap_ms, Some(200));
+        assert_eq!(gap.node_after.as_deref(), Some("node2"));
+        assert_eq!(gap.failed_probes, 1);
+        // Never moved: the plain gap around the event, which names the old node after it.
+        let stuck = gap_until_moved(&samples[..3], Duration::from_millis(50), "node1");
+        assert_eq!(stuck.node_after.as_deref(), Some("node1"));
     }
 
     #[test]

@@ -177,8 +177,9 @@ pub struct LabOptions {
     pub daemons: Vec<String>,
 }
 
-/// What a node runs by default: `ha-ring` in the foreground, which supervises the rest of the
-/// stack.
+/// What a node runs by default: `ha-ring` in the foreground under the node's init. The lab's
+/// ha.conf names the `pacemaker` service, so the ring starts and supervises `ha-lrmd` and the
+/// controller itself.
 pub const DEFAULT_DAEMONS: &[&str] = &["ha-ring -f"];
 
 impl LabOptions {
@@ -412,6 +413,7 @@ impl Lab {
             namespaces: topo.namespaces(),
             processes: Vec::new(),
             cut: Vec::new(),
+            crashed: Vec::new(),
             partition: Vec::new(),
             extra_bridges: 0,
             not_started: Vec::new(),
@@ -888,10 +890,15 @@ impl Lab {
                     continue;
                 }
                 let log = self.node_dirs(node).log.join(format!("{program}.log"));
-                let reason = fs::read_to_string(&log)
-                    .ok()
-                    .and_then(|text| last_words(&text))
-                    .unwrap_or_else(|| format!("exited at once; see {}", log.display()));
+                let text = fs::read_to_string(&log).unwrap_or_default();
+                let reason = match last_words(&text) {
+                    Some(line) if is_placeholder(&text) => {
+                        let args = daemon[1..].join(" ");
+                        format!("`{program} {args}` is not available in this build yet ({line})")
+                    }
+                    Some(line) => format!("exited at once: {line} (see {})", log.display()),
+                    None => format!("exited at once; see {}", log.display()),
+                };
                 self.state.not_started.push(NotStarted {
                     member: member.name(),
                     program,
@@ -985,17 +992,41 @@ impl Lab {
         if self.record(member, "holder").is_some_and(|p| p.is_alive()) {
             return Ok(());
         }
+        if self.state.crashed.contains(&member.name()) {
+            // A booting machine has only its own address, whatever it held before the crash
+            // (a VIP, say), and its cable works again unless it was cut separately.
+            for line in self.topo.boot_plan(member) {
+                ip(&line)?;
+            }
+            if !self.state.cut.contains(&member.name()) {
+                for line in self.topo.heal_plan(member) {
+                    ip(&line)?;
+                }
+            }
+            self.state.crashed.retain(|m| *m != member.name());
+            self.save()?;
+        }
         let daemons = self.stack_daemons();
         self.start_node(node, &daemons)?;
         self.check_started(&daemons);
         self.save()
     }
 
-    /// Kills a member's whole stack with SIGKILL, like pulling its power: the recorded holder
-    /// and init (checked by start time), then anything else still in its network namespace.
+    /// Pulls a member's power: its switch port goes down and its whole stack is killed with
+    /// SIGKILL (the recorded holder and init, checked by start time, then anything else still
+    /// in its network namespace). [`Lab::start`] boots it again.
     /// Returns the pids killed. Waits (bounded) until they are gone.
     pub fn crash(&mut self, member: Member) -> Result<Vec<i32>, LabError> {
         let member = self.topo.check(member)?;
+        // A machine without power answers nothing: its port goes down first, so no address it
+        // held (a VIP) keeps answering from the dead node's kernel.
+        if !self.state.crashed.contains(&member.name()) {
+            self.state.crashed.push(member.name());
+        }
+        self.save()?;
+        for line in self.topo.cut_plan(member) {
+            ip(&line)?;
+        }
         let killed = kill_member(&self.topo, &self.state, member);
         self.reap_children();
         Ok(killed)
@@ -1021,8 +1052,11 @@ impl Lab {
     /// Plugs a member's cable back in.
     pub fn heal(&mut self, member: Member) -> Result<(), LabError> {
         let member = self.topo.check(member)?;
-        for line in self.topo.heal_plan(member) {
-            ip(&line)?;
+        // A crashed node stays dark until it is started again.
+        if !self.state.crashed.contains(&member.name()) {
+            for line in self.topo.heal_plan(member) {
+                ip(&line)?;
+            }
         }
         self.state.cut.retain(|m| *m != member.name());
         self.save()
@@ -1264,6 +1298,13 @@ fn set_mode(path: &Path, mode: u32) -> Result<(), LabError> {
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(path, fs::Permissions::from_mode(mode))
         .map_err(io_error(format!("setting mode of {}", path.display())))
+}
+
+/// A daemon's log saying the program, or the flags the lab gave it, are not built yet.
+fn is_placeholder(log: &str) -> bool {
+    log.contains("not implemented yet")
+        || log.contains("unexpected argument")
+        || log.contains("unrecognized subcommand")
 }
 
 /// `/proc/PID/comm` holds at most 15 bytes of the program name.

@@ -51,7 +51,11 @@ impl Typed {
                 .take_while(|w| !w.starts_with('-') && *w != "|")
                 .take(2)
                 .collect();
-            Outcome::Skipped(format!("skipped: {} not available yet", words.join(" ")))
+            let why = last_words(&self.output.stderr).unwrap_or_default();
+            Outcome::Skipped(format!(
+                "skipped: {} not available yet ({why})",
+                words.join(" ")
+            ))
         } else if self.output.success() {
             Outcome::Done
         } else {
@@ -212,7 +216,11 @@ mod tests {
         );
         assert_eq!(
             stub.outcome(),
-            Outcome::Skipped("skipped: ha-crm status not available yet".into())
+            Outcome::Skipped(
+                "skipped: ha-crm status not available yet \
+                 (ha-crm: error: ha-crm is not implemented yet)"
+                    .into()
+            )
         );
         let clap = typed(
             "ha-cfgtool -s",
@@ -221,7 +229,10 @@ mod tests {
         );
         assert_eq!(
             clap.outcome(),
-            Outcome::Skipped("skipped: ha-cfgtool not available yet".into())
+            Outcome::Skipped(
+                "skipped: ha-cfgtool not available yet (error: unexpected argument '-s' found)"
+                    .into()
+            )
         );
     }
 

@@ -63,6 +63,9 @@ pub struct LabState {
     pub processes: Vec<ProcessRecord>,
     /// Members whose link is cut.
     pub cut: Vec<String>,
+    /// Nodes crashed and not started since (their port is down until they boot).
+    #[serde(default)]
+    pub crashed: Vec<String>,
     /// Current partition groups (empty when the switch is whole).
     pub partition: Vec<Vec<String>>,
     /// Partition bridges (`br1`..) currently in the switch namespace.
@@ -164,6 +167,7 @@ mod tests {
                 },
             }],
             cut: vec!["node2".into()],
+            crashed: vec![],
             partition: vec![],
             extra_bridges: 0,
             not_started: vec![],

@@ -245,6 +245,16 @@ impl Topology {
         vec![self.in_switch(&["link", "set", &self.port(member), "down"])]
     }
 
+    /// Resets a member's own link as at boot: every address flushed, its own put back.
+    pub fn boot_plan(&self, member: Member) -> Vec<Vec<String>> {
+        let address = format!("{}/24", self.address(member));
+        vec![
+            self.in_member(member, &["addr", "flush", "dev", LINK_NAME]),
+            self.in_member(member, &["addr", "add", &address, "dev", LINK_NAME]),
+            self.in_member(member, &["link", "set", LINK_NAME, "up"]),
+        ]
+    }
+
     /// Plugs a member's cable back in.
     pub fn heal_plan(&self, member: Member) -> Vec<Vec<String>> {
         vec![self.in_switch(&["link", "set", &self.port(member), "up"])]
@@ -424,6 +434,19 @@ mod tests {
         {
             assert!(line[0] == "-n" || line[0] == "netns", "{line:?}");
         }
+    }
+
+    #[test]
+    fn boot_resets_the_link_to_the_own_address() {
+        let plan = joined(&lab(2).boot_plan(Member::Node(1)));
+        assert_eq!(
+            plan,
+            [
+                "-n t1-node1 addr flush dev eth0",
+                "-n t1-node1 addr add 192.168.2.101/24 dev eth0",
+                "-n t1-node1 link set eth0 up",
+            ]
+        );
     }
 
     #[test]
