@@ -65,6 +65,11 @@ fn crash_failover() {
         cluster.wait("the crashed node back", Duration::from_secs(30), |c| {
             c.synced_members(survivor) == Some(2) && c.synced_members(active) == Some(2)
         });
+        // The scheduler may rebalance once the node is back: wait until it has settled.
+        cluster.wait("the group running once", Duration::from_secs(30), |c| {
+            c.running_on("vip").len() == 1 && c.running_on("gohttpd") == c.running_on("vip")
+        });
+        std::thread::sleep(Duration::from_millis(500));
     }
     report("crash (kill -9 stack) -> started", &mut samples);
 }

@@ -119,8 +119,9 @@ fn sigterm_to_ha_ring_moves_the_group_away_before_the_node_leaves() {
     assert_eq!(cluster.running_on("vip"), vec![staying]);
 }
 
-#[test]
-fn killing_only_the_controller_moves_nothing_and_it_is_restarted() {
+/// Kills one supervised daemon of the node running the group; nothing may move while it is
+/// restarted and the cluster settles again.
+fn kill_one_daemon_and_check_nothing_moves(daemon: &str) {
     if !uses_root() {
         eprintln!("skipped: needs root (the daemons' sockets and run directories)");
         return;
@@ -142,8 +143,8 @@ fn killing_only_the_controller_moves_nothing_and_it_is_restarted() {
     );
     let active = cluster.running_on("vip")[0];
     let old = cluster
-        .controller_pid(active)
-        .expect("a supervised controller");
+        .daemon_pid(active, daemon)
+        .expect("a supervised daemon");
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(old),
         nix::sys::signal::Signal::SIGKILL,
@@ -158,21 +159,38 @@ fn killing_only_the_controller_moves_nothing_and_it_is_restarted() {
             cluster.logs()
         );
         assert_eq!(cluster.running_on("gohttpd"), vec![active], "gohttpd moved");
-        let restarted = cluster.controller_pid(active).is_some_and(|pid| pid != old);
+        let restarted = cluster
+            .daemon_pid(active, daemon)
+            .is_some_and(|pid| pid != old);
         if restarted && cluster.synced_members(active) == Some(2) {
             break;
         }
         assert!(
             Instant::now() < deadline,
-            "controller not back\n{}",
+            "{daemon} not back\n{}",
             cluster.logs()
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    // A little longer: the DC's next transition must not move or restart anything.
+    // A little longer: the DC's next transition must not move anything.
     let settle = Instant::now() + Duration::from_secs(2);
     while Instant::now() < settle {
-        assert_eq!(cluster.running_on("vip"), vec![active]);
+        assert_eq!(
+            cluster.running_on("vip"),
+            vec![active],
+            "{}",
+            cluster.logs()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+#[test]
+fn killing_only_the_controller_moves_nothing_and_it_is_restarted() {
+    kill_one_daemon_and_check_nothing_moves("ha-crm");
+}
+
+#[test]
+fn killing_only_the_executor_moves_nothing_and_it_is_restarted() {
+    kill_one_daemon_and_check_nothing_moves("ha-lrmd");
 }

@@ -124,6 +124,8 @@ impl Cluster {
     }
 
     pub(crate) fn start(&mut self, id: u32) {
+        // A crash took the agents' state with the "machine"; a started node has the directory.
+        std::fs::create_dir_all(self.node_dir(id).join("rsctmp")).unwrap();
         let mut children = Vec::new();
         let daemons = if self.supervised {
             &DAEMONS[..1]
@@ -189,11 +191,11 @@ impl Cluster {
         }
     }
 
-    /// The pid of the supervised controller on node `id`.
-    pub(crate) fn controller_pid(&self, id: u32) -> Option<i32> {
+    /// The pid of the supervised daemon `name` (`ha-crm`, `ha-lrmd`) on node `id`.
+    pub(crate) fn daemon_pid(&self, id: u32, name: &str) -> Option<i32> {
         self.supervised_pids(id)
             .into_iter()
-            .find(|pid| hakit::sys::proc::command_name(*pid) == "ha-crm")
+            .find(|pid| hakit::sys::proc::command_name(*pid) == name)
     }
 
     /// The node's `ha-ring` process.
