@@ -194,3 +194,47 @@ fn killing_only_the_controller_moves_nothing_and_it_is_restarted() {
 fn killing_only_the_executor_moves_nothing_and_it_is_restarted() {
     kill_one_daemon_and_check_nothing_moves("ha-lrmd");
 }
+
+#[test]
+fn a_monitor_failure_restarts_in_place_then_moves_after_migration_threshold() {
+    if !uses_root() {
+        eprintln!("skipped: needs root (the daemons' sockets and run directories)");
+        return;
+    }
+    let cluster = Cluster::new(2);
+    cluster.wait("both controllers synced", Duration::from_secs(30), |c| {
+        c.synced_members(1) == Some(2) && c.synced_members(2) == Some(2)
+    });
+    cluster.commit(1, |c| {
+        guide(c);
+        c.rsc_defaults.set("migration-threshold", "2");
+    });
+    cluster.wait(
+        "the group running on one node",
+        Duration::from_secs(30),
+        |c| {
+            let vip = c.running_on("vip");
+            vip.len() == 1 && c.running_on("gohttpd") == vip
+        },
+    );
+    let active = cluster.running_on("vip")[0];
+    let state = cluster.node_dir(active).join("rsctmp/Dummy-gohttpd.state");
+
+    // First failure: the 2 s monitor notices, the member is recovered where it was.
+    std::fs::remove_file(&state).unwrap();
+    cluster.wait(
+        "gohttpd recovered in place",
+        Duration::from_secs(20),
+        |_| state.exists(),
+    );
+    assert_eq!(cluster.running_on("vip"), vec![active]);
+
+    // Second failure reaches migration-threshold=2: the whole group moves.
+    std::fs::remove_file(&state).unwrap();
+    let other = 3 - active;
+    cluster.wait(
+        "the group moved after the second failure",
+        Duration::from_secs(20),
+        |c| c.running_on("vip") == vec![other] && c.running_on("gohttpd") == vec![other],
+    );
+}
