@@ -37,13 +37,8 @@ fn group_on(cluster: &Cluster, node: u32) -> bool {
 
 fn started_two_node_cluster() -> Cluster {
     let cluster = Cluster::new(2);
-    cluster.wait("both controllers synced", Duration::from_secs(30), |c| {
-        c.synced_members(1) == Some(2) && c.synced_members(2) == Some(2)
-    });
-    cluster.commit(1, guide);
-    cluster.wait("the group running", Duration::from_secs(30), |c| {
-        c.running_on("vip").len() == 1 && c.running_on("gohttpd") == c.running_on("vip")
-    });
+    cluster.wait_synced();
+    cluster.start_group(1, guide);
     cluster
 }
 
@@ -97,9 +92,7 @@ fn standby_switchover() {
 #[ignore = "benchmark"]
 fn commit_latency_three_nodes() {
     let cluster = Cluster::new(3);
-    cluster.wait("three controllers synced", Duration::from_secs(30), |c| {
-        (1..=3).all(|id| c.synced_members(id) == Some(3))
-    });
+    cluster.wait_synced();
     let mut client = cluster.client(2).expect("controller reachable");
     let mut samples = Vec::new();
     for run in 0..100 {

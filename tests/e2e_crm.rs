@@ -14,22 +14,9 @@ fn two_nodes_run_the_guide_group_once_move_it_on_standby_and_fail_over_on_crash(
         return;
     }
     let mut cluster = Cluster::new(2);
-    cluster.wait(
-        "both controllers in one synced view",
-        Duration::from_secs(30),
-        |c| c.synced_members(1) == Some(2) && c.synced_members(2) == Some(2),
-    );
+    cluster.wait_synced();
 
-    cluster.commit(2, guide);
-    cluster.wait(
-        "the group running on one node",
-        Duration::from_secs(30),
-        |c| {
-            let vip = c.running_on("vip");
-            vip.len() == 1 && c.running_on("gohttpd") == vip
-        },
-    );
-    let first = cluster.running_on("vip")[0];
+    let first = cluster.start_group(2, guide);
     let other = 3 - first;
     let cib1 = cluster.client(1).unwrap().cib().unwrap();
     let cib2 = cluster.client(2).unwrap().cib().unwrap();
@@ -62,21 +49,8 @@ fn sigterm_to_ha_ring_moves_the_group_away_before_the_node_leaves() {
         return;
     }
     let mut cluster = Cluster::supervised(2);
-    cluster.wait(
-        "both supervised controllers synced",
-        Duration::from_secs(30),
-        |c| c.synced_members(1) == Some(2) && c.synced_members(2) == Some(2),
-    );
-    cluster.commit(1, guide);
-    cluster.wait(
-        "the group running on one node",
-        Duration::from_secs(30),
-        |c| {
-            let vip = c.running_on("vip");
-            vip.len() == 1 && c.running_on("gohttpd") == vip
-        },
-    );
-    let leaving = cluster.running_on("vip")[0];
+    cluster.wait_synced();
+    let leaving = cluster.start_group(1, guide);
     let staying = 3 - leaving;
     let pid = cluster.ring_process(leaving).unwrap().id() as i32;
     nix::sys::signal::kill(
@@ -127,21 +101,8 @@ fn kill_one_daemon_and_check_nothing_moves(daemon: &str) {
         return;
     }
     let cluster = Cluster::supervised(2);
-    cluster.wait(
-        "both supervised controllers synced",
-        Duration::from_secs(30),
-        |c| c.synced_members(1) == Some(2) && c.synced_members(2) == Some(2),
-    );
-    cluster.commit(2, guide);
-    cluster.wait(
-        "the group running on one node",
-        Duration::from_secs(30),
-        |c| {
-            let vip = c.running_on("vip");
-            vip.len() == 1 && c.running_on("gohttpd") == vip
-        },
-    );
-    let active = cluster.running_on("vip")[0];
+    cluster.wait_synced();
+    let active = cluster.start_group(2, guide);
     let old = cluster
         .daemon_pid(active, daemon)
         .expect("a supervised daemon");
@@ -202,22 +163,11 @@ fn a_monitor_failure_restarts_in_place_then_moves_after_migration_threshold() {
         return;
     }
     let cluster = Cluster::new(2);
-    cluster.wait("both controllers synced", Duration::from_secs(30), |c| {
-        c.synced_members(1) == Some(2) && c.synced_members(2) == Some(2)
-    });
-    cluster.commit(1, |c| {
+    cluster.wait_synced();
+    let active = cluster.start_group(1, |c| {
         guide(c);
         c.rsc_defaults.set("migration-threshold", "2");
     });
-    cluster.wait(
-        "the group running on one node",
-        Duration::from_secs(30),
-        |c| {
-            let vip = c.running_on("vip");
-            vip.len() == 1 && c.running_on("gohttpd") == vip
-        },
-    );
-    let active = cluster.running_on("vip")[0];
     let state = cluster.node_dir(active).join("rsctmp/Dummy-gohttpd.state");
 
     // First failure: the 2 s monitor notices, the member is recovered where it was.

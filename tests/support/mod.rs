@@ -245,6 +245,29 @@ impl Cluster {
         out
     }
 
+    /// Waits until the controllers of all `n` nodes share one synced view.
+    pub(crate) fn wait_synced(&self) {
+        let n = self.nodes.len();
+        self.wait("every controller synced", Duration::from_secs(30), |c| {
+            (1..=n as u32).all(|id| c.synced_members(id) == Some(n))
+        });
+    }
+
+    /// Commits `edit` from node `from` and waits until the guide's group runs on one node;
+    /// returns that node.
+    pub(crate) fn start_group(&self, from: u32, edit: impl Fn(&mut Configuration)) -> u32 {
+        self.commit(from, edit);
+        self.wait(
+            "the group running on one node",
+            Duration::from_secs(30),
+            |c| {
+                let vip = c.running_on("vip");
+                vip.len() == 1 && c.running_on("gohttpd") == vip
+            },
+        );
+        self.running_on("vip")[0]
+    }
+
     /// Keeps each reachable node's CIB for looking into a failure.
     pub(crate) fn save_cibs(&self) {
         for id in 1..=self.nodes.len() as u32 {

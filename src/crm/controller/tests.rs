@@ -557,6 +557,23 @@ fn guide_configuration(c: &mut Configuration) {
     }));
 }
 
+/// Two simulated nodes with the real scheduler running the guide's group; the node it runs
+/// on. With `ring_members`, both controllers also know the ring membership.
+fn guide_sim(ring_members: bool) -> (Sim, NodeId) {
+    let mut sim = Sim::with_planner(&[1, 2], real_scheduler);
+    sim.set_view(&[1, 2]);
+    sim.settle();
+    if ring_members {
+        for id in [1, 2] {
+            sim.feed(id, Input::RingMembers { nodes: vec![1, 2] });
+        }
+    }
+    sim.commit(1, guide_configuration);
+    sim.settle();
+    let first = sim.where_running("vip")[0];
+    (sim, first)
+}
+
 fn started_order(sim: &Sim, node: NodeId) -> Vec<String> {
     sim.nodes[&node]
         .events
@@ -633,12 +650,7 @@ fn guide_group_starts_in_order_and_moves_on_standby_with_the_real_scheduler() {
 
 #[test]
 fn guide_group_fails_over_when_its_node_is_lost_with_the_real_scheduler() {
-    let mut sim = Sim::with_planner(&[1, 2], real_scheduler);
-    sim.set_view(&[1, 2]);
-    sim.settle();
-    sim.commit(1, guide_configuration);
-    sim.settle();
-    let first = sim.where_running("vip")[0];
+    let (mut sim, first) = guide_sim(false);
     let other = 3 - first;
     sim.nodes.get_mut(&first).unwrap().running.clear();
     sim.set_view(&[other]);
@@ -649,11 +661,7 @@ fn guide_group_fails_over_when_its_node_is_lost_with_the_real_scheduler() {
 
 #[test]
 fn a_failed_monitor_recovers_the_member_in_place_with_the_real_scheduler() {
-    let mut sim = Sim::with_planner(&[1, 2], real_scheduler);
-    sim.set_view(&[1, 2]);
-    sim.settle();
-    sim.commit(1, guide_configuration);
-    sim.settle();
+    let (mut sim, _) = guide_sim(false);
     let first = sim.where_running("gohttpd")[0];
     sim.fail_resource(first, "gohttpd");
     sim.settle();
@@ -674,15 +682,7 @@ fn a_failed_monitor_recovers_the_member_in_place_with_the_real_scheduler() {
 
 #[test]
 fn a_controller_restart_on_a_live_node_moves_nothing() {
-    let mut sim = Sim::with_planner(&[1, 2], real_scheduler);
-    sim.set_view(&[1, 2]);
-    sim.settle();
-    for id in [1, 2] {
-        sim.feed(id, Input::RingMembers { nodes: vec![1, 2] });
-    }
-    sim.commit(1, guide_configuration);
-    sim.settle();
-    let first = sim.where_running("vip")[0];
+    let (mut sim, first) = guide_sim(true);
     let other = 3 - first;
     // The controller on `first` goes away; the node and its executor stay in the ring.
     sim.set_view(&[other]);
@@ -716,15 +716,7 @@ fn a_controller_restart_on_a_live_node_moves_nothing() {
 
 #[test]
 fn a_controller_that_does_not_come_back_is_treated_as_lost_after_the_grace() {
-    let mut sim = Sim::with_planner(&[1, 2], real_scheduler);
-    sim.set_view(&[1, 2]);
-    sim.settle();
-    for id in [1, 2] {
-        sim.feed(id, Input::RingMembers { nodes: vec![1, 2] });
-    }
-    sim.commit(1, guide_configuration);
-    sim.settle();
-    let first = sim.where_running("vip")[0];
+    let (mut sim, first) = guide_sim(true);
     let other = 3 - first;
     sim.nodes.get_mut(&first).unwrap().running.clear();
     sim.set_view(&[other]);
@@ -738,12 +730,7 @@ fn a_controller_that_does_not_come_back_is_treated_as_lost_after_the_grace() {
 
 #[test]
 fn a_clean_shutdown_moves_the_group_away_before_reporting_done() {
-    let mut sim = Sim::with_planner(&[1, 2], real_scheduler);
-    sim.set_view(&[1, 2]);
-    sim.settle();
-    sim.commit(1, guide_configuration);
-    sim.settle();
-    let first = sim.where_running("vip")[0];
+    let (mut sim, first) = guide_sim(false);
     let other = 3 - first;
     sim.feed(first, Input::Shutdown);
     assert!(!sim.nodes[&first].done, "resources still run here");
