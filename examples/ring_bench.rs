@@ -1,0 +1,220 @@
+//! Benchmark of `ha-ring` on loopback: failure detection and new-ring time after `kill -9`
+//! for several ring sizes, ordered group throughput, and the RSS of an idle daemon.
+//!
+//!     cargo build --release --bins --examples
+//!     target/release/examples/ring_bench [--sizes 2,3,5,16,32] [--messages 20000]
+//!
+//! Nodes are 127.0.0.1..N on one free UDP port, each with its own directories in a temporary
+//! directory, default timeouts (token 1000 ms, consensus 1200 ms). Prints one line per figure.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use hakit::ipc::Client;
+use serde_json::{Value, json};
+
+struct Ring {
+    dir: tempfile::TempDir,
+    children: Vec<Option<Child>>,
+}
+
+impl Drop for Ring {
+    fn drop(&mut self) {
+        for child in self.children.iter_mut().flatten() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn bin(name: &str) -> PathBuf {
+    std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join(name)
+}
+
+impl Ring {
+    fn start(n: u32) -> Ring {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let nodes: String = (1..=n)
+            .map(|id| {
+                format!(
+                    "    node {{\n        ring0_addr: 127.0.0.{id}\n        nodeid: {id}\n    }}\n"
+                )
+            })
+            .collect();
+        let conf = format!(
+            "totem {{\n    version: 2\n    cluster_name: bench\n    transport: udpu\n    interface {{\n        ringnumber: 0\n        mcastport: {port}\n    }}\n}}\nnodelist {{\n{nodes}}}\nquorum {{\n    provider: corosync_votequorum\n}}\n"
+        );
+        let key: Vec<u8> = (0..256u32).map(|i| (i * 13 + 1) as u8).collect();
+        let mut ring = Ring {
+            dir,
+            children: Vec::new(),
+        };
+        for id in 1..=n {
+            let base = ring.dir.path().join(format!("n{id}"));
+            std::fs::create_dir_all(base.join("run")).unwrap();
+            std::fs::create_dir_all(base.join("conf")).unwrap();
+            std::fs::write(base.join("conf/ha.conf"), &conf).unwrap();
+            std::fs::write(base.join("conf/authkey"), &key).unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(
+                base.join("conf/authkey"),
+                std::fs::Permissions::from_mode(0o400),
+            )
+            .unwrap();
+            let child = Command::new(bin("ha-ring"))
+                .arg("-f")
+                .env("HA_CONF_DIR", base.join("conf"))
+                .env("HA_RUN_DIR", base.join("run"))
+                .env("HA_NODE_ID", id.to_string())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            ring.children.push(Some(child));
+        }
+        ring
+    }
+
+    fn client(&self, id: u32) -> Client {
+        let path = self.dir.path().join(format!("n{id}/run/ring.sock"));
+        let start = Instant::now();
+        loop {
+            match Client::connect(&path, Duration::from_secs(5)) {
+                Ok(client) => return client,
+                Err(_) if start.elapsed() < Duration::from_secs(10) => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
+                Err(e) => panic!("node {id}: {e}"),
+            }
+        }
+    }
+
+    fn members(&self, id: u32) -> usize {
+        let data = self.client(id).call("members", Value::Null).unwrap();
+        data["members"].as_array().map_or(0, Vec::len)
+    }
+
+    fn wait_members(&self, id: u32, count: usize, limit: Duration) -> Duration {
+        let start = Instant::now();
+        while self.members(id) != count {
+            assert!(
+                start.elapsed() < limit,
+                "node {id} never saw {count} members"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        start.elapsed()
+    }
+
+    fn pid(&self, id: u32) -> u32 {
+        self.children[id as usize - 1].as_ref().unwrap().id()
+    }
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+fn failover(n: u32) {
+    let mut ring = Ring::start(n);
+    ring.wait_members(1, n as usize, Duration::from_secs(30));
+    std::thread::sleep(Duration::from_secs(2));
+    let victim = ring.children[n as usize - 1].as_mut().unwrap();
+    victim.kill().unwrap();
+    let _ = victim.wait();
+    ring.children[n as usize - 1] = None;
+    let took = ring.wait_members(1, n as usize - 1, Duration::from_secs(30));
+    println!(
+        "new ring after kill -9, {n} nodes: {} ms (token 1000 ms, consensus 1200 ms)",
+        took.as_millis()
+    );
+}
+
+fn throughput(n: u32, messages: usize) {
+    let ring = Ring::start(n);
+    ring.wait_members(1, n as usize, Duration::from_secs(30));
+    let mut receiver = ring.client(n);
+    receiver
+        .call("group_join", json!({"group": "bench"}))
+        .unwrap();
+    let mut sender = ring.client(1);
+    sender
+        .call("group_join", json!({"group": "bench"}))
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let payload = "x".repeat(1024);
+    let start = Instant::now();
+    let receiving = std::thread::spawn(move || {
+        let mut got = 0;
+        while got < messages {
+            match receiver.next_event() {
+                Ok(Some(event)) if event["type"] == "group_message" => got += 1,
+                Ok(Some(_)) => {}
+                _ => break,
+            }
+        }
+        got
+    });
+    for _ in 0..messages {
+        sender
+            .call("group_send", json!({"group": "bench", "data": payload}))
+            .unwrap();
+    }
+    let got = receiving.join().unwrap();
+    let seconds = start.elapsed().as_secs_f64();
+    println!(
+        "ordered 1 KiB messages, {n} nodes, one sender: {got} in {:.2} s = {:.0} msg/s",
+        seconds,
+        got as f64 / seconds
+    );
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let value = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let sizes: Vec<u32> = value("--sizes")
+        .unwrap_or_else(|| "2,3,5,16,32".into())
+        .split(',')
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    let messages: usize = value("--messages")
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(20_000);
+    {
+        let ring = Ring::start(3);
+        ring.wait_members(1, 3, Duration::from_secs(30));
+        std::thread::sleep(Duration::from_secs(5));
+        println!(
+            "idle RSS of ha-ring in a 3-node ring: {} KiB",
+            rss_kib(ring.pid(1))
+        );
+    }
+    for n in sizes {
+        failover(n);
+    }
+    for n in [2, 3, 5] {
+        throughput(n, messages);
+    }
+}
