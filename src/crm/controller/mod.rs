@@ -1161,7 +1161,7 @@ impl Controller {
             return;
         }
         self.needs_schedule = false;
-        self.recheck_at = Some(self.now + RECHECK_INTERVAL);
+        self.recheck_at = Some(self.now + self.recheck_delay());
         let mut input = self.cib.clone();
         input.status.have_quorum = Some(self.quorate);
         input.status.dc_uuid = Some(self.local.id.to_string());
@@ -1179,6 +1179,31 @@ impl Controller {
                 self.advance_graph(out);
             }
             Err(message) => out.push(Output::Event(CrmEvent::SchedulerError { message })),
+        }
+    }
+
+    /// The regular recheck, or sooner when a date rule (a `--lifetime` constraint) changes
+    /// its answer before then, so the constraint ends on time.
+    fn recheck_delay(&self) -> Duration {
+        let next_boundary = self
+            .cib
+            .configuration
+            .constraints
+            .iter()
+            .filter_map(|c| match c {
+                crate::crm::cib::Constraint::Location(location) => Some(&location.rules),
+                _ => None,
+            })
+            .flatten()
+            .flat_map(|rule| &rule.expressions)
+            .filter(|e| e.attribute == crate::crm::cib::DATE_ATTRIBUTE)
+            .filter_map(|e| e.value.as_deref().and_then(crate::crm::date::parse_iso8601))
+            .filter(|at| *at >= self.wall)
+            .min();
+        match next_boundary {
+            // One second past the boundary: `lt END` stops holding at END.
+            Some(at) => RECHECK_INTERVAL.min(Duration::from_secs((at - self.wall) as u64 + 1)),
+            None => RECHECK_INTERVAL,
         }
     }
 

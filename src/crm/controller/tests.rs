@@ -780,3 +780,42 @@ fn quorum_regained_before_the_merge_starts_nothing_until_the_view_is_merged() {
         "started before knowing what the other side runs"
     );
 }
+
+#[test]
+fn a_constraint_with_a_lifetime_wakes_the_dc_when_it_ends() {
+    use crate::crm::cib::{BooleanOp, Constraint, DATE_ATTRIBUTE, Expression, Location, Rule};
+    let mut sim = Sim::with_planner(&[1, 2], real_scheduler);
+    sim.set_view(&[1, 2]);
+    sim.settle();
+    let end = 1_700_000_000 + 5;
+    sim.commit(1, |c| {
+        c.constraints.push(Constraint::Location(Location {
+            id: "cli-prefer-r1".into(),
+            rsc: "r1".into(),
+            score: None,
+            node: None,
+            rules: vec![Rule {
+                id: None,
+                score: Some(crate::crm::score::Score::INFINITY),
+                score_attribute: None,
+                boolean_op: BooleanOp::And,
+                role: None,
+                expressions: vec![Expression {
+                    id: None,
+                    attribute: DATE_ATTRIBUTE.into(),
+                    operation: "lt".into(),
+                    value: Some(crate::crm::date::format_rfc3339(end)),
+                    value_type: None,
+                }],
+            }],
+            role: None,
+            resource_discovery: None,
+        }))
+    });
+    sim.settle();
+    let deadline = sim.core(1).next_deadline().expect("the DC rechecks");
+    assert!(
+        deadline <= sim.t0 + Duration::from_secs(6),
+        "wakes when the lifetime ends"
+    );
+}
