@@ -1129,6 +1129,23 @@ mod tests {
     }
 }
 
+/// Accepts every connection waiting on a daemon's listener, until it would block. An accept
+/// error other than an interruption ends the round; it is returned beside what was accepted,
+/// for the daemon to log.
+pub fn accept_pending(
+    listener: &mio::net::UnixListener,
+) -> (Vec<mio::net::UnixStream>, Option<io::Error>) {
+    let mut accepted = Vec::new();
+    loop {
+        match listener.accept() {
+            Ok((stream, _)) => accepted.push(stream),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return (accepted, None),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return (accepted, Some(e)),
+        }
+    }
+}
+
 /// A daemon's connection *to* another daemon, inside a mio loop: requests are queued and
 /// written as the socket allows; replies and events are read as they come. Used by the
 /// controller to talk to `ha-ring` and `ha-lrmd` without blocking its loop.

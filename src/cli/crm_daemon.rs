@@ -32,6 +32,8 @@ const RING: Token = Token(1);
 const LRMD: Token = Token(2);
 const SIGNALS: Token = Token(3);
 const FIRST_CLIENT: usize = 16;
+/// Most control clients at once; further connections are closed at once.
+const MAX_CLIENTS: usize = 256;
 
 /// How long start-up waits for the ring and the executor to answer.
 const CONNECT_PATIENCE: Duration = Duration::from_secs(30);
@@ -346,38 +348,33 @@ impl Shell {
     }
 
     fn accept(&mut self) {
-        loop {
-            match self.listener.accept() {
-                Ok((stream, _)) => {
-                    let token = Token(self.next_client);
-                    self.next_client += 1;
-                    let mut conn = Connection::accept(stream, &self.policy);
-                    if self
-                        .poll
-                        .registry()
-                        .register(
-                            &mut conn.stream,
-                            token,
-                            Interest::READABLE | Interest::WRITABLE,
-                        )
-                        .is_ok()
-                    {
-                        self.clients.insert(
-                            token,
-                            Client {
-                                conn,
-                                subscribed: false,
-                            },
-                        );
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    log(&format!("accept failed: {e}"));
-                    return;
-                }
+        let (streams, error) = ipc::accept_pending(&self.listener);
+        for stream in streams {
+            if self.clients.len() >= MAX_CLIENTS {
+                log(&format!("refusing a connection: {MAX_CLIENTS} open"));
+                continue;
             }
+            let token = Token(self.next_client);
+            self.next_client += 1;
+            let mut conn = Connection::accept(stream, &self.policy);
+            let interest = Interest::READABLE | Interest::WRITABLE;
+            if self
+                .poll
+                .registry()
+                .register(&mut conn.stream, token, interest)
+                .is_ok()
+            {
+                self.clients.insert(
+                    token,
+                    Client {
+                        conn,
+                        subscribed: false,
+                    },
+                );
+            }
+        }
+        if let Some(e) = error {
+            log(&format!("accept failed: {e}"));
         }
     }
 

@@ -488,38 +488,33 @@ impl Shell {
     }
 
     fn accept(&mut self) {
-        loop {
-            match self.listener.accept() {
-                Ok((mut stream, _)) => {
-                    if self.clients.len() >= MAX_CLIENTS {
-                        continue; // dropped: closes the connection
-                    }
-                    let token = Token(self.next_client);
-                    self.next_client += 1;
-                    if self
-                        .poll
-                        .registry()
-                        .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
-                        .is_err()
-                    {
-                        continue;
-                    }
-                    let conn = Connection::accept(stream, &self.policy);
-                    self.clients.insert(
-                        token,
-                        Client {
-                            conn,
-                            subscribed: false,
-                        },
-                    );
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    log(&format!("accept failed: {e}"));
-                    return;
-                }
+        let (streams, error) = ipc::accept_pending(&self.listener);
+        for mut stream in streams {
+            if self.clients.len() >= MAX_CLIENTS {
+                continue; // dropped: closes the connection
             }
+            let token = Token(self.next_client);
+            self.next_client += 1;
+            let interest = Interest::READABLE | Interest::WRITABLE;
+            if self
+                .poll
+                .registry()
+                .register(&mut stream, token, interest)
+                .is_err()
+            {
+                continue;
+            }
+            let conn = Connection::accept(stream, &self.policy);
+            self.clients.insert(
+                token,
+                Client {
+                    conn,
+                    subscribed: false,
+                },
+            );
+        }
+        if let Some(e) = error {
+            log(&format!("accept failed: {e}"));
         }
     }
 

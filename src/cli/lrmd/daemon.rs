@@ -6,7 +6,6 @@
 //! recurring ops) is saved to `$HA_STATE_DIR/lrmd.json` and read back at start.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::io;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -169,36 +168,30 @@ impl Daemon {
     }
 
     fn accept(&mut self) {
-        loop {
-            match self.listener.accept() {
-                Ok((mut stream, _)) => {
-                    if self.conns.len() >= CLIENTS_MAX {
-                        eprintln!("ha-lrmd: warning: refusing connection: {CLIENTS_MAX} open");
-                        continue;
-                    }
-                    let token = Token(self.next_token);
-                    self.next_token += 1;
-                    let interest = Interest::READABLE | Interest::WRITABLE;
-                    if let Err(e) = self
-                        .runtime
-                        .registry()
-                        .register(&mut stream, token, interest)
-                    {
-                        eprintln!("ha-lrmd: warning: cannot register connection: {e}");
-                        continue;
-                    }
-                    let mut conn = Connection::accept(stream, &self.policy);
-                    conn.flush();
-                    self.conns.insert(token, conn);
-                    self.serve_client(token);
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    eprintln!("ha-lrmd: warning: accept failed: {e}");
-                    return;
-                }
+        let (streams, error) = ipc::accept_pending(&self.listener);
+        for mut stream in streams {
+            if self.conns.len() >= CLIENTS_MAX {
+                eprintln!("ha-lrmd: warning: refusing connection: {CLIENTS_MAX} open");
+                continue;
             }
+            let token = Token(self.next_token);
+            self.next_token += 1;
+            let interest = Interest::READABLE | Interest::WRITABLE;
+            if let Err(e) = self
+                .runtime
+                .registry()
+                .register(&mut stream, token, interest)
+            {
+                eprintln!("ha-lrmd: warning: cannot register connection: {e}");
+                continue;
+            }
+            let mut conn = Connection::accept(stream, &self.policy);
+            conn.flush();
+            self.conns.insert(token, conn);
+            self.serve_client(token);
+        }
+        if let Some(e) = error {
+            eprintln!("ha-lrmd: warning: accept failed: {e}");
         }
     }
 
