@@ -37,6 +37,9 @@ _ha__cfgtool() {
             ha__cfgtool,status)
                 cmd="ha__cfgtool__subcmd__status"
                 ;;
+            ha__cfgtool,sync)
+                cmd="ha__cfgtool__subcmd__sync"
+                ;;
             ha__cfgtool__subcmd__config,check)
                 cmd="ha__cfgtool__subcmd__config__subcmd__check"
                 ;;
@@ -88,6 +91,9 @@ _ha__cfgtool() {
             ha__cfgtool__subcmd__help,status)
                 cmd="ha__cfgtool__subcmd__help__subcmd__status"
                 ;;
+            ha__cfgtool__subcmd__help,sync)
+                cmd="ha__cfgtool__subcmd__help__subcmd__sync"
+                ;;
             ha__cfgtool__subcmd__help__subcmd__config,check)
                 cmd="ha__cfgtool__subcmd__help__subcmd__config__subcmd__check"
                 ;;
@@ -107,7 +113,7 @@ _ha__cfgtool() {
 
     case "${cmd}" in
         ha__cfgtool)
-            opts="-s -h -V --json --node-id --status --help --version config status members quorum shutdown reload help"
+            opts="-s -h -V --json --node-id --status --help --version config status members quorum shutdown reload sync help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -299,7 +305,7 @@ _ha__cfgtool() {
             return 0
             ;;
         ha__subcmd__cfgtool__subcmd__help)
-            opts="config status members quorum shutdown reload help"
+            opts="config status members quorum shutdown reload sync help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -466,6 +472,20 @@ _ha__cfgtool() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ha__subcmd__cfgtool__subcmd__help__subcmd__sync)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ha__subcmd__cfgtool__subcmd__members)
             opts="-h --json --node-id --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -545,6 +565,28 @@ _ha__cfgtool() {
                 return 0
             fi
             case "${prev}" in
+                --node-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ha__subcmd__cfgtool__subcmd__sync)
+            opts="-h --timeout-ms --json --node-id --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --timeout-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --node-id)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

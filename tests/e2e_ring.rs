@@ -217,3 +217,157 @@ fn junk_forged_and_replayed_datagrams_are_counted_not_fatal() {
     assert!(dropped >= 100, "junk not counted: {counters}");
     assert_eq!(cluster.members(1), Some(vec![1, 2]));
 }
+
+/// The configuration every node of `Cluster::new(n)` starts with.
+fn read_conf(cluster: &Cluster, id: u32) -> String {
+    std::fs::read_to_string(cluster.node_dir(id).join("conf/ha.conf")).unwrap()
+}
+
+/// The same configuration with node `id`'s nodelist entry taken out.
+fn without_node(conf: &str, id: u32) -> String {
+    let entry = format!(
+        "    node {{\n        ring0_addr: 127.0.0.{id}\n        nodeid: {id}\n        name: n{id}\n    }}\n"
+    );
+    assert!(conf.contains(&entry), "{conf}");
+    conf.replace(&entry, "")
+}
+
+#[test]
+fn sync_installs_on_members_that_accept_and_reports_the_one_that_rejects() {
+    let cluster = Cluster::new(3);
+    cluster.wait_members(1, &[1, 2, 3], Duration::from_secs(10));
+    let old = read_conf(&cluster, 1);
+    let new = without_node(&old, 3);
+    std::fs::write(cluster.node_dir(1).join("conf/ha.conf"), &new).unwrap();
+
+    let (code, report) = cluster.cfgtool(1, &["sync", "--timeout-ms", "3000"]);
+    assert_eq!(code, 1, "node 3 rejects, so the sync fails: {report}");
+    assert_eq!(report["ok"], false, "{report}");
+    let nodes = report["data"]["nodes"].as_array().unwrap();
+    let results: Vec<(u64, &str)> = nodes
+        .iter()
+        .map(|n| (n["node"].as_u64().unwrap(), n["result"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        results,
+        vec![(1, "unchanged"), (2, "installed"), (3, "rejected")],
+        "{report}"
+    );
+    assert!(
+        nodes[2]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("drops this node (id 3)"),
+        "{report}"
+    );
+    assert_eq!(nodes[2]["name"], "n3");
+    let backup = cluster.node_dir(2).join("conf/ha.conf.bak");
+    assert_eq!(nodes[1]["backup"], backup.display().to_string());
+    assert_eq!(read_conf(&cluster, 2), new, "node 2 took the new file");
+    assert_eq!(std::fs::read_to_string(&backup).unwrap(), old);
+    assert_eq!(read_conf(&cluster, 3), old, "node 3 kept its own");
+    assert!(!cluster.node_dir(3).join("conf/ha.conf.bak").exists());
+
+    // Nodes 1 and 2 reloaded: node 3 is no longer in their ring.
+    cluster.wait_members(1, &[1, 2], Duration::from_secs(6));
+    cluster.wait_members(2, &[1, 2], Duration::from_secs(3));
+
+    // Everybody left now has it: a second sync succeeds and changes nothing.
+    let (code, report) = cluster.cfgtool(1, &["sync"]);
+    assert_eq!(code, 0, "{report}");
+    let results: Vec<&str> = report["data"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["result"].as_str().unwrap())
+        .collect();
+    assert_eq!(results, vec!["unchanged", "unchanged"], "{report}");
+}
+
+/// Kills a daemon by the pid it wrote, when the test ends.
+struct PidGuard(Option<i32>);
+
+impl Drop for PidGuard {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0 {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+}
+
+fn wait_for(what: &str, limit: Duration, mut ready: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !ready() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_backgrounded_daemon_writes_its_log_file_as_the_logging_section_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf_dir = dir.path().join("conf");
+    let run_dir = dir.path().join("run");
+    let logfile = dir.path().join("log/ha-ring.log");
+    std::fs::create_dir_all(&conf_dir).unwrap();
+    let port = free_port();
+    std::fs::write(
+        conf_dir.join("ha.conf"),
+        format!(
+            "totem {{\n    cluster_name: logs\n    secauth: off\n    interface {{\n        \
+             ringnumber: 0\n        mcastport: {port}\n    }}\n}}\nnodelist {{\n    node {{\n        \
+             ring0_addr: 127.0.0.1\n        nodeid: 1\n    }}\n}}\nlogging {{\n    to_stderr: no\n    \
+             to_syslog: no\n    to_logfile: yes\n    logfile: {}\n    timestamp: on\n    debug: off\n}}\n",
+            logfile.display()
+        ),
+    )
+    .unwrap();
+    let env = |command: &mut Command| {
+        command
+            .env("HA_CONF_DIR", &conf_dir)
+            .env("HA_RUN_DIR", &run_dir)
+            .env("HA_STATE_DIR", &run_dir)
+            .env("HA_NODE_ID", "1");
+    };
+    let mut start = Command::new(env!("CARGO_BIN_EXE_ha-ring"));
+    env(&mut start);
+    let out = start.output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(out.stderr.is_empty(), "nothing on the terminal: {out:?}");
+    let pid_file = run_dir.join("ring.pid");
+    let mut guard = PidGuard(None);
+    wait_for("the pid file", Duration::from_secs(5), || {
+        guard.0 = std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|t| t.trim().parse().ok());
+        guard.0.is_some()
+    });
+    let pid = guard.0.unwrap();
+    let log = || std::fs::read_to_string(&logfile).unwrap_or_default();
+    wait_for("the ring in the log", Duration::from_secs(5), || {
+        log().contains("members [1]")
+    });
+    let text = log();
+    let first = text.lines().next().unwrap();
+    // 2026-11-26T06:12:43.120Z ha-ring[1234]: node 1 starting on 127.0.0.1:…
+    assert!(
+        first.contains(&format!(
+            " ha-ring[{pid}]: node 1 starting on 127.0.0.1:{port}"
+        )),
+        "{text}"
+    );
+    assert_eq!(first.find(' '), Some(24), "timestamped: {first}");
+
+    let mut stop = Command::new(env!("CARGO_BIN_EXE_ha-cfgtool"));
+    env(&mut stop);
+    stop.arg("shutdown").stdout(Stdio::null());
+    assert!(stop.status().unwrap().success());
+    wait_for("the daemon to stop", Duration::from_secs(5), || {
+        !pid_file.exists()
+    });
+    guard.0 = None;
+    assert!(log().contains("left the ring; stopped"), "{}", log());
+}

@@ -1,6 +1,7 @@
 //! Membership, totally ordered delivery and quorum: the core behind `ha-ring`.
 
 pub mod auth;
+pub mod cfgsync;
 pub mod config;
 pub mod group;
 pub mod node;
