@@ -19,6 +19,9 @@ _ha__cfgtool() {
             ha__cfgtool,config)
                 cmd="ha__cfgtool__subcmd__config"
                 ;;
+            ha__cfgtool,doctor)
+                cmd="ha__cfgtool__subcmd__doctor"
+                ;;
             ha__cfgtool,help)
                 cmd="ha__cfgtool__subcmd__help"
                 ;;
@@ -73,6 +76,9 @@ _ha__cfgtool() {
             ha__cfgtool__subcmd__help,config)
                 cmd="ha__cfgtool__subcmd__help__subcmd__config"
                 ;;
+            ha__cfgtool__subcmd__help,doctor)
+                cmd="ha__cfgtool__subcmd__help__subcmd__doctor"
+                ;;
             ha__cfgtool__subcmd__help,help)
                 cmd="ha__cfgtool__subcmd__help__subcmd__help"
                 ;;
@@ -113,7 +119,7 @@ _ha__cfgtool() {
 
     case "${cmd}" in
         ha__cfgtool)
-            opts="-s -h -V --json --node-id --status --help --version config status members quorum shutdown reload sync help"
+            opts="-s -h -V --json --node-id --status --help --version config status members quorum shutdown reload sync doctor help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -304,8 +310,30 @@ _ha__cfgtool() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ha__subcmd__cfgtool__subcmd__doctor)
+            opts="-h --timeout-ms --json --node-id --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --timeout-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --node-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ha__subcmd__cfgtool__subcmd__help)
-            opts="config status members quorum shutdown reload sync help"
+            opts="config status members quorum shutdown reload sync doctor help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -377,6 +405,20 @@ _ha__cfgtool() {
         ha__subcmd__cfgtool__subcmd__help__subcmd__config__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ha__subcmd__cfgtool__subcmd__help__subcmd__doctor)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -69,6 +69,17 @@ pub enum Command {
         #[arg(long, value_name = "MS", default_value_t = 5000)]
         timeout_ms: u64,
     },
+    /// Check what keeps a ring from forming: config, key, addresses, routes, host name, port,
+    /// datagrams dropped per node, and every member's key, config hash and version.
+    ///
+    /// Each problem is printed with the command that fixes it. Works without a running
+    /// ha-ring (then only the local checks and a port probe are made). Exit status 0 when no
+    /// finding is an error, 1 otherwise.
+    Doctor {
+        /// How long to wait for the members' facts.
+        #[arg(long, value_name = "MS", default_value_t = 2000)]
+        timeout_ms: u64,
+    },
 }
 
 /// `ha-cfgtool config` subcommands.
@@ -119,7 +130,7 @@ pub fn run(args: &Args, paths: &Paths, io: &mut Stdio<'_>) -> CliResult {
         (None, true) => &Command::Status,
         (None, false) => {
             return Err(Failure::usage(anyhow!(
-                "a command is required (status, members, quorum, shutdown, reload, sync, config)"
+                "a command is required (status, members, quorum, shutdown, reload, sync, doctor, config)"
             )));
         }
     };
@@ -138,6 +149,13 @@ pub fn run(args: &Args, paths: &Paths, io: &mut Stdio<'_>) -> CliResult {
             "ha-ring reloaded its configuration",
         ),
         Command::Sync { timeout_ms } => sync(args, paths, *timeout_ms, io),
+        Command::Doctor { timeout_ms } => super::doctor::run(
+            args.json,
+            args.node_id,
+            paths,
+            std::time::Duration::from_millis(*timeout_ms),
+            io.stdout,
+        ),
         Command::Config(ConfigCommand::Check { file }) => check(args, paths, file.as_deref(), io),
         Command::Config(ConfigCommand::Show { file }) => show(args, paths, file.as_deref(), io),
         Command::Config(ConfigCommand::Export { with_key, file }) => {

@@ -122,6 +122,7 @@ pub mod crm_daemon;
 pub mod crm_ops;
 pub mod crm_shell;
 pub mod crm_simulate;
+pub mod doctor;
 pub mod keygen;
 pub mod lab;
 pub mod lrmd;

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod cfgsync;
 pub mod config;
+pub mod fuzz;
 pub mod group;
 pub mod node;
 pub mod quorum;
