@@ -294,6 +294,22 @@ fn sync_installs_on_members_that_accept_and_reports_the_one_that_rejects() {
         .map(|n| n["result"].as_str().unwrap())
         .collect();
     assert_eq!(results, vec!["unchanged", "unchanged"], "{report}");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ha-cfgtool"));
+    command.arg("sync");
+    cluster.env(&mut command, 2);
+    let out = command.output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(
+        lines[0].starts_with("NODE     NAME             RESULT     DETAIL"),
+        "{text}"
+    );
+    assert!(
+        lines[1].starts_with("1        n1               unchanged"),
+        "{text}"
+    );
 }
 
 /// Kills a daemon by the pid it wrote, when the test ends.
@@ -332,7 +348,7 @@ fn a_backgrounded_daemon_writes_its_log_file_as_the_logging_section_says() {
             "totem {{\n    cluster_name: logs\n    secauth: off\n    interface {{\n        \
              ringnumber: 0\n        mcastport: {port}\n    }}\n}}\nnodelist {{\n    node {{\n        \
              ring0_addr: 127.0.0.1\n        nodeid: 1\n    }}\n}}\nlogging {{\n    to_stderr: no\n    \
-             to_syslog: no\n    to_logfile: yes\n    logfile: {}\n    timestamp: on\n    debug: off\n}}\n",
+             to_syslog: no\n    to_logfile: yes\n    logfile: {}\n    timestamp: on\n    debug: on\n}}\n",
             logfile.display()
         ),
     )
@@ -381,7 +397,10 @@ fn a_backgrounded_daemon_writes_its_log_file_as_the_logging_section_says() {
         !pid_file.exists()
     });
     guard.0 = None;
-    assert!(log().contains("left the ring; stopped"), "{}", log());
+    let text = log();
+    assert!(text.contains("left the ring; stopped"), "{text}");
+    // debug: on logs every control request.
+    assert!(text.contains("request shutdown"), "{text}");
 }
 
 /// The key `Cluster` gives every node.

@@ -420,59 +420,56 @@ fn diagnose_daemon(
         };
         let count = |kind: &str| source["counts"][kind].as_u64().unwrap_or(0);
         let target = node.map_or_else(|| "THAT-NODE".to_string(), name_of);
-        if count("bad_mac") > 0 {
-            bad_sources.extend(node);
-            out.push(finding(
-                "drops",
+        // (counter, whether it explains a missing member, severity, what it means, fix)
+        let kinds = [
+            (
+                "bad_mac",
+                true,
                 severity,
-                node,
+                "failed authentication: its authkey differs",
                 format!(
-                    "{} datagrams from {who} failed authentication{when}: its authkey differs",
-                    count("bad_mac")
-                ),
-                Some(format!(
                     "`ha-cfgtool config export --with-key | ssh {target} ha-cfgtool config \
                      import --force`, then restart ha-ring on {target}"
-                )),
-            ));
-        }
-        if count("foreign_cluster") > 0 {
-            bad_sources.extend(node);
-            out.push(finding(
-                "drops",
-                severity,
-                node,
-                format!(
-                    "{} datagrams from {who} carry another cluster_name{when}",
-                    count("foreign_cluster")
                 ),
-                Some(format!(
+            ),
+            (
+                "foreign_cluster",
+                true,
+                severity,
+                "carry another cluster_name",
+                format!(
                     "`ha-cfgtool config export | ssh {target} ha-cfgtool config import`, then \
                      restart ha-ring on {target}"
-                )),
-            ));
-        }
-        if count("unknown_node") > 0 {
-            out.push(finding(
-                "drops",
-                Warning,
-                node,
-                format!(
-                    "{} datagrams from {who} name a node id that is not in the nodelist{when}",
-                    count("unknown_node")
                 ),
-                Some(format!(
-                    "add that node to the nodelist in {path}, then `ha-cfgtool sync`"
-                )),
-            ));
-        }
-        if count("version") > 0 {
+            ),
+            (
+                "unknown_node",
+                false,
+                Warning,
+                "name a node id that is not in the nodelist",
+                format!("add that node to the nodelist in {path}, then `ha-cfgtool sync`"),
+            ),
+            (
+                "version",
+                false,
+                severity,
+                "speak another wire version",
+                "install the same hakit version on every node".to_string(),
+            ),
+        ];
+        for (kind, explains_absence, severity, meaning, fix) in kinds {
+            if count(kind) == 0 {
+                continue;
+            }
+            if explains_absence {
+                bad_sources.extend(node);
+            }
             out.push(finding(
                 "drops",
                 severity,
                 node,
-                format!("{who} speaks another wire version{when}"),
-                Some("install the same hakit version on every node".into()),
+                format!("{} datagrams from {who} {meaning}{when}", count(kind)),
+                Some(fix),
             ));
         }
         let junk = count("truncated") + count("oversized") + count("malformed") + count("replay");

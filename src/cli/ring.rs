@@ -485,6 +485,7 @@ impl Shell {
             RingEvent::Dropped { reason, from } => {
                 let now = Instant::now();
                 self.count_drop(*from, reason.name(), now);
+                crate::sys::log::debug(&format!("dropped a datagram from {from}: {reason}"));
                 let last = self.last_drop_log.get(reason.name());
                 if last.is_none_or(|at| now.duration_since(*at) >= DROP_LOG_INTERVAL) {
                     self.last_drop_log.insert(reason.name(), now);
@@ -618,6 +619,7 @@ impl Shell {
         };
         let requests = client.conn.read_requests();
         for request in requests {
+            crate::sys::log::debug(&format!("client {}: request {}", token.0, request.cmd));
             if self.start_exchange(token, request.id, &request.cmd, &request.args) {
                 continue;
             }
