@@ -662,3 +662,34 @@ fn doctor_without_a_daemon_checks_locally_and_probes_the_port() {
     );
     drop(squatter);
 }
+
+/// A member that cannot write keeps its configuration and says why; the others go on.
+#[test]
+fn sync_reports_a_member_that_cannot_save_its_backup_and_leaves_its_file_alone() {
+    let cluster = Cluster::new(2);
+    cluster.wait_members(1, &[1, 2], Duration::from_secs(10));
+    // A non-empty directory where node 2's backup goes: no rename can replace it, even
+    // for root.
+    let blocker = cluster.node_dir(2).join("conf/ha.conf.bak");
+    std::fs::create_dir_all(blocker.join("x")).unwrap();
+    let old = read_conf(&cluster, 1);
+    let new = old.replace("token: 1000", "token: 1200");
+    assert_ne!(old, new);
+    std::fs::write(cluster.node_dir(1).join("conf/ha.conf"), &new).unwrap();
+
+    let (code, report) = cluster.cfgtool(1, &["sync"]);
+    assert_eq!(code, 1, "{report}");
+    let nodes = report["data"]["nodes"].as_array().unwrap();
+    assert_eq!(nodes[0]["result"], "unchanged", "{report}");
+    assert_eq!(nodes[1]["result"], "rejected", "{report}");
+    let reason = nodes[1]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("cannot save the previous configuration") && reason.contains("ha.conf.bak"),
+        "{reason}"
+    );
+    assert_eq!(read_conf(&cluster, 2), old, "node 2 kept its file");
+    // The origin reloaded what it pushed; the ring goes on.
+    let (_, status) = cluster.cfgtool(1, &["-s"]);
+    assert_eq!(status["data"]["token_ms"], 1200, "{status}");
+    cluster.wait_members(2, &[1, 2], Duration::from_secs(5));
+}
