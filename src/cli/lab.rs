@@ -15,10 +15,13 @@ use anyhow::{Context, anyhow};
 use clap::{Parser, Subcommand};
 
 use super::{CliResult, Failure, print_json_ok};
+use crate::lab::copies::{self, Placement};
 use crate::lab::gap::{self, Gap, Sample};
 use crate::lab::guide::{self, Fault};
 use crate::lab::topo::{self, parse_groups};
-use crate::lab::{self as labkit, Lab, LabError, LabName, LabOptions, Member, Outcome, Typed};
+use crate::lab::{
+    self as labkit, Lab, LabError, LabName, LabOptions, Member, Outcome, PlacementProbe, Typed,
+};
 use crate::sys::netns;
 
 /// Build and drive a local multi-node cluster in network namespaces (needs root).
@@ -1213,6 +1216,11 @@ impl Poller {
         self.started.elapsed()
     }
 
+    /// When polling started: the zero of the samples' clock.
+    pub fn epoch(&self) -> Instant {
+        self.started
+    }
+
     /// Every probe so far, in time order.
     pub fn samples(&self) -> Vec<Sample> {
         self.samples.lock().expect("poller lock").clone()
@@ -1255,6 +1263,78 @@ impl Poller {
     }
 
     /// Stops polling and waits for the client thread.
+    pub fn stop(mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Looks every [`Watcher::INTERVAL`] at which nodes hold the VIP and run the service (see
+/// [`PlacementProbe`]), until stopped (or [`Poller::MAX_RUN`] passes), on the clock of the
+/// poller it was started with, so the two sets of samples line up.
+pub struct Watcher {
+    epoch: Instant,
+    stop: Arc<AtomicBool>,
+    samples: Arc<std::sync::Mutex<Vec<Placement>>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Watcher {
+    /// Time between looks.
+    pub const INTERVAL: Duration = Duration::from_millis(50);
+    /// Samples kept (10 minutes at 20 per second).
+    const MAX_SAMPLES: usize = 12_000;
+
+    /// Starts watching with `probe`; sample times are offsets from `epoch`.
+    pub fn start(probe: PlacementProbe, epoch: Instant) -> Watcher {
+        let stop = Arc::new(AtomicBool::new(false));
+        let samples = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (thread_stop, thread_samples) = (Arc::clone(&stop), Arc::clone(&samples));
+        let thread = std::thread::spawn(move || {
+            while !thread_stop.load(Ordering::SeqCst) && epoch.elapsed() < Poller::MAX_RUN {
+                let placement = probe.look(epoch.elapsed());
+                let mut all = thread_samples.lock().expect("watcher lock");
+                if all.len() < Self::MAX_SAMPLES {
+                    all.push(placement);
+                }
+                drop(all);
+                std::thread::sleep(Self::INTERVAL);
+            }
+        });
+        Watcher {
+            epoch,
+            stop,
+            samples,
+            thread: Some(thread),
+        }
+    }
+
+    /// Time on the samples' clock.
+    pub fn elapsed(&self) -> Duration {
+        self.epoch.elapsed()
+    }
+
+    /// Every look so far, in time order.
+    pub fn samples(&self) -> Vec<Placement> {
+        self.samples.lock().expect("watcher lock").clone()
+    }
+
+    /// Waits (bounded by `limit`) until one node alone has held the VIP and run the service
+    /// for `span`; returns that node.
+    pub fn wait_settled(&self, span: Duration, limit: Duration) -> Option<String> {
+        let begin = Instant::now();
+        loop {
+            let settled = copies::settled_on(&self.samples(), self.elapsed(), span);
+            if settled.is_some() || begin.elapsed() >= limit {
+                return settled;
+            }
+            std::thread::sleep(Self::INTERVAL);
+        }
+    }
+
+    /// Stops watching and waits for the thread.
     pub fn stop(mut self) {
         self.stop.store(true, Ordering::SeqCst);
         if let Some(thread) = self.thread.take() {

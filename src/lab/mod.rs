@@ -25,6 +25,7 @@
 //!
 //! Submodules [`topo`], [`gap`] and [`http`]'s parser are pure; this module does the I/O.
 
+pub mod copies;
 pub mod gap;
 pub mod guide;
 pub mod http;
@@ -51,6 +52,57 @@ pub use run::{Outcome, RunOutput, Typed};
 use run::{last_words, piped, run_with_input};
 pub use state::{LabState, NotStarted, ProcessRecord};
 pub use topo::{LabName, Member, Topology};
+
+/// Looks at every node of a lab for the pieces of the service (see [`copies`]); cheap to clone
+/// into a sampling thread.
+#[derive(Debug, Clone)]
+pub struct PlacementProbe {
+    topo: Topology,
+    vip: Ipv4Addr,
+    program: String,
+}
+
+impl PlacementProbe {
+    /// Which nodes hold the VIP and run the server now; `at` is the caller's clock. A node
+    /// counts only while something runs in its namespace: a crashed node's interfaces keep
+    /// their addresses, but a machine without power serves nothing.
+    pub fn look(&self, at: Duration) -> copies::Placement {
+        let mut placement = copies::Placement {
+            at,
+            vip: Vec::new(),
+            service: Vec::new(),
+        };
+        for node in 1..=self.topo.nodes {
+            let member = Member::Node(node);
+            let namespace = self.topo.namespace(member);
+            let processes = proc::processes_in_netns(&netns_path(&namespace));
+            if processes.is_empty() {
+                continue;
+            }
+            if processes
+                .iter()
+                .any(|p| comm_matches(&proc::command_name(p.pid), &self.program))
+            {
+                placement.service.push(member.name());
+            }
+            let vip = self.vip;
+            let holds_vip = netns::run_in(&namespace, move || {
+                nix::ifaddrs::getifaddrs().is_ok_and(|mut all| {
+                    all.any(|a| {
+                        a.address
+                            .and_then(|s| s.as_sockaddr_in().map(|s| s.ip()))
+                            .is_some_and(|ip| ip == vip)
+                    })
+                })
+            })
+            .unwrap_or(false);
+            if holds_vip {
+                placement.vip.push(member.name());
+            }
+        }
+        placement
+    }
+}
 
 /// Where labs live unless told otherwise: `/run/ha-lab/<name>/`.
 pub const DEFAULT_BASE_DIR: &str = "/run/ha-lab";
@@ -1003,6 +1055,7 @@ impl Lab {
                     ip(&line)?;
                 }
             }
+            self.clear_run_dir(node)?;
             self.state.crashed.retain(|m| *m != member.name());
             self.save()?;
         }
@@ -1010,6 +1063,36 @@ impl Lab {
         self.start_node(node, &daemons)?;
         self.check_started(&daemons);
         self.save()
+    }
+
+    /// Empties a node's run dir as a reboot empties `/run`: sockets, pid files and the
+    /// executor's record of what runs here describe the machine before its crash. Daemon logs
+    /// the supervisor keeps there stay (a reboot keeps `/var/log`).
+    fn clear_run_dir(&self, node: u8) -> Result<(), LabError> {
+        let run = self.node_dirs(node).run;
+        let entries = fs::read_dir(&run).map_err(io_error(format!("reading {}", run.display())))?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "log") {
+                continue;
+            }
+            let removed = if path.is_dir() {
+                fs::remove_dir_all(&path)
+            } else {
+                fs::remove_file(&path)
+            };
+            removed.map_err(io_error(format!("removing {}", path.display())))?;
+        }
+        Ok(())
+    }
+
+    /// A probe for where the lab's VIP and the server `program` (e.g. `gohttpd`) are.
+    pub fn placement_probe(&self, program: &str) -> PlacementProbe {
+        PlacementProbe {
+            topo: self.topo.clone(),
+            vip: self.topo.vip(),
+            program: program.to_string(),
+        }
     }
 
     /// Pulls a member's power: its switch port goes down and its whole stack is killed with

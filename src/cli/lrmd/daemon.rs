@@ -3,7 +3,9 @@
 //! One mio loop (in [`Runtime`]) over the listener, client connections, child pipes and the
 //! signalfd. Requests are decoded by [`crate::ipc`]; this file maps them to executor inputs
 //! and results back to replies and `op_result` events. State (tracked processes, history,
-//! recurring ops) is saved to `$HA_STATE_DIR/lrmd.json` and read back at start.
+//! recurring ops) is saved to `$HA_RUN_DIR/lrmd.json` and read back at start: it says what
+//! runs on this machine now, so like a pid file it lives where a reboot empties it (a node
+//! that kept it across a reboot would announce resources as running that died with it).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
@@ -77,7 +79,7 @@ struct Daemon {
 
 /// Runs the daemon until SIGTERM or SIGINT.
 pub(super) fn serve(setup: &Setup) -> CliResult<Verdict> {
-    let state_path = setup.paths.state_dir.join("lrmd.json");
+    let state_path = setup.paths.run_dir.join("lrmd.json");
     let snapshot = load_snapshot(&state_path);
     let executor = Executor::restore(ExecutorConfig::default(), Instant::now(), snapshot);
     let runtime = Runtime::new(executor, ExecutorConfig::default().kill_grace_ms)?;
