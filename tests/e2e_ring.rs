@@ -693,3 +693,31 @@ fn sync_reports_a_member_that_cannot_save_its_backup_and_leaves_its_file_alone()
     assert_eq!(status["data"]["token_ms"], 1200, "{status}");
     cluster.wait_members(2, &[1, 2], Duration::from_secs(5));
 }
+
+/// A member that stops answering (SIGSTOP) during a sync is reported as such at the
+/// timeout; the members that answered install the configuration.
+#[test]
+fn sync_reports_a_member_that_does_not_answer_in_time() {
+    let mut cluster = Cluster::new(3);
+    cluster.wait_members(1, &[1, 2, 3], Duration::from_secs(10));
+    let old = read_conf(&cluster, 1);
+    let new = old.replace("token: 1000", "token: 1100");
+    std::fs::write(cluster.node_dir(1).join("conf/ha.conf"), &new).unwrap();
+    cluster.signal(3, nix::sys::signal::Signal::SIGSTOP);
+    let (code, report) = cluster.cfgtool(1, &["sync", "--timeout-ms", "4000"]);
+    cluster.signal(3, nix::sys::signal::Signal::SIGCONT);
+    assert_eq!(code, 1, "{report}");
+    let results: Vec<&str> = report["data"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["result"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        results,
+        vec!["unchanged", "installed", "no_answer"],
+        "{report}"
+    );
+    assert_eq!(read_conf(&cluster, 2), new);
+    assert_eq!(read_conf(&cluster, 3), old);
+}
