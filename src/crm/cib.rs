@@ -667,15 +667,22 @@ pub fn parse_duration_ms(text: &str) -> Option<u64> {
         .unwrap_or(text.len());
     let (digits, unit) = text.split_at(split);
     let value: u64 = digits.parse().ok()?;
-    let factor = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "s" | "sec" | "secs" | "second" | "seconds" => 1000,
-        "ms" | "msec" | "msecs" => 1,
-        "us" | "usec" | "usecs" => return Some(value / 1000),
-        "m" | "min" | "mins" | "minute" | "minutes" => 60_000,
-        "h" | "hr" | "hrs" | "hour" | "hours" => 3_600_000,
-        _ => return None,
-    };
-    value.checked_mul(factor)
+    let unit = unit.trim();
+    // Case-insensitive without allocating: verify reads every op's durations on each commit.
+    let is = |names: &[&str]| names.iter().any(|n| n.eq_ignore_ascii_case(unit));
+    if is(&["", "s", "sec", "secs", "second", "seconds"]) {
+        value.checked_mul(1000)
+    } else if is(&["ms", "msec", "msecs"]) {
+        Some(value)
+    } else if is(&["us", "usec", "usecs"]) {
+        Some(value / 1000)
+    } else if is(&["m", "min", "mins", "minute", "minutes"]) {
+        value.checked_mul(60_000)
+    } else if is(&["h", "hr", "hrs", "hour", "hours"]) {
+        value.checked_mul(3_600_000)
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]
