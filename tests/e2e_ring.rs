@@ -728,9 +728,10 @@ fn sync_reports_a_member_that_cannot_save_its_backup_and_leaves_its_file_alone()
         "{reason}"
     );
     assert_eq!(read_conf(&cluster, 2), old, "node 2 kept its file");
-    // The origin reloaded what it pushed; the ring goes on.
-    let (_, status) = cluster.cfgtool(1, &["-s"]);
-    assert_eq!(status["data"]["token_ms"], 1200, "{status}");
+    // The origin reloads what it pushed once its commit comes round the ring.
+    wait_for("node 1 to reload", Duration::from_secs(5), || {
+        cluster.cfgtool(1, &["-s"]).1["data"]["token_ms"] == 1200
+    });
     cluster.wait_members(2, &[1, 2], Duration::from_secs(5));
 }
 
