@@ -602,6 +602,67 @@ mod interactive {
     }
 
     #[test]
+    fn history_is_kept_between_sessions() {
+        let dir = tempfile::tempdir().unwrap();
+        let cib = dir.path().join("cib.json");
+        let mut shell = Shell::start(&cib, &[]);
+        shell.expect("crm(cib.json)# ");
+        shell.send("help verify\r");
+        shell.expect("verify: check the staged configuration");
+        shell.expect("crm(cib.json)# ");
+        shell.send("quit\r");
+        assert_eq!(shell.wait_exit(), 0);
+        // HOME is the test's directory: the file is in XDG's state place, private.
+        let file = dir.path().join(".local/state/hakit/crm_history");
+        let saved = fs::read_to_string(&file).unwrap();
+        assert!(saved.contains("help verify\n"), "{saved:?}");
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        // A new session recalls the lines with the up arrow: `quit`, then `help verify`.
+        let mut shell = Shell::start(&cib, &[]);
+        shell.expect("crm(cib.json)# ");
+        shell.send("\x1b[A\x1b[A\r");
+        shell.expect("verify: check the staged configuration");
+        shell.expect("crm(cib.json)# ");
+        shell.send("quit\r");
+        assert_eq!(shell.wait_exit(), 0);
+    }
+
+    #[test]
+    fn completes_installed_agents_and_their_parameters_and_actions() {
+        let dir = tempfile::tempdir().unwrap();
+        let cib = dir.path().join("cib.json");
+        let mut shell = Shell::start(&cib, &["configure"]);
+        shell.expect("crm(cib.json)configure# ");
+        // ocf:heartbeat agents come with resource-agents; hakit has built-in ones otherwise.
+        shell.send("primitive sleeper ocf:heartbeat:anyth\t");
+        shell.expect("anything ");
+        shell.send("binf\t");
+        shell.expect("binfile=");
+        shell.send("/bin/sleep\r");
+        shell.expect("crm(cib.json)configure# ");
+        shell.send("primitive vip ocf:heartbeat:IPaddr2 cidr_net\t");
+        shell.expect("cidr_netmask=");
+        shell.send("24 ip=10.0.0.9 op mon\t");
+        shell.expect("monitor ");
+        shell.send("inter\t");
+        shell.expect("interval=");
+        shell.send("10s\r");
+        shell.expect("crm(cib.json)configure# ");
+        shell.send("show vip\r");
+        shell.expect("params cidr_netmask=24 ip=10.0.0.9");
+        shell.expect("crm(cib.json)configure# ");
+        shell.send("commit\r");
+        shell.expect("crm(cib.json)configure# ");
+        shell.send("quit\r");
+        assert_eq!(shell.wait_exit(), 0);
+        let shown = show(&cib);
+        assert!(shown.contains("op monitor interval=10s"), "{shown}");
+        assert!(shown.contains("primitive sleeper anything"), "{shown}");
+    }
+
+    #[test]
     fn answering_yes_commits_on_quit() {
         let dir = tempfile::tempdir().unwrap();
         let cib = dir.path().join("cib.json");
