@@ -954,6 +954,10 @@ impl<'a> Session<'a> {
         }
         edit::apply_text(&mut next, &after, Mode::Update)
             .map_err(|e| failed(format!("edited text:{e}; nothing changed")))?;
+        if id.is_none() {
+            // The text lists objects in show order; unchanged ones keep their CIB place.
+            render::keep_order(&work.configuration, &mut next.configuration);
+        }
         self.load()?.set_work(next);
         Ok(())
     }

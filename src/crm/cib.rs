@@ -267,6 +267,35 @@ impl Op {
     }
 }
 
+/// The id an op gets when none is given (crmsh's scheme): `RSC-NAME-INTERVAL`, or `RSC-NAME`
+/// without an interval. `show` leaves such an id out and XML import reads it back as `None`,
+/// so both forms round-trip.
+pub fn default_op_id(resource: &str, op: &Op) -> String {
+    match op.attrs.get("interval") {
+        Some(interval) => format!("{resource}-{}-{interval}", op.name),
+        None => format!("{resource}-{}", op.name),
+    }
+}
+
+/// The id rule `index` (from 0) of location `location` gets when none is given, as crmsh
+/// numbers them: `LOC-rule`, then `LOC-rule-0`, `LOC-rule-1`, …
+pub fn default_rule_id(location: &str, index: usize) -> String {
+    numbered(&format!("{location}-rule"), index)
+}
+
+/// The id expression `index` (from 0) of rule `rule` gets when none is given:
+/// `RULE-expression`, then `RULE-expression-0`, …
+pub fn default_expression_id(rule: &str, index: usize) -> String {
+    numbered(&format!("{rule}-expression"), index)
+}
+
+fn numbered(base: &str, index: usize) -> String {
+    match index {
+        0 => base.to_string(),
+        n => format!("{base}-{}", n - 1),
+    }
+}
+
 /// A group: members start in order, stop in reverse and run on one node.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Group {
