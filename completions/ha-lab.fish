@@ -113,6 +113,8 @@ complete -c ha-lab -n "__fish_ha_lab_using_subcommand bench" -l faults -d 'Fault
 complete -c ha-lab -n "__fish_ha_lab_using_subcommand bench" -l wait-ms -d 'Longest wait for the service to answer, move or settle, in milliseconds' -r
 complete -c ha-lab -n "__fish_ha_lab_using_subcommand bench" -l stacks -d 'Stacks to measure: hakit, pacemaker (Corosync + Pacemaker, configured with crmsh), keepalived' -r
 complete -c ha-lab -n "__fish_ha_lab_using_subcommand bench" -l output -d 'Also write the tables (markdown) to this file' -r -F
+complete -c ha-lab -n "__fish_ha_lab_using_subcommand bench" -l save -d 'Also save every measured value to this JSON file, for a later `--load`' -r -F
+complete -c ha-lab -n "__fish_ha_lab_using_subcommand bench" -l load -d 'Report stacks measured earlier (a `--save` file) beside this run\'s; repeatable. A stack measured now replaces the same stack from a file' -r -F
 complete -c ha-lab -n "__fish_ha_lab_using_subcommand bench" -l plot -d 'Also draw the failover gaps of every run into this PNG file (needs a build with the `plot` feature)' -r -F
 complete -c ha-lab -n "__fish_ha_lab_using_subcommand bench" -l name -d 'Lab name, prefix of its namespaces; use different names to run labs side by side' -r
 complete -c ha-lab -n "__fish_ha_lab_using_subcommand bench" -l base-dir -d 'Directory holding one directory per lab' -r -F

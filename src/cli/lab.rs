@@ -180,6 +180,13 @@ pub struct BenchArgs {
     /// Also write the tables (markdown) to this file.
     #[arg(long)]
     pub output: Option<PathBuf>,
+    /// Also save every measured value to this JSON file, for a later `--load`.
+    #[arg(long)]
+    pub save: Option<PathBuf>,
+    /// Report stacks measured earlier (a `--save` file) beside this run's; repeatable. A stack
+    /// measured now replaces the same stack from a file.
+    #[arg(long)]
+    pub load: Vec<PathBuf>,
     /// Stop at the first failed run and leave its lab running for a look inside (`ha-lab
     /// logs`, `ha-lab exec`, then `ha-lab down`).
     #[arg(long)]

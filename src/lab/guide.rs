@@ -70,7 +70,7 @@ fn lines(lines: &[&[&str]]) -> Vec<Vec<String>> {
 }
 
 /// A way to take the service's node away.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Fault {
     /// `ha-crm node standby NODE`: an orderly move.

@@ -45,6 +45,7 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 
+use crate::lrmd::agent::ENV_RSC_TMP;
 use crate::paths::{ENV_CONF_DIR, ENV_NODE_ID, ENV_RUN_DIR, ENV_STATE_DIR};
 use crate::sys::clock as retry;
 use crate::sys::netns::{self, netns_path};
@@ -299,6 +300,13 @@ pub struct NodeDirs {
     pub bin: PathBuf,
     /// Daemon logs.
     pub log: PathBuf,
+}
+
+impl NodeDirs {
+    /// `HA_RSCTMP`: the agents' own pid and state files, emptied with the run dir at boot.
+    pub fn agents_tmp(&self) -> PathBuf {
+        self.run.join("resource-agents")
+    }
 }
 
 /// A daemon of a node's stack, as seen by `status`.
@@ -600,6 +608,7 @@ impl Lab {
                 &dirs.conf,
                 &dirs.state,
                 &dirs.run,
+                &dirs.agents_tmp(),
                 &dirs.initd,
                 &dirs.bin,
                 &dirs.log,
@@ -657,6 +666,10 @@ impl Lab {
                 (ENV_STATE_DIR.to_string(), show(&dirs.state)),
                 (ENV_RUN_DIR.to_string(), show(&dirs.run)),
                 (ENV_INIT_DIR.to_string(), show(&dirs.initd)),
+                // Agents' pid and state files: shared between nodes, one node's send_arp
+                // took another's pid file (pids of other pid namespaces) for its own and
+                // stayed silent, so the client never learnt where the VIP had gone.
+                (ENV_RSC_TMP.to_string(), show(&dirs.agents_tmp())),
                 (ENV_NODE_ID.to_string(), node.to_string()),
             ]);
         }
@@ -1112,7 +1125,9 @@ impl Lab {
             };
             removed.map_err(io_error(format!("removing {}", path.display())))?;
         }
-        Ok(())
+        let agents_tmp = self.node_dirs(node).agents_tmp();
+        fs::create_dir_all(&agents_tmp)
+            .map_err(io_error(format!("creating {}", agents_tmp.display())))
     }
 
     /// A probe for where the lab's VIP and the server `program` (e.g. `gohttpd`) are.

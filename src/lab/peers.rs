@@ -17,7 +17,9 @@ use super::topo::{LINK_NAME, Topology};
 use super::{Lab, LabError, Member, io_error, set_mode};
 
 /// The stacks the benchmark can run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Stack {
     /// hakit itself.

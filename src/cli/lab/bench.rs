@@ -28,13 +28,17 @@ const PEER_START_LIMIT: Duration = Duration::from_secs(90);
 /// Attempts at each configuration line: a peer's shell can refuse while its cluster forms.
 const CONFIGURE_ATTEMPTS: u32 = 10;
 
-/// Everything measured on one stack over all runs.
-#[derive(Debug, Clone)]
+/// Everything measured on one stack over all runs (the `--save` file holds a list of these).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(super) struct StackFigures {
     pub(super) stack: Stack,
+    /// Runs asked for.
+    runs: u32,
+    /// Load average (1 min) when the stack's runs began and ended.
+    load_average: (Option<f64>, Option<f64>),
     up_to_vip: Vec<u64>,
     pub(super) gaps: Vec<(Fault, Vec<u64>)>,
-    cli: Vec<(&'static str, Vec<u64>)>,
+    cli: Vec<(String, Vec<u64>)>,
     rss_kib: Vec<u64>,
     runs_with_two_copies: usize,
     notes: BTreeSet<String>,
@@ -134,11 +138,13 @@ pub(super) fn run(args: &Args, name: LabName, bench: &BenchArgs, out: &mut dyn W
     for stack in stacks {
         let mut figures = StackFigures {
             stack,
+            runs: bench.runs,
+            load_average: (load_average(), None),
             up_to_vip: Vec::new(),
             gaps: faults.iter().map(|f| (*f, Vec::new())).collect(),
             cli: cli_lines(stack)
                 .into_iter()
-                .map(|(label, _)| (label, Vec::new()))
+                .map(|(label, _)| (label.to_string(), Vec::new()))
                 .collect(),
             rss_kib: Vec::new(),
             runs_with_two_copies: 0,
@@ -168,9 +174,36 @@ pub(super) fn run(args: &Args, name: LabName, bench: &BenchArgs, out: &mut dyn W
                 }
             }
         }
+        figures.load_average.1 = load_average();
         all.push(figures);
     }
+    if let Some(path) = &bench.save {
+        let json = serde_json::to_vec_pretty(&all).expect("figures serialise");
+        crate::sys::fs::write_atomic(path, &json, 0o644)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    for path in &bench.load {
+        let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let loaded: Vec<StackFigures> = serde_json::from_slice(&text)
+            .map_err(|e| Failure::failed(anyhow!("{}: {e}", path.display())))?;
+        for figures in loaded {
+            if !all.iter().any(|f| f.stack == figures.stack) {
+                all.push(figures);
+            }
+        }
+    }
+    all.sort_by_key(|f| f.stack);
     report(args, bench, &all, out)
+}
+
+/// The 1-minute load average, to say how busy the machine was.
+fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 fn parse_stack(text: &str) -> Result<Stack, Failure> {
@@ -475,8 +508,7 @@ fn report(args: &Args, bench: &BenchArgs, all: &[StackFigures], out: &mut dyn Wr
     }
     #[cfg(feature = "plot")]
     if let Some(path) = &bench.plot {
-        super::plot::draw_gaps(path, all, bench.runs)
-            .with_context(|| format!("drawing {}", path.display()))?;
+        super::plot::draw_gaps(path, all).with_context(|| format!("drawing {}", path.display()))?;
     }
     Ok(())
 }
@@ -529,15 +561,19 @@ fn show(value: Option<u64>) -> String {
 
 fn render(figures: &[Figure], all: &[StackFigures], bench: &BenchArgs) -> String {
     let mut text = format!(
-        "ha-lab bench: {} run(s) per stack, {} node(s), faults {}\n",
-        bench.runs,
+        "ha-lab bench: {} node(s), faults {}\n",
         bench.nodes,
         bench.faults.join(",")
     );
     for stack in all {
+        let load = |l: Option<f64>| l.map_or("?".to_string(), |l| format!("{l:.1}"));
         text.push_str(&format!(
-            "\n{}\n\n| metric | runs | p50 | p90 | max |\n|---|---|---|---|---|\n",
-            stack.stack.name()
+            "\n{} ({} run(s); load average {} at the start, {} at the end)\n\n\
+             | metric | runs | p50 | p90 | max |\n|---|---|---|---|---|\n",
+            stack.stack.name(),
+            stack.runs,
+            load(stack.load_average.0),
+            load(stack.load_average.1),
         ));
         for f in figures.iter().filter(|f| f.stack == stack.stack) {
             if f.metric == "runs_with_two_copies" {

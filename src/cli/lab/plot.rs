@@ -25,7 +25,7 @@ fn color(stack: Stack) -> RGBColor {
 }
 
 /// Draws every measured gap of `all` into `path` (PNG, 1000 px wide).
-pub(super) fn draw_gaps(path: &Path, all: &[StackFigures], runs: u32) -> anyhow::Result<()> {
+pub(super) fn draw_gaps(path: &Path, all: &[StackFigures]) -> anyhow::Result<()> {
     let font = std::fs::read(FONT_PATH)
         .with_context(|| format!("reading {FONT_PATH} (apt-get install fonts-dejavu-core)"))?;
     // The font registry wants bytes that live as long as the program: this runs once.
@@ -57,7 +57,7 @@ pub(super) fn draw_gaps(path: &Path, all: &[StackFigures], runs: u32) -> anyhow:
     let labels: Vec<String> = rows.iter().map(|(label, _, _)| label.clone()).collect();
     let mut chart = ChartBuilder::on(&root)
         .caption(
-            format!("Failover gap seen by a client polling the VIP every 50 ms ({runs} runs each)"),
+            "Failover gap seen by a client polling the VIP every 50 ms (one dot per run)",
             ("sans-serif", 20),
         )
         .margin(15)
