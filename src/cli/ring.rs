@@ -172,7 +172,7 @@ pub fn run(args: &Args) -> CliResult {
         let _ = writeln!(
             io::stderr(),
             "ha-ring: warning: in the background with no log file and no syslog, log lines \
-             are lost (set logging {{ to_logfile: yes; logfile: PATH }} in {})",
+             are lost (set to_logfile: yes and logfile: PATH in the logging section of {})",
             paths.conf_file().display()
         );
     }

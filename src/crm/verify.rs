@@ -223,10 +223,24 @@ fn check_ids(config: &Configuration, out: &mut Findings) {
             ),
             _ => out.error(
                 Some(id),
-                format!("id {id} is used twice (by a {first} and a {kind})"),
+                format!(
+                    "id {id} is used twice (by {} and {})",
+                    with_article(first),
+                    with_article(kind)
+                ),
             ),
         }
     }
+}
+
+/// `a primitive`, `an order`.
+fn with_article(kind: &str) -> String {
+    let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {kind}")
 }
 
 fn collect_groups<'a>(resource: &'a Resource, out: &mut BTreeMap<&'a str, Vec<&'a str>>) {
@@ -766,6 +780,115 @@ mod tests {
             assert!(!standing.is_empty(), "{text}");
             assert_eq!(standing, all, "{text}");
         }
+    }
+
+    #[test]
+    fn an_id_used_by_two_objects_is_an_error() {
+        let mut cib = cib("primitive a Dummy\nprimitive b Dummy\n");
+        // The language refuses a second object with a used id; XML or JSON can carry one.
+        cib.configuration.constraints.push(Constraint::Order(Order {
+            id: "a".into(),
+            kind: OrderKind::Mandatory,
+            first: "a".into(),
+            first_action: None,
+            then: "b".into(),
+            then_action: None,
+            symmetrical: None,
+            score: None,
+        }));
+        let errors = messages(&cib, Severity::Error);
+        assert_eq!(
+            errors,
+            ["id a is used twice (by a primitive and an order)"],
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn bad_scores_intervals_and_op_settings_are_errors() {
+        let cib = cib(
+            "primitive a Dummy meta resource-stickiness=lots migration-threshold=3 \
+             op monitor interval=10s on-fail=explode op monitor interval=10 timeout=soon\n\
+             rsc_defaults failure-timeout=never\n",
+        );
+        let errors = messages(&cib, Severity::Error);
+        for expected in [
+            "invalid meta resource-stickiness=\"lots\"",
+            "invalid on-fail \"explode\"",
+            "op monitor with interval 10000 ms is defined twice",
+            "invalid timeout \"soon\"",
+            "rsc_defaults: invalid meta failure-timeout=\"never\"",
+        ] {
+            assert!(
+                errors.iter().any(|e| e.contains(expected)),
+                "{expected}: {errors:?}"
+            );
+        }
+        assert_eq!(errors.len(), 5, "{errors:?}");
+    }
+
+    #[test]
+    fn colocation_loops_warn_and_self_references_are_errors() {
+        let cib = cib("primitive a Dummy\nprimitive b Dummy\n\
+             colocation c1 inf: a b\ncolocation c2 inf: b a\n\
+             property stonith-enabled=false\n");
+        let warnings = messages(&cib, Severity::Warning);
+        let loops: Vec<&String> = warnings.iter().filter(|w| w.contains("loop")).collect();
+        assert_eq!(loops.len(), 1, "{warnings:?}");
+        assert!(loops[0].contains("c1, c2 form a loop"), "{warnings:?}");
+        let mut selfish = cib.clone();
+        selfish
+            .configuration
+            .constraints
+            .push(Constraint::Colocation(crate::crm::cib::Colocation {
+                id: "c3".into(),
+                score: crate::crm::score::Score::INFINITY,
+                rsc: "a".into(),
+                with_rsc: "a".into(),
+                rsc_role: None,
+                with_rsc_role: None,
+            }));
+        let errors = messages(&selfish, Severity::Error);
+        assert_eq!(errors, ["colocation c3 ties a to itself"], "{errors:?}");
+    }
+
+    #[test]
+    fn agents_are_checked_against_their_meta_data() {
+        struct Known;
+        impl AgentCatalog for Known {
+            fn parameters(&self, p: &Primitive) -> Result<Option<Vec<AgentParameter>>, String> {
+                Ok((p.kind == "IPaddr2").then(|| {
+                    vec![
+                        AgentParameter {
+                            name: "ip".into(),
+                            required: true,
+                        },
+                        AgentParameter {
+                            name: "nic".into(),
+                            required: false,
+                        },
+                    ]
+                }))
+            }
+        }
+        let cib = cib(
+            "primitive v IPaddr2 params nick=eth0\nprimitive w Nonesuch\n\
+             property stonith-enabled=false\n",
+        );
+        let findings = verify(&cib, &Known);
+        let text: Vec<String> = findings
+            .iter()
+            .map(|f| format!("{:?}: {}", f.severity, f.message))
+            .collect();
+        assert_eq!(
+            text,
+            [
+                "Error: v: required parameter ip of ocf:heartbeat:IPaddr2 is not set",
+                "Warning: v: ocf:heartbeat:IPaddr2 has no parameter nick",
+                "Error: w: unknown agent ocf:heartbeat:Nonesuch",
+            ],
+            "{text:?}"
+        );
     }
 
     #[test]
