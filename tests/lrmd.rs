@@ -353,6 +353,21 @@ fn processes_of(program: &Path) -> Vec<i32> {
         .collect()
 }
 
+/// Waits (bounded) until `program` runs and returns guards for its processes. A script's
+/// `program &` has returned before the forked shell has exec'd `program`; on a loaded
+/// machine that exec can come well after the action's result.
+fn wait_running(program: &Path) -> Vec<PidGuard> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let pids = processes_of(program);
+        if !pids.is_empty() {
+            return pids.into_iter().map(PidGuard).collect();
+        }
+        assert!(Instant::now() < deadline, "{} never ran", program.display());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Waits (bounded) until no process runs `program`; a SIGKILLed process takes a moment to go.
 fn wait_gone(program: &Path) {
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -391,7 +406,7 @@ fn guide_gohttpd_script_starts_stops_and_is_monitored_by_its_processes() {
             .unwrap()
     };
     assert!(quiet("start").success());
-    let _direct = guards();
+    let _direct = wait_running(&program);
     use std::os::unix::process::ExitStatusExt;
     let stopped = quiet("stop");
     assert_eq!(
@@ -406,8 +421,8 @@ fn guide_gohttpd_script_starts_stops_and_is_monitored_by_its_processes() {
     let exec = |action: &str| scratch.run(&["exec", "lsb:hkgohttpd", action, "--json"]);
     let out = exec("start");
     assert!(out.status.success(), "{}", stderr(&out));
-    let _running = guards();
-    assert_eq!(processes_of(&program).len(), 1);
+    let running = wait_running(&program);
+    assert_eq!(running.len(), 1);
     assert_eq!(json(&exec("monitor"))["data"]["rc"], 0);
     let out = exec("stop");
     assert_eq!(
@@ -425,7 +440,7 @@ fn guide_gohttpd_script_starts_stops_and_is_monitored_by_its_processes() {
 
     // The daemon dying on its own is noticed too.
     assert!(exec("start").status.success());
-    let running = guards();
+    let running = wait_running(&program);
     assert_eq!(json(&exec("monitor"))["data"]["rc"], 0);
     drop(running);
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -893,8 +908,8 @@ fn restarted_daemon_keeps_track_of_what_it_started() {
         .exec_wait(&exec_args("web", "lsb:hkwebd", "start", &[]))
         .unwrap();
     assert_eq!(start.rc, Some(0));
-    let _service: Vec<PidGuard> = processes_of(&program).into_iter().map(PidGuard).collect();
-    assert_eq!(_service.len(), 1);
+    let service = wait_running(&program);
+    assert_eq!(service.len(), 1);
     assert!(daemon.stop().success());
 
     let daemon = DaemonGuard::start(&scratch);
