@@ -134,6 +134,10 @@ pub(super) fn run(args: &Args, name: LabName, bench: &BenchArgs, out: &mut dyn W
             "--plot needs a build with the plot feature (cargo build --release --features plot)"
         )));
     }
+    if bench.runs == 0 {
+        // Nothing to measure: report what --load brings.
+        stacks.clear();
+    }
     let mut all = Vec::new();
     for stack in stacks {
         let mut figures = StackFigures {
