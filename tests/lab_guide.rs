@@ -62,7 +62,7 @@ struct Guide {
 impl Guide {
     fn fail(&self, what: &str) -> ! {
         for node in 1..=2 {
-            eprintln!("{}", self.lab.log_tail(node, 30));
+            eprintln!("{}", self.lab.log_tail(node, 60));
         }
         let answers: Vec<String> = self
             .poller
@@ -135,7 +135,7 @@ impl Guide {
     /// Waits until one node alone holds the VIP and runs the server, the client gets its
     /// answers from it, and both nodes' `ha-crm status` agree the group runs there.
     fn settled(&self) -> String {
-        let Some(node) = self.watcher.wait_settled(SETTLE_SPAN, LIMIT) else {
+        let Some(node) = self.watcher.wait_settled(SETTLE_SPAN, LIMIT, true) else {
             self.fail("the service did not settle on one node");
         };
         let since = self.poller.elapsed();
@@ -257,15 +257,16 @@ fn guide_steps_and_three_failovers_with_one_copy_of_the_service() {
     assert_eq!(status["resources"], serde_json::json!([]));
     assert_eq!(status["failed"], false);
 
+    // The guide's configuration lines, in its order: two properties, stickiness, the VIP,
+    // the LSB script listing, the web server, the group.
+    let guide_lines = hakit::lab::guide::service_commands(vip);
+    let line =
+        |index: usize| -> Vec<&str> { guide_lines[index].iter().map(String::as_str).collect() };
+    assert_eq!(guide_lines.len(), 7, "{guide_lines:?}");
+
     // Properties, committed on node1, seen on node2.
-    let first = g.commit(
-        1,
-        &["ha-crm", "configure", "property", "stonith-enabled=false"],
-    );
-    let second = g.commit(
-        1,
-        &["ha-crm", "configure", "property", "no-quorum-policy=ignore"],
-    );
+    let first = g.commit(1, &line(0));
+    let second = g.commit(1, &line(1));
     assert!(second > first, "epochs {first} then {second}");
     let shown = g.json(2, &["ha-crm", "configure", "show"]);
     assert_eq!(shown["epoch"], second);
@@ -290,20 +291,8 @@ fn guide_steps_and_three_failovers_with_one_copy_of_the_service() {
 
     // The VIP: added, shown, deleted, as the guide tries it out.
     let ip = format!("ip={vip}");
-    let vip_line = [
-        "ha-crm",
-        "configure",
-        "primitive",
-        "ClusterIP",
-        "ocf:heartbeat:IPaddr2",
-        "params",
-        &ip,
-        "cidr_netmask=24",
-        "op",
-        "monitor",
-        "interval=2s",
-    ];
-    g.commit(1, &vip_line);
+    assert!(line(3).contains(&ip.as_str()), "{:?}", line(3));
+    g.commit(1, &line(3));
     let text = g.json(2, &["ha-crm", "configure", "show", "ClusterIP"])["text"].clone();
     let text = text.as_str().unwrap();
     assert!(text.starts_with("primitive ClusterIP IPaddr2"), "{text}");
@@ -318,14 +307,11 @@ fn guide_steps_and_three_failovers_with_one_copy_of_the_service() {
     assert!(none_left, "the deleted VIP is still up");
 
     // Resources stay where they run once a node comes back (the guide's stickiness step).
-    g.commit(
-        1,
-        &[
-            "ha-crm",
-            "configure",
-            "rsc_defaults",
-            "resource-stickiness=100",
-        ],
+    g.commit(1, &line(2));
+    let shown = g.json(2, &["ha-crm", "configure", "show"]);
+    assert_eq!(
+        shown["configuration"]["rsc_defaults"]["resource-stickiness"], "100",
+        "{shown}"
     );
 
     // The service: agent classes, the LSB script, the primitives and the group.
@@ -336,36 +322,14 @@ fn guide_steps_and_three_failovers_with_one_copy_of_the_service() {
             "{classes}"
         );
     }
-    let scripts = g.json(1, &["ha-crm", "ra", "list", "lsb"]);
+    let scripts = g.json(1, &line(4));
     assert!(
         scripts.as_array().unwrap().iter().any(|s| s == "gohttpd"),
         "{scripts}"
     );
-    g.commit(1, &vip_line);
-    g.commit(
-        1,
-        &[
-            "ha-crm",
-            "configure",
-            "primitive",
-            "website",
-            "lsb:gohttpd",
-            "op",
-            "monitor",
-            "interval=2s",
-        ],
-    );
-    g.commit(
-        1,
-        &[
-            "ha-crm",
-            "configure",
-            "group",
-            "web",
-            "ClusterIP",
-            "website",
-        ],
-    );
+    g.commit(1, &line(3));
+    g.commit(1, &line(5));
+    g.commit(1, &line(6));
     let text = g.json(2, &["ha-crm", "configure", "show", "web"])["text"].clone();
     assert_eq!(text, "group web ClusterIP website\n");
     let active = g.settled();
@@ -466,4 +430,66 @@ fn guide_steps_and_three_failovers_with_one_copy_of_the_service() {
     poller.stop();
     watcher.stop();
     lab.down().unwrap();
+}
+
+/// The benchmark's quick mode (one run, one fault) measures every figure it reports.
+#[test]
+fn bench_quick_mode_reports_every_figure() {
+    if LabOptions::for_test("bq", 2, &bin_dir()).is_err() || !Path::new(IPADDR2).is_file() {
+        eprintln!("skipped: the lab cannot run here (root, ip netns and resource-agents needed)");
+        return;
+    }
+    let base = tempfile::tempdir().unwrap();
+    let table = base.path().join("bench.md");
+    let name = format!("bq{}", std::process::id());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ha-lab"))
+        .arg("--base-dir")
+        .arg(base.path())
+        .args(["--name", &name, "--json", "bench", "--runs", "1"])
+        .args(["--faults", "standby", "--output"])
+        .arg(&table)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let figures: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["data"].clone())
+        .collect();
+    let figure = |metric: &str| {
+        figures
+            .iter()
+            .find(|f| f["metric"] == metric)
+            .unwrap_or_else(|| panic!("no {metric} in {stdout}"))
+    };
+    for metric in [
+        "up_to_vip_ms",
+        "standby_gap_ms",
+        "cli_ms: status",
+        "cli_ms: configure show",
+        "cli_ms: one-line commit",
+        "node_stack_rss_kib",
+    ] {
+        let f = figure(metric);
+        assert_eq!(f["stack"], "hakit", "{f}");
+        assert_eq!(f["runs"], 1, "{f}");
+        assert!(f["p50"].as_u64().is_some_and(|v| v > 0), "{f}");
+    }
+    assert!(figure("standby_gap_ms")["p50"].as_u64().unwrap() < LIMIT.as_millis() as u64);
+    assert_eq!(figure("runs_with_two_copies")["p50"], 0);
+    let table = std::fs::read_to_string(&table).unwrap();
+    assert!(table.contains("| standby_gap_ms | 1 |"), "{table}");
+    let left = String::from_utf8(
+        std::process::Command::new("ip")
+            .args(["netns", "list"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert!(!left.contains(&name), "the bench left its lab: {left}");
 }

@@ -81,8 +81,14 @@ pub fn answer_runs(samples: &[Sample], from: Duration, to: Duration) -> Vec<Stri
 }
 
 /// The node holding both pieces alone in every sample of the last `span` before `now`, if the
-/// samples cover that span and agree: the cluster has settled on it.
-pub fn settled_on(samples: &[Placement], now: Duration, span: Duration) -> Option<String> {
+/// samples cover that span and agree: the cluster has settled on it. Without `with_service`
+/// only the VIP counts (a stack that runs the server on every node and moves the address).
+pub fn settled_on(
+    samples: &[Placement],
+    now: Duration,
+    span: Duration,
+    with_service: bool,
+) -> Option<String> {
     let since = now.checked_sub(span)?;
     let window: Vec<&Placement> = samples.iter().filter(|s| s.at >= since).collect();
     // Two looks at least, the first from the window's first half: a lone sample does not
@@ -91,10 +97,10 @@ pub fn settled_on(samples: &[Placement], now: Duration, span: Duration) -> Optio
     if !covered {
         return None;
     }
-    let node = window.first()?.service.first()?.clone();
+    let node = window.first()?.vip.first()?.clone();
     window
         .iter()
-        .all(|s| s.vip == [node.as_str()] && s.service == [node.as_str()])
+        .all(|s| s.vip == [node.as_str()] && (!with_service || s.service == [node.as_str()]))
         .then_some(node)
 }
 
@@ -165,7 +171,7 @@ mod tests {
             at(200, &["node2"], &["node2"]),
         ];
         assert_eq!(
-            settled_on(&steady, Duration::from_millis(200), span).as_deref(),
+            settled_on(&steady, Duration::from_millis(200), span, true).as_deref(),
             Some("node2")
         );
         let split = [
@@ -173,12 +179,23 @@ mod tests {
             at(100, &["node2"], &["node2"]),
             at(200, &["node2"], &["node2"]),
         ];
-        assert_eq!(settled_on(&split, Duration::from_millis(200), span), None);
-        // Too few samples to cover the span.
         assert_eq!(
-            settled_on(&steady[2..], Duration::from_millis(300), span),
+            settled_on(&split, Duration::from_millis(200), span, true),
             None
         );
-        assert_eq!(settled_on(&[], Duration::from_millis(300), span), None);
+        // The address alone settled on node2.
+        assert_eq!(
+            settled_on(&split[1..], Duration::from_millis(200), span, false).as_deref(),
+            Some("node2")
+        );
+        // Too few samples to cover the span.
+        assert_eq!(
+            settled_on(&steady[2..], Duration::from_millis(300), span, true),
+            None
+        );
+        assert_eq!(
+            settled_on(&[], Duration::from_millis(300), span, true),
+            None
+        );
     }
 }
