@@ -698,9 +698,22 @@ pub fn observe(paths: &Paths, node_id: Option<u32>, timeout: Duration) -> Observ
                 .collect()
         })
         .unwrap_or_default();
+    // Resolved only when a node carries this host's name: that is when it matters, and it
+    // spares a DNS query otherwise.
+    let names_host = |host: &str| {
+        let short = host.split('.').next().unwrap_or(host);
+        conf.as_ref().is_ok_and(|c| {
+            c.nodes.iter().any(|n| {
+                n.name
+                    .as_deref()
+                    .is_some_and(|name| name == host || name == short)
+            })
+        })
+    };
     let hostname = nix::unistd::gethostname()
         .ok()
         .and_then(|h| h.into_string().ok())
+        .filter(|host| names_host(host))
         .map(|host| {
             let resolved = (host.as_str(), 0)
                 .to_socket_addrs()

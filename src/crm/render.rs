@@ -595,7 +595,7 @@ mod tests {
                     id: format!("c{index}"),
                     child: Box::new(child),
                     meta: nvlist(rng, "cmeta"),
-                    params: NvList::new(),
+                    params: nvlist(rng, "cparam"),
                 });
             }
         }

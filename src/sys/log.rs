@@ -74,12 +74,21 @@ impl Logger {
     /// An unusable log file is an error (the operator asked for it); a missing syslog
     /// socket only turns syslog off.
     pub fn open(tag: &str, logging: &Logging) -> Result<Logger, LogSetupError> {
+        Logger::open_with_syslog_at(tag, logging, Path::new(SYSLOG_SOCKET))
+    }
+
+    /// [`Logger::open`] with another syslog socket (tests).
+    pub fn open_with_syslog_at(
+        tag: &str,
+        logging: &Logging,
+        syslog_socket: &Path,
+    ) -> Result<Logger, LogSetupError> {
         let file = match (&logging.to_logfile, &logging.logfile) {
             (true, Some(path)) => Some((path.clone(), open_append(path)?)),
             _ => None,
         };
         let syslog = if logging.to_syslog {
-            connect_syslog(Path::new(SYSLOG_SOCKET))
+            connect_syslog(syslog_socket)
         } else {
             None
         };
@@ -270,6 +279,41 @@ mod tests {
             "{stamp}"
         );
         assert!(rest.ends_with("]: shown"), "{text}");
+    }
+
+    #[test]
+    fn syslog_lines_carry_facility_daemon_and_the_severity() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket_path = dir.path().join("log.sock");
+        let syslogd = UnixDatagram::bind(&socket_path).unwrap();
+        let settings = Logging {
+            to_stderr: false,
+            to_logfile: false,
+            logfile: None,
+            to_syslog: true,
+            debug: true,
+            timestamp: true,
+        };
+        let mut logger = Logger::open_with_syslog_at("ha-test", &settings, &socket_path).unwrap();
+        assert!(logger.has_persistent_output());
+        logger.info("ring formed");
+        logger.debug("details");
+        let pid = std::process::id();
+        let mut buffer = [0u8; 256];
+        let n = syslogd.recv(&mut buffer).unwrap();
+        assert_eq!(
+            std::str::from_utf8(&buffer[..n]).unwrap(),
+            format!("<30>ha-test[{pid}]: ring formed")
+        );
+        let n = syslogd.recv(&mut buffer).unwrap();
+        assert_eq!(
+            std::str::from_utf8(&buffer[..n]).unwrap(),
+            format!("<31>ha-test[{pid}]: details")
+        );
+        // No syslog socket: syslog is simply off.
+        let gone = dir.path().join("none.sock");
+        let logger = Logger::open_with_syslog_at("ha-test", &settings, &gone).unwrap();
+        assert!(!logger.has_persistent_output());
     }
 
     #[test]
