@@ -19,6 +19,9 @@ _ha__cfgtool() {
             ha__cfgtool,config)
                 cmd="ha__cfgtool__subcmd__config"
                 ;;
+            ha__cfgtool,doctor)
+                cmd="ha__cfgtool__subcmd__doctor"
+                ;;
             ha__cfgtool,help)
                 cmd="ha__cfgtool__subcmd__help"
                 ;;
@@ -36,6 +39,9 @@ _ha__cfgtool() {
                 ;;
             ha__cfgtool,status)
                 cmd="ha__cfgtool__subcmd__status"
+                ;;
+            ha__cfgtool,sync)
+                cmd="ha__cfgtool__subcmd__sync"
                 ;;
             ha__cfgtool__subcmd__config,check)
                 cmd="ha__cfgtool__subcmd__config__subcmd__check"
@@ -70,6 +76,9 @@ _ha__cfgtool() {
             ha__cfgtool__subcmd__help,config)
                 cmd="ha__cfgtool__subcmd__help__subcmd__config"
                 ;;
+            ha__cfgtool__subcmd__help,doctor)
+                cmd="ha__cfgtool__subcmd__help__subcmd__doctor"
+                ;;
             ha__cfgtool__subcmd__help,help)
                 cmd="ha__cfgtool__subcmd__help__subcmd__help"
                 ;;
@@ -87,6 +96,9 @@ _ha__cfgtool() {
                 ;;
             ha__cfgtool__subcmd__help,status)
                 cmd="ha__cfgtool__subcmd__help__subcmd__status"
+                ;;
+            ha__cfgtool__subcmd__help,sync)
+                cmd="ha__cfgtool__subcmd__help__subcmd__sync"
                 ;;
             ha__cfgtool__subcmd__help__subcmd__config,check)
                 cmd="ha__cfgtool__subcmd__help__subcmd__config__subcmd__check"
@@ -107,7 +119,7 @@ _ha__cfgtool() {
 
     case "${cmd}" in
         ha__cfgtool)
-            opts="-s -h -V --json --node-id --status --help --version config status members quorum shutdown reload help"
+            opts="-s -h -V --json --node-id --status --help --version config status members quorum shutdown reload sync doctor help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -298,8 +310,30 @@ _ha__cfgtool() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ha__subcmd__cfgtool__subcmd__doctor)
+            opts="-h --timeout-ms --json --node-id --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --timeout-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --node-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ha__subcmd__cfgtool__subcmd__help)
-            opts="config status members quorum shutdown reload help"
+            opts="config status members quorum shutdown reload sync doctor help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -371,6 +405,20 @@ _ha__cfgtool() {
         ha__subcmd__cfgtool__subcmd__help__subcmd__config__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ha__subcmd__cfgtool__subcmd__help__subcmd__doctor)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -466,6 +514,20 @@ _ha__cfgtool() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ha__subcmd__cfgtool__subcmd__help__subcmd__sync)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ha__subcmd__cfgtool__subcmd__members)
             opts="-h --json --node-id --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -545,6 +607,28 @@ _ha__cfgtool() {
                 return 0
             fi
             case "${prev}" in
+                --node-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ha__subcmd__cfgtool__subcmd__sync)
+            opts="-h --timeout-ms --json --node-id --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --timeout-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --node-id)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

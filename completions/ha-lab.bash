@@ -133,7 +133,7 @@ _ha__lab() {
             return 0
             ;;
         ha__subcmd__lab__subcmd__bench)
-            opts="-n -h --runs --nodes --faults --wait-ms --output --json --name --base-dir --bin-dir --help"
+            opts="-n -h --runs --nodes --faults --wait-ms --stacks --with-peers --output --save --load --keep-failed --plot --json --name --base-dir --bin-dir --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -159,7 +159,23 @@ _ha__lab() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --stacks)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --save)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --load)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --plot)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

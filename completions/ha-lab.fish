@@ -107,14 +107,20 @@ complete -c ha-lab -n "__fish_ha_lab_using_subcommand demo" -l bin-dir -d 'Direc
 complete -c ha-lab -n "__fish_ha_lab_using_subcommand demo" -l keep -d 'Leave the lab running at the end'
 complete -c ha-lab -n "__fish_ha_lab_using_subcommand demo" -l json -d 'Print JSON for scripts instead of text'
 complete -c ha-lab -n "__fish_ha_lab_using_subcommand demo" -s h -l help -d 'Print help'
-complete -c ha-lab -n "__fish_ha_lab_using_subcommand bench" -l runs -d 'Fresh labs to measure in' -r
+complete -c ha-lab -n "__fish_ha_lab_using_subcommand bench" -l runs -d 'Fresh labs to measure in, per stack (`--runs 1 --faults standby` is the quick check)' -r
 complete -c ha-lab -n "__fish_ha_lab_using_subcommand bench" -s n -l nodes -d 'Number of nodes (1-32)' -r
 complete -c ha-lab -n "__fish_ha_lab_using_subcommand bench" -l faults -d 'Faults to inject in each run, in order' -r
-complete -c ha-lab -n "__fish_ha_lab_using_subcommand bench" -l wait-ms -d 'Longest wait for the service to answer or move, in milliseconds' -r
-complete -c ha-lab -n "__fish_ha_lab_using_subcommand bench" -l output -d 'Also write the table (markdown) to this file' -r -F
+complete -c ha-lab -n "__fish_ha_lab_using_subcommand bench" -l wait-ms -d 'Longest wait for the service to answer, move or settle, in milliseconds' -r
+complete -c ha-lab -n "__fish_ha_lab_using_subcommand bench" -l stacks -d 'Stacks to measure: hakit, pacemaker (Corosync + Pacemaker, configured with crmsh), keepalived' -r
+complete -c ha-lab -n "__fish_ha_lab_using_subcommand bench" -l output -d 'Also write the tables (markdown) to this file' -r -F
+complete -c ha-lab -n "__fish_ha_lab_using_subcommand bench" -l save -d 'Also save every measured value to this JSON file, for a later `--load`' -r -F
+complete -c ha-lab -n "__fish_ha_lab_using_subcommand bench" -l load -d 'Report stacks measured earlier (a `--save` file) beside this run\'s; repeatable. A stack measured now replaces the same stack from a file' -r -F
+complete -c ha-lab -n "__fish_ha_lab_using_subcommand bench" -l plot -d 'Also draw the failover gaps of every run into this PNG file (needs a build with the `plot` feature)' -r -F
 complete -c ha-lab -n "__fish_ha_lab_using_subcommand bench" -l name -d 'Lab name, prefix of its namespaces; use different names to run labs side by side' -r
 complete -c ha-lab -n "__fish_ha_lab_using_subcommand bench" -l base-dir -d 'Directory holding one directory per lab' -r -F
 complete -c ha-lab -n "__fish_ha_lab_using_subcommand bench" -l bin-dir -d 'Directory of the hakit binaries to run on the nodes (default: beside ha-lab)' -r -F
+complete -c ha-lab -n "__fish_ha_lab_using_subcommand bench" -l with-peers -d 'Also measure Pacemaker + Corosync and keepalived (when installed) and print the ratios'
+complete -c ha-lab -n "__fish_ha_lab_using_subcommand bench" -l keep-failed -d 'Stop at the first failed run and leave its lab running for a look inside (`ha-lab logs`, `ha-lab exec`, then `ha-lab down`)'
 complete -c ha-lab -n "__fish_ha_lab_using_subcommand bench" -l json -d 'Print JSON for scripts instead of text'
 complete -c ha-lab -n "__fish_ha_lab_using_subcommand bench" -s h -l help -d 'Print help'
 complete -c ha-lab -n "__fish_ha_lab_using_subcommand node-init" -l log-dir -d 'Where each daemon\'s log goes (`<program>.log`)' -r -F

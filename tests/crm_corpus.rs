@@ -1,13 +1,47 @@
 //! Every tier-1 case of the Pacemaker scheduler corpus (`../shared/pacemaker-scheduler`, or
 //! `HAKIT_PCMK_CASES`) imported from XML, shown in crm syntax and parsed back gives the same
-//! configuration: the crm language covers everything the model holds from real CIBs.
+//! configuration (ids included; top-level order as `show` sorts it, and the CIB's own order
+//! back with `keep_order`): the crm language covers everything the model holds from real
+//! CIBs. Exported as XML and imported again, each gives the same CIB, status included.
 
 use std::path::{Path, PathBuf};
 
 use hakit::crm::cib::Cib;
 use hakit::crm::edit::{Mode, apply_text};
-use hakit::crm::render::{canonical, show};
-use hakit::crm::xml::parse_cib;
+use hakit::crm::render::{canonical, keep_order, show};
+use hakit::crm::xml::{parse_cib, to_xml};
+
+/// The corpus's cases the XML reader accepts, by path, and how many it refused (those are
+/// the reader's to handle: counted, not failed); `None` when the corpus is not there.
+fn readable_cases() -> Option<(Vec<(PathBuf, Cib)>, usize)> {
+    let dir = corpus()?;
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "xml"))
+        .collect();
+    paths.sort();
+    assert!(!paths.is_empty(), "no cases in {}", dir.display());
+    let total = paths.len();
+    let cases: Vec<(PathBuf, Cib)> = paths
+        .into_iter()
+        .filter_map(|path| {
+            let cib = parse_cib(&std::fs::read_to_string(&path).unwrap()).ok()?;
+            Some((path, cib))
+        })
+        .collect();
+    let unreadable = total - cases.len();
+    Some((cases, unreadable))
+}
+
+fn assert_none_failed(failures: &[String], cases: usize) {
+    assert!(
+        failures.is_empty(),
+        "{} of {cases} cases fail:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
 
 fn corpus() -> Option<PathBuf> {
     let dir = match std::env::var_os("HAKIT_PCMK_CASES") {
@@ -21,26 +55,12 @@ fn corpus() -> Option<PathBuf> {
 
 #[test]
 fn every_tier1_configuration_round_trips_through_crm_text() {
-    let Some(dir) = corpus() else {
+    let Some((cases, unreadable)) = readable_cases() else {
         eprintln!("skipped: no scheduler corpus beside the repository");
         return;
     };
-    let mut cases: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "xml"))
-        .collect();
-    cases.sort();
-    assert!(!cases.is_empty());
     let mut failures = Vec::new();
-    let mut unreadable = 0;
-    for case in &cases {
-        let text = std::fs::read_to_string(case).unwrap();
-        // Cases the XML reader refuses are the reader's to handle; count them, do not fail.
-        let Ok(cib) = parse_cib(&text) else {
-            unreadable += 1;
-            continue;
-        };
+    for (case, cib) in &cases {
         let expected = canonical(&cib.configuration);
         let crm = show(&cib.configuration);
         let mut back = Cib::default();
@@ -49,18 +69,40 @@ fn every_tier1_configuration_round_trips_through_crm_text() {
             Ok(_) if back.configuration != expected => {
                 failures.push(format!("{}: differs after the round trip", case.display()))
             }
-            Ok(_) => {}
+            Ok(_) => {
+                keep_order(&cib.configuration, &mut back.configuration);
+                if back.configuration != cib.configuration {
+                    failures.push(format!("{}: order not restored", case.display()));
+                }
+            }
         }
     }
     eprintln!(
         "{} cases round-tripped, {unreadable} not readable as XML",
-        cases.len() - unreadable - failures.len()
+        cases.len() - failures.len()
     );
-    assert!(
-        failures.is_empty(),
-        "{} of {} cases fail:\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n")
-    );
+    assert_none_failed(&failures, cases.len());
+}
+
+#[test]
+fn every_tier1_cib_round_trips_through_xml_export() {
+    let Some((cases, _)) = readable_cases() else {
+        eprintln!("skipped: no scheduler corpus beside the repository");
+        return;
+    };
+    let mut failures = Vec::new();
+    for (case, cib) in &cases {
+        let exported = to_xml(cib);
+        match parse_cib(&exported) {
+            Err(e) => failures.push(format!("{}: export unreadable: {e}", case.display())),
+            Ok(back) if back != *cib => {
+                failures.push(format!("{}: differs after export", case.display()))
+            }
+            Ok(back) if to_xml(&back) != exported => {
+                failures.push(format!("{}: second export differs", case.display()))
+            }
+            Ok(_) => {}
+        }
+    }
+    assert_none_failed(&failures, cases.len());
 }

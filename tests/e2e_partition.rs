@@ -1,7 +1,7 @@
 //! Three real nodes in a lab (network namespaces): a 2|1 partition with
 //! `no-quorum-policy=stop` leaves the resources on the quorate side only; a configuration
 //! change made there survives the merge; after healing there is one CIB and no resource runs
-//! twice. The resources are built-in IPaddr2 addresses, so "running" is checked on the nodes'
+//! twice, sampled continuously through the partition and the heal. The resources are built-in IPaddr2 addresses, so "running" is checked on the nodes'
 //! real interfaces.
 
 use std::path::Path;
@@ -34,19 +34,30 @@ fn crm(lab: &Lab, node: u8, args: &[&str]) -> String {
     out.stdout
 }
 
-/// Nodes whose interface holds the address.
-fn holders(lab: &Lab, address: &str) -> Vec<u8> {
-    (1..=3)
-        .filter(|node| {
-            let out = lab.run(
-                Member::Node(*node),
-                "ip",
-                &["-4", "-o", "addr", "show"],
-                b"",
-            );
-            out.stdout.contains(&format!("{address}/"))
+/// For each address, the nodes whose interface holds it (one `ip` call per node, so a sample
+/// is short and overlaps are not missed between the nodes' reads).
+fn holders_of_all(lab: &Lab) -> Vec<Vec<u8>> {
+    let listings: Vec<(u8, String)> = (1..=3)
+        .map(|node| {
+            let out = lab.run(Member::Node(node), "ip", &["-4", "-o", "addr", "show"], b"");
+            (node, out.stdout)
+        })
+        .collect();
+    VIPS.iter()
+        .map(|(_, address)| {
+            listings
+                .iter()
+                .filter(|(_, listing)| listing.contains(&format!("{address}/")))
+                .map(|(node, _)| *node)
+                .collect()
         })
         .collect()
+}
+
+/// Nodes whose interface holds the address.
+fn holders(lab: &Lab, address: &str) -> Vec<u8> {
+    let index = VIPS.iter().position(|(_, a)| *a == address).unwrap();
+    holders_of_all(lab).swap_remove(index)
 }
 
 fn status(lab: &Lab, node: u8) -> Option<serde_json::Value> {
@@ -65,25 +76,18 @@ fn online_count(lab: &Lab, node: u8) -> usize {
         .unwrap_or(0)
 }
 
-/// Polls until `ready`; returns the addresses seen on two nodes at once meanwhile. Without
-/// fencing, a partitioned minority and the majority notice the split at the same moment, so
-/// the minority's stop and the majority's start can overlap briefly (as with Pacemaker and
-/// fencing disabled); the test reports such overlaps and requires the settled state to be
-/// right.
+/// Polls until `ready`, sampling the addresses continuously; returns the addresses seen on
+/// two nodes at once meanwhile.
 fn wait_until(lab: &Lab, what: &str, limit: Duration, ready: impl Fn(&Lab) -> bool) -> Vec<String> {
     let deadline = Instant::now() + limit;
     let mut overlaps = Vec::new();
     loop {
-        for (rsc, address) in VIPS {
-            let on = holders(lab, address);
+        for ((rsc, _), on) in VIPS.iter().zip(holders_of_all(lab)) {
             if on.len() > 1 {
                 overlaps.push(format!("{rsc} on {on:?}"));
             }
         }
         if ready(lab) {
-            if !overlaps.is_empty() {
-                eprintln!("while waiting for {what}, seen active twice: {overlaps:?}");
-            }
             return overlaps;
         }
         assert!(
@@ -91,7 +95,7 @@ fn wait_until(lab: &Lab, what: &str, limit: Duration, ready: impl Fn(&Lab) -> bo
             "timed out waiting for {what}\n{}",
             logs(lab)
         );
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(5));
     }
 }
 
@@ -148,7 +152,7 @@ fn a_partition_leaves_resources_on_the_quorate_side_and_the_merge_keeps_one_cib(
         others.iter().map(|n| Member::Node(*n)).collect(),
     ])
     .expect("partition");
-    wait_until(
+    let overlaps = wait_until(
         &lab,
         "both addresses on the quorate side",
         Duration::from_secs(30),
@@ -158,6 +162,11 @@ fn a_partition_leaves_resources_on_the_quorate_side_and_the_merge_keeps_one_cib(
                 on.len() == 1 && others.contains(&on[0])
             })
         },
+    );
+    assert!(
+        overlaps.is_empty(),
+        "active on both sides of the partition: {overlaps:?}\n{}",
+        logs(&lab)
     );
     let minority = status(&lab, alone).expect("the minority's controller answers");
     assert_eq!(minority["quorate"], false, "{minority}");
@@ -170,9 +179,13 @@ fn a_partition_leaves_resources_on_the_quorate_side_and_the_merge_keeps_one_cib(
     );
 
     lab.unpartition().expect("heal");
-    wait_until(&lab, "one cluster again", Duration::from_secs(60), |lab| {
+    let overlaps = wait_until(&lab, "one cluster again", Duration::from_secs(60), |lab| {
         (1..=3).all(|n| online_count(lab, n) == 3)
     });
+    assert!(
+        overlaps.is_empty(),
+        "active twice after the heal: {overlaps:?}"
+    );
     let shows: Vec<String> = (1..=3)
         .map(|n| crm(&lab, n, &["configure", "show"]))
         .collect();

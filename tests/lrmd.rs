@@ -1066,3 +1066,34 @@ fn builtin_anything_runs_a_command_as_a_daemon() {
     assert!(!is_alive(daemon.0));
     assert_eq!(json(&exec("monitor"))["data"]["rc"], 7);
 }
+
+/// Issue 8: a resource deleted from the configuration while running was stopped without
+/// its parameters, so IPaddr2 refused the stop ("needs parameter ip") and the address stayed.
+/// A stop without parameters now runs with those of the resource's last start.
+#[test]
+fn stop_without_parameters_stops_what_the_start_started() {
+    let scratch = Scratch::new();
+    let daemon = DaemonGuard::start(&scratch);
+    let mut lrmd = daemon.client();
+    let state = scratch.path("orphan.state");
+    let params = [("state", state.display().to_string())];
+    let started = lrmd
+        .exec_wait(&exec_args(
+            "orphan",
+            "ocf:heartbeat:Dummy",
+            "start",
+            &params,
+        ))
+        .unwrap();
+    assert_eq!(started.rc, Some(0));
+    assert!(state.exists());
+    let stopped = lrmd
+        .exec_wait(&exec_args("orphan", "ocf:heartbeat:Dummy", "stop", &[]))
+        .unwrap();
+    assert_eq!(stopped.rc, Some(0));
+    assert!(
+        !state.exists(),
+        "the stop ran without the start's parameters"
+    );
+    assert!(daemon.stop().success());
+}

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, anyhow};
 use clap::{Parser, Subcommand};
 
-use super::{CliResult, Failure, print_json_ok};
+use super::{CliResult, Failure, print_json_failed_report, print_json_ok};
 use crate::conf::authkey::{AuthKey, KEY_FILE_MODE, hex, unhex};
 use crate::conf::identity::{self, LocalNode};
 use crate::conf::model::Encryption;
@@ -58,6 +58,28 @@ pub enum Command {
     Shutdown,
     /// Make the local ha-ring re-read ha.conf (nodes may be added or removed).
     Reload,
+    /// Push this node's ha.conf to every ring member, which check, back up, write and reload it.
+    ///
+    /// Each member refuses a configuration that does not parse, names another cluster, drops
+    /// it from the nodelist or cannot be written, and keeps its own then. Prints one line per
+    /// member: installed, unchanged, rejected (with the reason) or no_answer. Exit status 0
+    /// when every member took it, 1 otherwise, 3 when ha-ring is not running.
+    Sync {
+        /// How long to wait for the members' answers.
+        #[arg(long, value_name = "MS", default_value_t = 5000)]
+        timeout_ms: u64,
+    },
+    /// Check what keeps a ring from forming: config, key, addresses, routes, host name, port,
+    /// datagrams dropped per node, and every member's key, config hash and version.
+    ///
+    /// Each problem is printed with the command that fixes it. Works without a running
+    /// ha-ring (then only the local checks and a port probe are made). Exit status 0 when no
+    /// finding is an error, 1 otherwise.
+    Doctor {
+        /// How long to wait for the members' facts.
+        #[arg(long, value_name = "MS", default_value_t = 2000)]
+        timeout_ms: u64,
+    },
 }
 
 /// `ha-cfgtool config` subcommands.
@@ -108,7 +130,7 @@ pub fn run(args: &Args, paths: &Paths, io: &mut Stdio<'_>) -> CliResult {
         (None, true) => &Command::Status,
         (None, false) => {
             return Err(Failure::usage(anyhow!(
-                "a command is required (status, members, quorum, shutdown, reload, config)"
+                "a command is required (status, members, quorum, shutdown, reload, sync, doctor, config)"
             )));
         }
     };
@@ -125,6 +147,14 @@ pub fn run(args: &Args, paths: &Paths, io: &mut Stdio<'_>) -> CliResult {
             io,
             "reload",
             "ha-ring reloaded its configuration",
+        ),
+        Command::Sync { timeout_ms } => sync(args, paths, *timeout_ms, io),
+        Command::Doctor { timeout_ms } => super::doctor::run(
+            args.json,
+            args.node_id,
+            paths,
+            std::time::Duration::from_millis(*timeout_ms),
+            io.stdout,
         ),
         Command::Config(ConfigCommand::Check { file }) => check(args, paths, file.as_deref(), io),
         Command::Config(ConfigCommand::Show { file }) => show(args, paths, file.as_deref(), io),
@@ -649,6 +679,76 @@ fn ring_simple(args: &Args, paths: &Paths, io: &mut Stdio<'_>, cmd: &str, done: 
         print_json_ok(io.stdout, &data)?;
     } else {
         writeln!(io.stdout, "{done}")?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// sync: this node's ha.conf to every member, through ha-ring's configuration group.
+
+/// Time the daemon gets on top of the members' timeout to send its report.
+const REPLY_MARGIN: std::time::Duration = std::time::Duration::from_secs(5);
+
+fn sync(args: &Args, paths: &Paths, timeout_ms: u64, io: &mut Stdio<'_>) -> CliResult {
+    let path = paths.conf_file();
+    // Refuse locally first: a broken file is named with its line, and nothing is sent.
+    let loaded = load_checked(&path, args.json, io)?;
+    print_warnings(&loaded.warnings, io.stderr)?;
+    let text = conf::read_text(&path)?;
+    let socket = paths.ring_socket();
+    let mut client = crate::ipc::Client::connect(&socket, crate::ipc::DEFAULT_TIMEOUT)
+        .map_err(|e| super::ipc_failure("ha-ring", e))?;
+    client
+        .set_timeout(std::time::Duration::from_millis(timeout_ms) + REPLY_MARGIN)
+        .map_err(|e| super::ipc_failure("ha-ring", e))?;
+    let report = client
+        .call(
+            "config_sync",
+            serde_json::json!({ "config": text, "timeout_ms": timeout_ms }),
+        )
+        .map_err(|e| super::ipc_failure("ha-ring", e))?;
+    let nodes = report["nodes"].as_array().cloned().unwrap_or_default();
+    let refused = nodes
+        .iter()
+        .filter(|n| !matches!(n["result"].as_str(), Some("installed" | "unchanged")))
+        .count();
+    let message = format!(
+        "{refused} of {} members did not take the configuration of {}",
+        nodes.len(),
+        path.display()
+    );
+    if args.json {
+        if refused == 0 {
+            print_json_ok(io.stdout, &report)?;
+            return Ok(());
+        }
+        print_json_failed_report(io.stdout, &report, &message)?;
+        return Err(Failure::failed(anyhow!("{message}")).with_json_printed());
+    }
+    writeln!(
+        io.stdout,
+        "{:<8} {:<16} {:<10} DETAIL",
+        "NODE", "NAME", "RESULT"
+    )?;
+    for node in &nodes {
+        let detail = match (node["reason"].as_str(), node["backup"].as_str()) {
+            (Some(reason), _) => reason.to_string(),
+            (None, Some(backup)) => format!("previous saved as {backup}"),
+            (None, None) => String::new(),
+        };
+        writeln!(
+            io.stdout,
+            "{:<8} {:<16} {:<10} {detail}",
+            node["node"].as_u64().unwrap_or(0),
+            node["name"].as_str().unwrap_or("-"),
+            node["result"].as_str().unwrap_or("-"),
+        )?;
+    }
+    if refused > 0 {
+        return Err(Failure::failed(anyhow!("{message}")).with_hint(
+            "members that rejected it keep their configuration; fix the reason shown and run \
+             `ha-cfgtool sync` again",
+        ));
     }
     Ok(())
 }

@@ -7,6 +7,7 @@
 //! need the CIB go to the controller at `$HA_RUN_DIR/crm.sock` (exit 3 when it cannot be
 //! reached).
 
+use std::cell::OnceCell;
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::PathBuf;
 
@@ -327,14 +328,31 @@ impl Staged {
 
     /// True when the configuration or status has uncommitted changes.
     pub fn has_changes(&self) -> bool {
-        self.changed.as_ref().is_some_and(|work| {
-            work.configuration != self.base.configuration || work.status != self.base.status
-        })
+        self.changes().is_some()
+    }
+
+    /// `None` without uncommitted changes, else whether the configuration changed (`false`:
+    /// the status only). Compares whole CIBs: ask once per commit.
+    fn changes(&self) -> Option<bool> {
+        let work = self.changed.as_ref()?;
+        let configuration = work.configuration != self.base.configuration;
+        (configuration || work.status != self.base.status).then_some(configuration)
     }
 }
 
 /// Asks the user a yes/no question; `None` when there is nobody to ask.
-pub type Asker<'a> = Box<dyn FnMut(&str) -> Option<bool> + 'a>;
+pub type Asker<'a> = Box<dyn FnMut(&str) -> Answer + 'a>;
+
+/// An answer to a yes/no question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// Go ahead (commit).
+    Yes,
+    /// Do not (drop the changes); also what end of input means.
+    No,
+    /// Neither: the question was interrupted (Ctrl-C), so nothing happens.
+    Cancel,
+}
 
 /// One run of the crm shell: where the CIB is, the current level, staged changes.
 pub struct Session<'a> {
@@ -485,9 +503,7 @@ impl<'a> Session<'a> {
 
     /// Commits what is pending at the end of a one-shot or batch run.
     fn finish(&mut self) -> Result<(), Located> {
-        if self.has_changes() {
-            self.write(self.force_commit)?;
-        }
+        self.write(self.force_commit)?;
         // The process ends right after: freeing a large CIB piece by piece is wasted time.
         std::mem::forget(self.staged.take());
         Ok(())
@@ -549,17 +565,20 @@ impl<'a> Session<'a> {
         }
         let answer = match self.asker.as_mut() {
             Some(ask) => ask("There are changes pending. Do you want to commit them (y/n)? "),
-            None => None,
+            None => Answer::No,
         };
         match answer {
-            Some(true) => self.commit(false),
-            _ => {
+            Answer::Yes => self.commit(false),
+            Answer::No => {
                 if let Some(staged) = &mut self.staged {
                     staged.discard();
                 }
                 self.info("changes discarded");
                 Ok(())
             }
+            Answer::Cancel => Err(failed(
+                "still at the configure level with the changes pending (commit, or leave and answer n)",
+            )),
         }
     }
 
@@ -672,10 +691,10 @@ impl<'a> Session<'a> {
         }
     }
 
-    /// Verify findings and the `show` lines they refer to; `changed_only` checks agents of
-    /// new or changed primitives only (commit), else of all (verify).
-    fn findings(&mut self, changed_only: bool) -> Result<(Vec<Finding>, render::Shown), Located> {
-        let shown = render::show_with_lines(&self.load()?.work().configuration);
+    /// Verify findings; `changed_only` checks agents of new or changed primitives only
+    /// (commit), else of all (verify).
+    fn findings(&mut self, changed_only: bool) -> Result<Vec<Finding>, Located> {
+        self.load()?;
         let staged = self.staged.as_ref().expect("loaded above");
         let findings = if changed_only {
             let changed = ChangedOnly::new(self.agents.as_ref(), &staged.base.configuration);
@@ -683,12 +702,13 @@ impl<'a> Session<'a> {
         } else {
             verify::verify(staged.work(), self.agents.as_ref())
         };
-        Ok((findings, shown))
+        Ok(findings)
     }
 
     /// A finding naming where its object is: the batch line that defined it in this run, or
-    /// its line in `show` output (`show:LINE:`).
-    fn finding_text(&self, finding: &Finding, shown: &render::Shown) -> String {
+    /// its line in `show` output (`show:LINE:`). `shown` is rendered on first need only: most
+    /// commits print no finding, and rendering a large CIB costs milliseconds.
+    fn finding_text(&self, finding: &Finding, shown: &OnceCell<render::Shown>) -> String {
         let place = finding.object.as_deref().and_then(|id| {
             if let Some((source, pos)) = self
                 .defined_at
@@ -699,6 +719,13 @@ impl<'a> Session<'a> {
             {
                 return Some(format!("{source}:{}: ", pos.line));
             }
+            let shown = shown.get_or_init(|| {
+                let staged = self
+                    .staged
+                    .as_ref()
+                    .expect("findings come from a loaded CIB");
+                render::show_with_lines(&staged.work().configuration)
+            });
             shown
                 .lines
                 .iter()
@@ -709,7 +736,8 @@ impl<'a> Session<'a> {
     }
 
     fn verify(&mut self) -> Result<(), Located> {
-        let (findings, shown) = self.findings(false)?;
+        let findings = self.findings(false)?;
+        let shown = OnceCell::new();
         let errors = findings
             .iter()
             .filter(|f| f.severity == Severity::Error)
@@ -754,18 +782,18 @@ impl<'a> Session<'a> {
     }
 
     fn write(&mut self, force: bool) -> Result<(), Located> {
-        if !self.has_changes() {
+        let Some(configuration_changed) = self.staged.as_ref().and_then(Staged::changes) else {
             if self.mode == RunMode::Interactive {
                 self.info("nothing to commit");
             }
             return Ok(());
-        }
-        let (findings, shown) = self.findings(true)?;
+        };
+        let findings = self.findings(true)?;
+        let shown = OnceCell::new();
         let staged = self.staged.as_ref().expect("findings loaded the CIB");
         // Warnings the committed copy already had were shown before; print only new ones.
         let known = if findings.iter().any(|f| f.severity == Severity::Warning) {
-            let unchanged = ChangedOnly::new(self.agents.as_ref(), &staged.base.configuration);
-            verify::verify(&staged.base, &unchanged)
+            verify::standing_warnings(&staged.base)
         } else {
             Vec::new()
         };
@@ -793,7 +821,6 @@ impl<'a> Session<'a> {
             Target::Live(_) => return self.write_live(force),
         };
         let staged = self.staged.as_mut().expect("has_changes implies loaded");
-        let configuration_changed = staged.work().configuration != staged.base.configuration;
         let expected = (!force).then(|| staged.base.version());
         let work = staged.work_mut();
         let counters = (work.admin_epoch, work.epoch, work.num_updates);
@@ -816,7 +843,12 @@ impl<'a> Session<'a> {
                 _ => Located::from(failure),
             });
         }
-        staged.base = staged.changed.take().expect("work_mut made the copy");
+        let committed = staged.changed.take().expect("work_mut made the copy");
+        let previous = std::mem::replace(&mut staged.base, committed);
+        if self.mode == RunMode::OneShot {
+            // The process ends right after: freeing a large CIB piece by piece is wasted time.
+            std::mem::forget(previous);
+        }
         let epoch = staged.base.epoch;
         if self.json && self.mode != RunMode::Interactive {
             self.print_json(&json!({ "committed": true, "epoch": epoch }))?;
@@ -936,6 +968,10 @@ impl<'a> Session<'a> {
         }
         edit::apply_text(&mut next, &after, Mode::Update)
             .map_err(|e| failed(format!("edited text:{e}; nothing changed")))?;
+        if id.is_none() {
+            // The text lists objects in show order; unchanged ones keep their CIB place.
+            render::keep_order(&work.configuration, &mut next.configuration);
+        }
         self.load()?.set_work(next);
         Ok(())
     }

@@ -54,6 +54,9 @@ pub struct Failure {
     pub error: anyhow::Error,
     /// A likely fix, printed as `hint:` when known.
     pub hint: Option<String>,
+    /// The command already printed its JSON document (a report with `"ok":false`), so no
+    /// error envelope follows it on stdout.
+    pub json_printed: bool,
 }
 
 impl Failure {
@@ -63,6 +66,7 @@ impl Failure {
             exit: Exit::Failed,
             error: error.into(),
             hint: None,
+            json_printed: false,
         }
     }
 
@@ -72,6 +76,7 @@ impl Failure {
             exit: Exit::Unreachable,
             error: error.into(),
             hint: None,
+            json_printed: false,
         }
     }
 
@@ -81,7 +86,14 @@ impl Failure {
             exit: Exit::Usage,
             error: error.into(),
             hint: None,
+            json_printed: false,
         }
+    }
+
+    /// Marks the JSON document as already printed by the command.
+    pub fn with_json_printed(mut self) -> Failure {
+        self.json_printed = true;
+        self
     }
 
     /// Adds a hint line.

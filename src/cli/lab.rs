@@ -14,11 +14,18 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, anyhow};
 use clap::{Parser, Subcommand};
 
+mod bench;
+#[cfg(feature = "plot")]
+mod plot;
+
 use super::{CliResult, Failure, print_json_ok};
+use crate::lab::copies::{self, Placement};
 use crate::lab::gap::{self, Gap, Sample};
 use crate::lab::guide::{self, Fault};
 use crate::lab::topo::{self, parse_groups};
-use crate::lab::{self as labkit, Lab, LabError, LabName, LabOptions, Member, Outcome, Typed};
+use crate::lab::{
+    self as labkit, Lab, LabError, LabName, LabOptions, Member, Outcome, PlacementProbe, Typed,
+};
 use crate::sys::netns;
 
 /// Build and drive a local multi-node cluster in network namespaces (needs root).
@@ -151,7 +158,7 @@ pub struct DemoArgs {
 /// `ha-lab bench` options.
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
-    /// Fresh labs to measure in.
+    /// Fresh labs to measure in, per stack (`--runs 1 --faults standby` is the quick check).
     #[arg(long, default_value_t = 20)]
     pub runs: u32,
     /// Number of nodes (1-32).
@@ -160,12 +167,34 @@ pub struct BenchArgs {
     /// Faults to inject in each run, in order.
     #[arg(long, value_delimiter = ',', default_value = "crash,cut,standby")]
     pub faults: Vec<String>,
-    /// Longest wait for the service to answer or move, in milliseconds.
+    /// Longest wait for the service to answer, move or settle, in milliseconds.
     #[arg(long, default_value_t = 20_000)]
     pub wait_ms: u64,
-    /// Also write the table (markdown) to this file.
+    /// Stacks to measure: hakit, pacemaker (Corosync + Pacemaker, configured with crmsh),
+    /// keepalived.
+    #[arg(long, value_delimiter = ',', default_value = "hakit")]
+    pub stacks: Vec<String>,
+    /// Also measure Pacemaker + Corosync and keepalived (when installed) and print the ratios.
+    #[arg(long)]
+    pub with_peers: bool,
+    /// Also write the tables (markdown) to this file.
     #[arg(long)]
     pub output: Option<PathBuf>,
+    /// Also save every measured value to this JSON file, for a later `--load`.
+    #[arg(long)]
+    pub save: Option<PathBuf>,
+    /// Report stacks measured earlier (a `--save` file) beside this run's; repeatable. A stack
+    /// measured now replaces the same stack from a file.
+    #[arg(long)]
+    pub load: Vec<PathBuf>,
+    /// Stop at the first failed run and leave its lab running for a look inside (`ha-lab
+    /// logs`, `ha-lab exec`, then `ha-lab down`).
+    #[arg(long)]
+    pub keep_failed: bool,
+    /// Also draw the failover gaps of every run into this PNG file (needs a build with the
+    /// `plot` feature).
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
 }
 
 fn parse_subnet(text: &str) -> Result<[u8; 3], String> {
@@ -304,7 +333,7 @@ pub fn run(args: &Args) -> CliResult {
             })
         }
         LabCommand::Demo(demo) => cmd_demo(args, name, demo, &mut out),
-        LabCommand::Bench(bench) => cmd_bench(args, name, bench, &mut out),
+        LabCommand::Bench(bench_args) => bench::run(args, name, bench_args, &mut out),
         LabCommand::NodeInit { .. } => unreachable!("handled above"),
     }
 }
@@ -976,187 +1005,6 @@ fn summary(demo: &mut Demo<'_>) -> io::Result<()> {
     Ok(())
 }
 
-/// One benchmark figure over all runs.
-///
-/// ```json
-/// {"metric":"crash_gap_ms","runs":20,"p50":820,"p90":990,"max":1200,"note":null}
-/// ```
-#[derive(Debug, Clone, serde::Serialize)]
-struct Figure {
-    metric: String,
-    runs: usize,
-    p50: Option<u64>,
-    p90: Option<u64>,
-    max: Option<u64>,
-    note: Option<String>,
-}
-
-impl Figure {
-    fn of(metric: &str, values: &[u64], note: Option<String>) -> Figure {
-        Figure {
-            metric: metric.to_string(),
-            runs: values.len(),
-            p50: gap::percentile(values, 50),
-            p90: gap::percentile(values, 90),
-            max: values.iter().copied().max(),
-            note,
-        }
-    }
-}
-
-fn cmd_bench(args: &Args, name: LabName, bench: &BenchArgs, out: &mut dyn Write) -> CliResult {
-    let limit = Duration::from_millis(bench.wait_ms);
-    let faults: Vec<Fault> = bench
-        .faults
-        .iter()
-        .map(|f| f.parse().map_err(|e: String| Failure::usage(anyhow!(e))))
-        .collect::<Result<_, _>>()?;
-    let mut lab_up = Vec::new();
-    let mut up_to_vip = Vec::new();
-    let mut gaps: Vec<Vec<u64>> = vec![Vec::new(); faults.len()];
-    let mut gap_notes: Vec<Option<String>> = vec![None; faults.len()];
-    let mut rss = Vec::new();
-    let mut latency: Vec<(String, Vec<u64>, Option<String>)> = bench_cli_lines()
-        .into_iter()
-        .map(|line| (line, Vec::new(), None))
-        .collect();
-    let mut service_note = None;
-    let mut rss_note = None;
-    for run in 1..=bench.runs {
-        progress(&format!("run {run}/{}", bench.runs));
-        let started = Instant::now();
-        let mut lab = Lab::up(
-            &options(args, name.clone(), bench.nodes, topo::DEFAULT_SUBNET),
-            &mut |_| {},
-        )
-        .map_err(lab_failure)?;
-        lab_up.push(millis(started.elapsed()));
-        if lab.stack_processes(Member::Node(1)).is_empty() {
-            rss_note = Some("no daemon of node1's stack was running".to_string());
-        } else {
-            rss.push(lab.stack_rss_kib(Member::Node(1)));
-        }
-        for (line, values, note) in &mut latency {
-            let words: Vec<&str> = line.split_whitespace().collect();
-            let begin = Instant::now();
-            let typed = lab.typed(Member::Node(1), &words, b"");
-            match typed.outcome() {
-                Outcome::Done => values.push(millis(begin.elapsed())),
-                Outcome::Skipped(why) | Outcome::Failed(why) => *note = Some(why),
-            }
-        }
-        let configured = guide::service_commands(lab.topology().vip())
-            .into_iter()
-            .map(|line| {
-                let words: Vec<&str> = line.iter().map(String::as_str).collect();
-                lab.typed(Member::Node(1), &words, b"").outcome()
-            })
-            .find(|o| *o != Outcome::Done);
-        if let Some(Outcome::Skipped(why) | Outcome::Failed(why)) = configured {
-            service_note = Some(why);
-            lab.down().map_err(lab_failure)?;
-            continue;
-        }
-        let poller = Poller::start(&lab, lab.topology().vip(), labkit::SERVICE_PORT);
-        if poller
-            .wait_for_answer(Duration::ZERO, limit, |_| true)
-            .is_none()
-        {
-            service_note = Some(format!(
-                "the service never answered within {} ms",
-                limit.as_millis()
-            ));
-        } else {
-            up_to_vip.push(millis(started.elapsed()));
-            for (index, fault) in faults.iter().enumerate() {
-                let Some(active) = poller.last_answer() else {
-                    break;
-                };
-                let member: Member = active.parse().map_err(lab_failure)?;
-                match inject(&mut lab, &poller, *fault, member, limit) {
-                    Ok(Measured {
-                        gap:
-                            Gap {
-                                gap_ms: Some(ms), ..
-                            },
-                        moved_to: Some(_),
-                        ..
-                    }) => gaps[index].push(ms),
-                    Ok(_) => gap_notes[index] = Some("the service did not move in time".into()),
-                    Err(why) => gap_notes[index] = Some(why),
-                }
-                if let Err(why) = undo(&mut lab, *fault, member, limit) {
-                    gap_notes[index] = Some(why);
-                }
-            }
-        }
-        poller.stop();
-        lab.down().map_err(lab_failure)?;
-    }
-    let mut figures = vec![
-        Figure::of("lab_up_ms", &lab_up, None),
-        Figure::of("up_to_vip_ms", &up_to_vip, service_note.clone()),
-    ];
-    for (index, fault) in faults.iter().enumerate() {
-        let note = gap_notes[index].clone().or(service_note.clone());
-        figures.push(Figure::of(
-            &format!("{}_gap_ms", fault.name()),
-            &gaps[index],
-            note,
-        ));
-    }
-    for (line, values, note) in &latency {
-        figures.push(Figure::of(&format!("cli_ms: {line}"), values, note.clone()));
-    }
-    figures.push(Figure::of("node_stack_rss_kib", &rss, rss_note));
-    if args.json {
-        for figure in &figures {
-            print_json_ok(out, figure).map_err(write_failed)?;
-        }
-        return Ok(());
-    }
-    let table = render_figures(&figures, bench);
-    write!(out, "{table}").map_err(write_failed)?;
-    if let Some(path) = &bench.output {
-        crate::sys::fs::write_atomic(path, table.as_bytes(), 0o644)
-            .with_context(|| format!("writing {}", path.display()))?;
-    }
-    Ok(())
-}
-
-/// Commands whose latency the benchmark measures on node1.
-fn bench_cli_lines() -> Vec<String> {
-    vec![
-        "ha-crm status".to_string(),
-        "ha-crm configure show".to_string(),
-        "ha-crm configure property cluster-recheck-interval=60s".to_string(),
-    ]
-}
-
-fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
-}
-
-fn render_figures(figures: &[Figure], bench: &BenchArgs) -> String {
-    let show = |v: Option<u64>| v.map_or("-".to_string(), |v| v.to_string());
-    let mut text = format!(
-        "ha-lab bench: {} run(s), {} node(s)\n\n| metric | runs | p50 | p90 | max | note |\n|---|---|---|---|---|---|\n",
-        bench.runs, bench.nodes
-    );
-    for f in figures {
-        text.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} |\n",
-            f.metric,
-            f.runs,
-            show(f.p50),
-            show(f.p90),
-            show(f.max),
-            f.note.as_deref().unwrap_or("")
-        ));
-    }
-    text
-}
-
 /// A client in the lab's client namespace asking the service who serves it, every
 /// [`Poller::INTERVAL`], until stopped (or [`Poller::MAX_RUN`] passes).
 pub struct Poller {
@@ -1213,6 +1061,11 @@ impl Poller {
         self.started.elapsed()
     }
 
+    /// When polling started: the zero of the samples' clock.
+    pub fn epoch(&self) -> Instant {
+        self.started
+    }
+
     /// Every probe so far, in time order.
     pub fn samples(&self) -> Vec<Sample> {
         self.samples.lock().expect("poller lock").clone()
@@ -1255,6 +1108,83 @@ impl Poller {
     }
 
     /// Stops polling and waits for the client thread.
+    pub fn stop(mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Looks every [`Watcher::INTERVAL`] at which nodes hold the VIP and run the service (see
+/// [`PlacementProbe`]), until stopped (or [`Poller::MAX_RUN`] passes), on the clock of the
+/// poller it was started with, so the two sets of samples line up.
+pub struct Watcher {
+    epoch: Instant,
+    stop: Arc<AtomicBool>,
+    samples: Arc<std::sync::Mutex<Vec<Placement>>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Watcher {
+    /// Time between looks.
+    pub const INTERVAL: Duration = Duration::from_millis(50);
+    /// Samples kept (10 minutes at 20 per second).
+    const MAX_SAMPLES: usize = 12_000;
+
+    /// Starts watching with `probe`; sample times are offsets from `epoch`.
+    pub fn start(probe: PlacementProbe, epoch: Instant) -> Watcher {
+        let stop = Arc::new(AtomicBool::new(false));
+        let samples = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (thread_stop, thread_samples) = (Arc::clone(&stop), Arc::clone(&samples));
+        let thread = std::thread::spawn(move || {
+            while !thread_stop.load(Ordering::SeqCst) && epoch.elapsed() < Poller::MAX_RUN {
+                let placement = probe.look(epoch.elapsed());
+                let mut all = thread_samples.lock().expect("watcher lock");
+                if all.len() < Self::MAX_SAMPLES {
+                    all.push(placement);
+                }
+                drop(all);
+                std::thread::sleep(Self::INTERVAL);
+            }
+        });
+        Watcher {
+            epoch,
+            stop,
+            samples,
+            thread: Some(thread),
+        }
+    }
+
+    /// Time on the samples' clock.
+    pub fn elapsed(&self) -> Duration {
+        self.epoch.elapsed()
+    }
+
+    /// Every look so far, in time order.
+    pub fn samples(&self) -> Vec<Placement> {
+        self.samples.lock().expect("watcher lock").clone()
+    }
+
+    /// Waits (bounded by `limit`) until one node alone has held the VIP (and, `with_service`,
+    /// run the service) for `span`; returns that node.
+    pub fn wait_settled(
+        &self,
+        span: Duration,
+        limit: Duration,
+        with_service: bool,
+    ) -> Option<String> {
+        let begin = Instant::now();
+        loop {
+            let settled = copies::settled_on(&self.samples(), self.elapsed(), span, with_service);
+            if settled.is_some() || begin.elapsed() >= limit {
+                return settled;
+            }
+            std::thread::sleep(Self::INTERVAL);
+        }
+    }
+
+    /// Stops watching and waits for the thread.
     pub fn stop(mut self) {
         self.stop.store(true, Ordering::SeqCst);
         if let Some(thread) = self.thread.take() {

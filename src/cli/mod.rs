@@ -36,7 +36,7 @@ fn report(tool: &str, json: bool, failure: &Failure) {
     if let Some(hint) = &failure.hint {
         let _ = writeln!(stderr, "{tool}: hint: {hint}");
     }
-    if json {
+    if json && !failure.json_printed {
         let envelope = serde_json::json!({
             "ok": false,
             "error": { "kind": failure.exit.kind(), "message": message },
@@ -51,6 +51,21 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
             .downcast_ref::<io::Error>()
             .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
     })
+}
+
+/// Prints `{"ok":false,"data":…,"error":{"kind":"failed","message":…}}` on one line: a
+/// report that ran but found failures; return the failure `with_json_printed`.
+pub fn print_json_failed_report(
+    out: &mut dyn Write,
+    data: &impl serde::Serialize,
+    message: &str,
+) -> io::Result<()> {
+    let envelope = serde_json::json!({
+        "ok": false,
+        "data": data,
+        "error": { "kind": Exit::Failed.kind(), "message": message },
+    });
+    writeln!(out, "{envelope}")
 }
 
 /// Prints `{"ok":true,"data":…}` on one line.
@@ -107,6 +122,7 @@ pub mod crm_daemon;
 pub mod crm_ops;
 pub mod crm_shell;
 pub mod crm_simulate;
+pub mod doctor;
 pub mod keygen;
 pub mod lab;
 pub mod lrmd;

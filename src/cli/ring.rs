@@ -22,13 +22,15 @@ use serde_json::{Value, json};
 use super::{CliResult, Failure};
 use crate::conf::authkey::AuthKey as ConfKey;
 use crate::conf::identity;
-use crate::conf::model::Encryption;
+use crate::conf::model::{Encryption, Logging};
 use crate::conf::{self, HaConf};
 use crate::ipc::{self, Connection, ErrorBody, PeerPolicy};
 use crate::paths::Paths;
+use crate::ring::cfgsync::{self, ConfigService, Facts, ServiceInput, ServiceOutput, Verdict};
 use crate::ring::{
     AuthKey, GroupEvent, Input, Node, Output, Request, RingConfig, RingEvent, Transport,
 };
+use crate::sys::log::Logger;
 use crate::sys::signal::Signals;
 use crate::sys::supervise::{self, Supervisor};
 
@@ -49,6 +51,10 @@ const SHUTDOWN_GRACE: Duration = Duration::from_millis(200);
 const MAX_CLIENTS: usize = 256;
 /// At most one log line per drop reason per this interval.
 const DROP_LOG_INTERVAL: Duration = Duration::from_secs(10);
+/// Most datagram sources whose drops are counted one by one (the oldest is forgotten).
+const MAX_DROP_SOURCES: usize = 64;
+/// Longest a client may make a configuration exchange wait for the members.
+const MAX_EXCHANGE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Cluster membership, ordered messaging and quorum daemon.
 ///
@@ -73,6 +79,10 @@ pub struct Args {
 /// Everything the daemon derives from the configuration files.
 struct Setup {
     config: RingConfig,
+    /// The `logging` section.
+    logging: Logging,
+    /// Hex SHA-256 of the configuration text the setup was built from.
+    config_sha256: String,
     /// `service { name: crm }` or `pacemaker`: run the executor and controller too.
     runs_crm: bool,
     key: AuthKey,
@@ -82,7 +92,21 @@ struct Setup {
 
 fn load_setup(paths: &Paths, node_id: Option<u32>, incarnation: u64) -> Result<Setup, Failure> {
     let path = paths.conf_file();
-    let loaded = conf::load(&path).map_err(|e| Failure::failed(anyhow!("{e:#}")))?;
+    let text = conf::read_text(&path).map_err(|e| Failure::failed(anyhow!("{e:#}")))?;
+    setup_from_text(paths, &text, &path, node_id, incarnation)
+}
+
+/// Builds the setup from configuration text (read from `path`, or about to be written
+/// there), reading the authkey and the local addresses. Changes nothing.
+fn setup_from_text(
+    paths: &Paths,
+    text: &str,
+    path: &std::path::Path,
+    node_id: Option<u32>,
+    incarnation: u64,
+) -> Result<Setup, Failure> {
+    let loaded = conf::parse_str(text, &path.display().to_string())
+        .map_err(|e| Failure::failed(anyhow!("{:#}", conf::ConfError::Invalid(e))))?;
     let conf: HaConf = loaded.conf;
     let addresses = crate::sys::net::local_addresses().context("listing local addresses")?;
     let local = identity::local_node(&conf, node_id, &addresses)
@@ -125,6 +149,8 @@ fn load_setup(paths: &Paths, node_id: Option<u32>, incarnation: u64) -> Result<S
         .any(|s| s.name == "crm" || s.name == "pacemaker");
     Ok(Setup {
         config,
+        logging: conf.logging.clone(),
+        config_sha256: crate::ring::cfgsync::sha256_hex(text.as_bytes()),
         key,
         fingerprint,
         bind,
@@ -140,6 +166,16 @@ pub fn run(args: &Args) -> CliResult {
         .map(|d| d.as_micros() as u64)
         .unwrap_or(1);
     let setup = load_setup(&paths, args.node_id, incarnation)?;
+    let mut logger =
+        Logger::open("ha-ring", &setup.logging).map_err(|e| Failure::failed(anyhow!("{e}")))?;
+    if !args.foreground && !logger.has_persistent_output() {
+        let _ = writeln!(
+            io::stderr(),
+            "ha-ring: warning: in the background with no log file and no syslog, log lines \
+             are lost (set to_logfile: yes and logfile: PATH in the logging section of {})",
+            paths.conf_file().display()
+        );
+    }
     std::fs::create_dir_all(&paths.run_dir)
         .with_context(|| format!("creating {}", paths.run_dir.display()))?;
     let socket_path = paths.ring_socket();
@@ -176,7 +212,9 @@ pub fn run(args: &Args) -> CliResult {
         .context("setting the control socket non-blocking")?;
     if !args.foreground {
         nix::unistd::daemon(true, false).context("detaching")?;
+        logger.detach_stderr();
     }
+    crate::sys::log::install(logger);
     let pid_file = paths.run_dir.join("ring.pid");
     crate::sys::fs::write_atomic(
         &pid_file,
@@ -216,6 +254,22 @@ struct Shell {
     leaving: bool,
     /// The core was told to leave the ring.
     leave_sent: bool,
+    /// `ha-cfgtool sync` and `doctor` exchanges over the daemon's own process group.
+    service: ConfigService,
+    /// Hex SHA-256 of the configuration text running now.
+    config_sha256: String,
+    /// Names of every node seen in a configuration, for reports.
+    names: BTreeMap<u32, String>,
+    /// Node ids by nodelist address, to name the source of dropped datagrams.
+    addresses: BTreeMap<IpAddr, u32>,
+    /// Dropped datagrams per source address, so a node with another key is named.
+    drops: BTreeMap<SocketAddr, SourceDrops>,
+}
+
+/// Drops from one source address.
+struct SourceDrops {
+    counts: BTreeMap<&'static str, u64>,
+    last_at: Instant,
 }
 
 struct PathsAndId {
@@ -268,7 +322,26 @@ impl Shell {
         } else {
             None
         };
-        let node = Node::new(setup.config, setup.key, seed, Instant::now());
+        let now = Instant::now();
+        let service = ConfigService::new(
+            setup.config.local_id,
+            incarnation,
+            Facts {
+                version: env!("CARGO_PKG_VERSION").into(),
+                key_fingerprint: setup.fingerprint.clone(),
+                config_sha256: setup.config_sha256.clone(),
+                cluster_name: setup.config.cluster_name.clone(),
+            },
+            now,
+        );
+        let names = setup
+            .config
+            .nodes
+            .iter()
+            .map(|n| (n.id, n.name.clone()))
+            .collect();
+        let addresses = node_addresses(&setup.config);
+        let node = Node::new(setup.config, setup.key, seed, now);
         let mut shell = Shell {
             paths: PathsAndId {
                 paths: paths.clone(),
@@ -291,6 +364,11 @@ impl Shell {
             supervisor,
             leaving: false,
             leave_sent: false,
+            service,
+            config_sha256: setup.config_sha256,
+            names,
+            addresses,
+            drops: BTreeMap::new(),
         };
         if let Some(supervisor) = shell.supervisor.as_mut() {
             for line in supervisor.start_all(Instant::now()) {
@@ -299,6 +377,10 @@ impl Shell {
         }
         // Node::new already decided to gather; a tick sends the first joins.
         shell.feed(Input::Tick);
+        shell.feed(Input::Request(Request::GroupJoin {
+            client: cfgsync::SERVICE_CLIENT,
+            group: cfgsync::GROUP.into(),
+        }));
         Ok(shell)
     }
 
@@ -317,7 +399,8 @@ impl Shell {
                     SUPERVISE_POLL
                 } else {
                     MAX_POLL
-                });
+                })
+                .min(self.service_timeout(now));
             if let Err(e) = self.poll.poll(&mut events, Some(timeout))
                 && e.kind() != io::ErrorKind::Interrupted
             {
@@ -339,6 +422,7 @@ impl Shell {
             {
                 self.feed(Input::Tick);
             }
+            self.service_tick();
             self.supervise();
             self.flush_clients();
             if let Some(at) = self.stop_at
@@ -400,6 +484,8 @@ impl Shell {
             RingEvent::Delivered { .. } => return,
             RingEvent::Dropped { reason, from } => {
                 let now = Instant::now();
+                self.count_drop(*from, reason.name(), now);
+                crate::sys::log::debug(&format!("dropped a datagram from {from}: {reason}"));
                 let last = self.last_drop_log.get(reason.name());
                 if last.is_none_or(|at| now.duration_since(*at) >= DROP_LOG_INTERVAL) {
                     self.last_drop_log.insert(reason.name(), now);
@@ -432,6 +518,15 @@ impl Shell {
     }
 
     fn on_group_event(&mut self, client: u64, event: GroupEvent) {
+        if client == cfgsync::SERVICE_CLIENT {
+            if let GroupEvent::Message { from, data, .. } = event {
+                self.serve(ServiceInput::Delivered {
+                    from: from.node,
+                    data: &data,
+                });
+            }
+            return;
+        }
         let token = Token(client as usize);
         let value = match event {
             GroupEvent::Message {
@@ -524,6 +619,10 @@ impl Shell {
         };
         let requests = client.conn.read_requests();
         for request in requests {
+            crate::sys::log::debug(&format!("client {}: request {}", token.0, request.cmd));
+            if self.start_exchange(token, request.id, &request.cmd, &request.args) {
+                continue;
+            }
             let result = self.answer(token, &request.cmd, &request.args);
             if let Some(client) = self.clients.get_mut(&token) {
                 client.conn.reply(request.id, &result);
@@ -568,6 +667,13 @@ impl Shell {
                 }
                 Ok(json!({}))
             }
+            "group_join" if group()?.starts_with(cfgsync::RESERVED_PREFIX) => Err(ErrorBody::new(
+                ipc::code::BAD_ARGS,
+                format!(
+                    "group names starting with \"{}\" are reserved for ha-ring",
+                    cfgsync::RESERVED_PREFIX
+                ),
+            )),
             "group_join" => core(
                 self,
                 Request::GroupJoin {
@@ -595,20 +701,10 @@ impl Shell {
                     },
                 )
             }
-            "reload" => match load_setup(
-                &self.paths.paths,
-                self.paths.node_id,
-                self.paths.incarnation,
-            ) {
-                Ok(setup) => {
-                    log("reloading the configuration");
-                    core(self, Request::Reload(Box::new(setup.config)))
-                }
-                Err(failure) => Err(ErrorBody::new(
-                    ipc::code::FAILED,
-                    format!("{:#}", failure.error),
-                )),
-            },
+            "reload" => self
+                .reload()
+                .map(|()| json!({}))
+                .map_err(|message| ErrorBody::new(ipc::code::FAILED, message)),
             "shutdown" => {
                 log("shutdown requested");
                 self.begin_leaving();
@@ -644,6 +740,24 @@ impl Shell {
             map.insert("version".into(), json!(env!("CARGO_PKG_VERSION")));
             map.insert("send_failures".into(), json!(self.send_failures));
             map.insert("pid".into(), json!(std::process::id()));
+            map.insert("config_sha256".into(), json!(self.config_sha256));
+            map.insert(
+                "config_file".into(),
+                json!(self.paths.paths.conf_file().display().to_string()),
+            );
+            map.insert(
+                "bound_address".into(),
+                json!(self.udp.local_addr().ok().map(|a| a.to_string())),
+            );
+            map.insert("drops_by_source".into(), self.drops_value());
+            map.insert("config_service".into(), json!(self.service.counters()));
+            map.insert(
+                "logfile".into(),
+                json!(
+                    crate::sys::log::with(|l| l.logfile().map(|p| p.display().to_string()))
+                        .flatten()
+                ),
+            );
         }
         value
     }
@@ -712,12 +826,301 @@ impl Shell {
     }
 }
 
+/// `ha-cfgtool sync` and `doctor`: the daemon's side of the configuration group, the reload
+/// both use, and per-source drop counts.
+impl Shell {
+    /// Re-reads ha.conf and hands the ring its new nodelist and timeouts.
+    fn reload(&mut self) -> Result<(), String> {
+        let setup = load_setup(
+            &self.paths.paths,
+            self.paths.node_id,
+            self.paths.incarnation,
+        )
+        .map_err(|failure| format!("{:#}", failure.error))?;
+        log("reloading the configuration");
+        if let Some(Err(e)) = crate::sys::log::with(|l| l.reconfigure(&setup.logging)) {
+            log(&format!("logging settings kept: {e}"));
+        }
+        if self.names.len() > 4 * crate::ring::config::MAX_NODES {
+            self.names.clear();
+        }
+        for node in &setup.config.nodes {
+            self.names.insert(node.id, node.name.clone());
+        }
+        let cluster_name = setup.config.cluster_name.clone();
+        self.addresses = node_addresses(&setup.config);
+        if let Some(Err(e)) = self.feed(Input::Request(Request::Reload(Box::new(setup.config)))) {
+            return Err(e);
+        }
+        self.config_sha256 = setup.config_sha256.clone();
+        self.service.set_facts(Facts {
+            version: env!("CARGO_PKG_VERSION").into(),
+            key_fingerprint: self.fingerprint.clone(),
+            config_sha256: setup.config_sha256,
+            cluster_name,
+        });
+        Ok(())
+    }
+
+    /// Takes `config_sync {config, timeout_ms}` and `config_facts {timeout_ms}`, whose
+    /// replies come once the members answered. Returns false for every other command.
+    fn start_exchange(
+        &mut self,
+        token: Token,
+        request: u64,
+        cmd: &str,
+        args: &serde_json::Map<String, Value>,
+    ) -> bool {
+        if cmd != "config_sync" && cmd != "config_facts" {
+            return false;
+        }
+        let ticket = cfgsync::Ticket {
+            client: token.0 as u64,
+            request,
+        };
+        let timeout = args
+            .get("timeout_ms")
+            .and_then(Value::as_u64)
+            .map_or(ipc::DEFAULT_TIMEOUT, Duration::from_millis)
+            .min(MAX_EXCHANGE_TIMEOUT);
+        let members: Vec<u32> = self.node.status().members.iter().map(|m| m.id).collect();
+        let refuse = |shell: &mut Shell, code: &str, message: String| {
+            if let Some(client) = shell.clients.get_mut(&token) {
+                client
+                    .conn
+                    .reply(request, &Err(ErrorBody::new(code, message)));
+            }
+            true
+        };
+        if members.is_empty() {
+            return refuse(
+                self,
+                ipc::code::UNAVAILABLE,
+                "the ring has not formed yet; no member to ask".into(),
+            );
+        }
+        let input = if cmd == "config_sync" {
+            let Some(config) = args.get("config").and_then(Value::as_str) else {
+                return refuse(
+                    self,
+                    ipc::code::BAD_ARGS,
+                    "missing string argument \"config\"".into(),
+                );
+            };
+            log(&format!("pushing the configuration to members {members:?}"));
+            ServiceInput::Sync {
+                ticket,
+                config: config.to_string(),
+                members,
+                timeout,
+            }
+        } else {
+            ServiceInput::Inquire {
+                ticket,
+                members,
+                timeout,
+            }
+        };
+        self.serve(input);
+        true
+    }
+
+    fn service_timeout(&self, now: Instant) -> Duration {
+        self.service
+            .next_deadline()
+            .map_or(MAX_POLL, |at| at.saturating_duration_since(now))
+    }
+
+    fn service_tick(&mut self) {
+        if self
+            .service
+            .next_deadline()
+            .is_some_and(|at| at <= Instant::now())
+        {
+            self.serve(ServiceInput::Tick);
+        }
+    }
+
+    /// Feeds the configuration service and carries out what it asks.
+    fn serve(&mut self, input: ServiceInput<'_>) {
+        let outputs = self.service.handle(Instant::now(), input);
+        for output in outputs {
+            match output {
+                ServiceOutput::Send { bytes, ticket } => {
+                    let sent = self.feed(Input::Request(Request::GroupSend {
+                        client: cfgsync::SERVICE_CLIENT,
+                        group: cfgsync::GROUP.into(),
+                        data: bytes,
+                    }));
+                    if let (Some(Err(reason)), Some(ticket)) = (sent, ticket) {
+                        self.serve(ServiceInput::SendFailed { ticket, reason });
+                    }
+                }
+                ServiceOutput::Check { id, config } => {
+                    let verdict = self.check_offer(id.origin, &config);
+                    log(&format!(
+                        "configuration from node {}: {}",
+                        id.origin,
+                        match &verdict {
+                            Verdict::Installed { .. } => "installed, reloading on commit".into(),
+                            Verdict::Unchanged => "unchanged".into(),
+                            Verdict::Rejected { reason } => format!("rejected: {reason}"),
+                        }
+                    ));
+                    self.serve(ServiceInput::Checked { id, verdict });
+                }
+                ServiceOutput::Reload { id } => {
+                    if let Err(e) = self.reload() {
+                        log(&format!(
+                            "reload after the sync from node {} failed: {e}",
+                            id.origin
+                        ));
+                    }
+                }
+                ServiceOutput::Reply { ticket, report } => {
+                    let result = match report {
+                        Ok(report) => Ok(self.named(serde_json::to_value(&report))),
+                        Err(message) => Err(ErrorBody::new(ipc::code::FAILED, message)),
+                    };
+                    if let Some(client) = self.clients.get_mut(&Token(ticket.client as usize)) {
+                        client.conn.reply(ticket.request, &result);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds each node's name to the lines of a report.
+    fn named(&self, value: serde_json::Result<Value>) -> Value {
+        let mut value = value.unwrap_or(Value::Null);
+        if let Some(nodes) = value.get_mut("nodes").and_then(Value::as_array_mut) {
+            for line in nodes {
+                let name = line["node"]
+                    .as_u64()
+                    .and_then(|id| self.names.get(&(id as u32)).cloned());
+                if let Value::Object(map) = line {
+                    map.insert("name".into(), json!(name));
+                }
+            }
+        }
+        value
+    }
+
+    /// Checks an offered configuration and installs it (backup, atomic write), without
+    /// reloading. Anything wrong leaves the file as it was.
+    fn check_offer(&self, origin: u32, text: &str) -> Verdict {
+        let reject = |reason: String| Verdict::Rejected { reason };
+        let path = self.paths.paths.conf_file();
+        let status = self.node.status();
+        let local = status.node_id;
+        let label = format!("configuration from node {origin}");
+        let loaded = match conf::parse_str(text, &label) {
+            Ok(loaded) => loaded,
+            Err(rejected) => return reject(conf::ConfError::Invalid(rejected).to_string()),
+        };
+        if loaded.conf.totem.cluster_name != status.cluster_name {
+            return reject(format!(
+                "its cluster_name \"{}\" differs from this node's \"{}\"",
+                loaded.conf.totem.cluster_name, status.cluster_name
+            ));
+        }
+        if !loaded.conf.nodes.is_empty() && loaded.conf.node(local).is_none() {
+            return reject(format!("it drops this node (id {local}) from the nodelist"));
+        }
+        match setup_from_text(
+            &self.paths.paths,
+            text,
+            std::path::Path::new(&label),
+            self.paths.node_id,
+            self.paths.incarnation,
+        ) {
+            Err(failure) => return reject(format!("{:#}", failure.error)),
+            Ok(setup) if setup.config.local_id != local => {
+                return reject(format!(
+                    "it makes this node id {} instead of {local}",
+                    setup.config.local_id
+                ));
+            }
+            Ok(_) => {}
+        }
+        let current = match std::fs::read(&path) {
+            Ok(bytes) => Some(bytes),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return reject(format!("cannot read {}: {e}", path.display())),
+        };
+        if current.as_deref() == Some(text.as_bytes()) {
+            return Verdict::Unchanged;
+        }
+        let mut backup = None;
+        if let Some(old) = current {
+            let mut name = path.file_name().unwrap_or_default().to_os_string();
+            name.push(".bak");
+            let backup_path = path.with_file_name(name);
+            if let Err(e) = crate::sys::fs::write_atomic(&backup_path, &old, 0o644) {
+                return reject(format!(
+                    "cannot save the previous configuration as {}: {e}; nothing changed",
+                    backup_path.display()
+                ));
+            }
+            backup = Some(backup_path.display().to_string());
+        }
+        if let Err(e) = crate::sys::fs::write_atomic(&path, text.as_bytes(), 0o644) {
+            return reject(format!(
+                "cannot write {}: {e}; configuration unchanged",
+                path.display()
+            ));
+        }
+        Verdict::Installed { backup }
+    }
+
+    fn count_drop(&mut self, from: SocketAddr, reason: &'static str, now: Instant) {
+        if !self.drops.contains_key(&from)
+            && self.drops.len() >= MAX_DROP_SOURCES
+            && let Some(oldest) = self
+                .drops
+                .iter()
+                .min_by_key(|(_, d)| d.last_at)
+                .map(|(address, _)| *address)
+        {
+            self.drops.remove(&oldest);
+        }
+        let entry = self.drops.entry(from).or_insert_with(|| SourceDrops {
+            counts: BTreeMap::new(),
+            last_at: now,
+        });
+        *entry.counts.entry(reason).or_insert(0) += 1;
+        entry.last_at = now;
+    }
+
+    /// `drops_by_source` in status: `[{"address":"127.0.0.3:5405","node":3|null,
+    /// "name":"n3"|null,"counts":{"bad_mac":12},"last_ms_ago":350}]`; the node is the
+    /// nodelist entry with that address, if any.
+    fn drops_value(&self) -> Value {
+        let now = Instant::now();
+        let lines: Vec<Value> = self
+            .drops
+            .iter()
+            .map(|(address, drops)| {
+                let node = self.addresses.get(&address.ip()).copied();
+                json!({
+                    "address": address.to_string(),
+                    "node": node,
+                    "name": node.and_then(|id| self.names.get(&id)),
+                    "counts": drops.counts,
+                    "last_ms_ago": now.saturating_duration_since(drops.last_at).as_millis() as u64,
+                })
+            })
+            .collect();
+        Value::Array(lines)
+    }
+}
+
+fn node_addresses(config: &RingConfig) -> BTreeMap<IpAddr, u32> {
+    config.nodes.iter().map(|n| (n.addr.ip(), n.id)).collect()
+}
+
 fn log(line: &str) {
-    let _ = writeln!(
-        io::stderr().lock(),
-        "ha-ring[{}]: {line}",
-        std::process::id()
-    );
+    crate::sys::log::info("ha-ring", line);
 }
 
 /// Where the pid file of a daemon started with these paths lives.

@@ -267,6 +267,35 @@ impl Op {
     }
 }
 
+/// The id an op gets when none is given (crmsh's scheme): `RSC-NAME-INTERVAL`, or `RSC-NAME`
+/// without an interval. `show` leaves such an id out and XML import reads it back as `None`,
+/// so both forms round-trip.
+pub fn default_op_id(resource: &str, op: &Op) -> String {
+    match op.attrs.get("interval") {
+        Some(interval) => format!("{resource}-{}-{interval}", op.name),
+        None => format!("{resource}-{}", op.name),
+    }
+}
+
+/// The id rule `index` (from 0) of location `location` gets when none is given, as crmsh
+/// numbers them: `LOC-rule`, then `LOC-rule-0`, `LOC-rule-1`, …
+pub fn default_rule_id(location: &str, index: usize) -> String {
+    numbered(&format!("{location}-rule"), index)
+}
+
+/// The id expression `index` (from 0) of rule `rule` gets when none is given:
+/// `RULE-expression`, then `RULE-expression-0`, …
+pub fn default_expression_id(rule: &str, index: usize) -> String {
+    numbered(&format!("{rule}-expression"), index)
+}
+
+fn numbered(base: &str, index: usize) -> String {
+    match index {
+        0 => base.to_string(),
+        n => format!("{base}-{}", n - 1),
+    }
+}
+
 /// A group: members start in order, stop in reverse and run on one node.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Group {
@@ -667,15 +696,29 @@ pub fn parse_duration_ms(text: &str) -> Option<u64> {
         .unwrap_or(text.len());
     let (digits, unit) = text.split_at(split);
     let value: u64 = digits.parse().ok()?;
-    let factor = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "s" | "sec" | "secs" | "second" | "seconds" => 1000,
-        "ms" | "msec" | "msecs" => 1,
-        "us" | "usec" | "usecs" => return Some(value / 1000),
-        "m" | "min" | "mins" | "minute" | "minutes" => 60_000,
-        "h" | "hr" | "hrs" | "hour" | "hours" => 3_600_000,
-        _ => return None,
-    };
-    value.checked_mul(factor)
+    let unit = unit.trim();
+    // The spellings nearly every CIB uses, before the case-insensitive search below (verify
+    // reads every op's durations on each commit).
+    match unit {
+        "" | "s" => return value.checked_mul(1000),
+        "ms" => return Some(value),
+        "m" | "min" => return value.checked_mul(60_000),
+        _ => {}
+    }
+    let is = |names: &[&str]| names.iter().any(|n| n.eq_ignore_ascii_case(unit));
+    if is(&["", "s", "sec", "secs", "second", "seconds"]) {
+        value.checked_mul(1000)
+    } else if is(&["ms", "msec", "msecs"]) {
+        Some(value)
+    } else if is(&["us", "usec", "usecs"]) {
+        Some(value / 1000)
+    } else if is(&["m", "min", "mins", "minute", "minutes"]) {
+        value.checked_mul(60_000)
+    } else if is(&["h", "hr", "hrs", "hour", "hours"]) {
+        value.checked_mul(3_600_000)
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]

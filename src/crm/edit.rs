@@ -66,8 +66,10 @@ impl std::error::Error for EditError {}
 /// Applies one change. Returns notes for the user (e.g. constraints removed along with a
 /// resource). On error the CIB is unchanged.
 pub fn apply(cib: &mut Cib, change: &Change, mode: Mode) -> Result<Vec<String>, EditError> {
-    let mut config = cib.configuration.clone();
-    let mut notes = Vec::new();
+    // Changes that check everything before touching the configuration work on it in place;
+    // the others work on a copy that replaces it only on success. Copying (and dropping) a
+    // large configuration costs more than the whole of a one-line change.
+    let config = &mut cib.configuration;
     match change {
         Change::Node(node) => match config.nodes.iter_mut().find(|n| n.uname == node.uname) {
             Some(existing) if mode == Mode::Update => *existing = node.clone(),
@@ -80,14 +82,12 @@ pub fn apply(cib: &mut Cib, change: &Change, mode: Mode) -> Result<Vec<String>, 
             None => config.nodes.push(node.clone()),
         },
         Change::Primitive(p) => {
-            let replaced = mode == Mode::Update && replace_primitive(&mut config, p);
+            let replaced = mode == Mode::Update && replace_primitive(config, p);
             if !replaced {
-                check_free(&config, &p.id)?;
+                check_free(config, &p.id)?;
                 config.resources.push(Resource::Primitive(p.clone()));
             }
         }
-        Change::Group(def) => define_group(&mut config, def, mode)?,
-        Change::Clone(def) => define_clone(&mut config, def, mode)?,
         Change::Location(_) | Change::Colocation(_) | Change::Order(_) => {
             let constraint = match change {
                 Change::Location(l) => Constraint::Location(l.clone()),
@@ -95,7 +95,7 @@ pub fn apply(cib: &mut Cib, change: &Change, mode: Mode) -> Result<Vec<String>, 
                 Change::Order(o) => Constraint::Order(o.clone()),
                 _ => unreachable!("matched constraint kinds above"),
             };
-            let known = resource_ids(&config);
+            let known = resource_ids(config);
             for id in constraint.resource_refs() {
                 if !known.contains(&id) {
                     return Err(EditError::unknown("resource", id, &known));
@@ -108,7 +108,7 @@ pub fn apply(cib: &mut Cib, change: &Change, mode: Mode) -> Result<Vec<String>, 
             match position {
                 Some(index) if mode == Mode::Update => config.constraints[index] = constraint,
                 _ => {
-                    check_free(&config, constraint.id())?;
+                    check_free(config, constraint.id())?;
                     config.constraints.push(constraint);
                 }
             }
@@ -116,12 +116,6 @@ pub fn apply(cib: &mut Cib, change: &Change, mode: Mode) -> Result<Vec<String>, 
         Change::Property(list) => merge(&mut config.properties, list),
         Change::RscDefaults(list) => merge(&mut config.rsc_defaults, list),
         Change::OpDefaults(list) => merge(&mut config.op_defaults, list),
-        Change::Delete { ids, force } => {
-            for id in ids {
-                delete(cib, &mut config, id, *force, &mut notes)?;
-            }
-        }
-        Change::Rename { from, to } => rename(&mut config, from, to, &mut notes)?,
         Change::Erase { nodes } => {
             config.resources.clear();
             config.constraints.clear();
@@ -132,7 +126,36 @@ pub fn apply(cib: &mut Cib, change: &Change, mode: Mode) -> Result<Vec<String>, 
                 config.nodes.clear();
             }
         }
+        Change::Group(def) => {
+            return on_copy(cib, |_, config, _| define_group(config, def, mode));
+        }
+        Change::Clone(def) => {
+            return on_copy(cib, |_, config, _| define_clone(config, def, mode));
+        }
+        Change::Delete { ids, force } => {
+            return on_copy(cib, |cib, config, notes| {
+                for id in ids {
+                    delete(cib, config, id, *force, notes)?;
+                }
+                Ok(())
+            });
+        }
+        Change::Rename { from, to } => {
+            return on_copy(cib, |_, config, notes| rename(config, from, to, notes));
+        }
     }
+    Ok(Vec::new())
+}
+
+/// Runs a change that may fail half-way on a copy of the configuration, kept only when all
+/// of it worked. Returns the change's notes.
+fn on_copy(
+    cib: &mut Cib,
+    change: impl FnOnce(&Cib, &mut Configuration, &mut Vec<String>) -> Result<(), EditError>,
+) -> Result<Vec<String>, EditError> {
+    let mut config = cib.configuration.clone();
+    let mut notes = Vec::new();
+    change(cib, &mut config, &mut notes)?;
     cib.configuration = config;
     Ok(notes)
 }

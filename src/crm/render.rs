@@ -1,11 +1,16 @@
 //! `show`: the configuration printed in crm syntax with crmsh's layout, so screens look the
-//! same: nodes, primitives (sorted by id), groups, clones, constraints (colocation, location,
-//! order, each sorted by id), then `property`, `rsc_defaults` and `op_defaults`. Long objects
-//! continue with ` \` and a tab-indented section per line. Pure text building; no I/O.
+//! same: nodes, primitives (sorted by id), groups, clones, constraints (all kinds together,
+//! sorted by id), then `property`, `rsc_defaults` and `op_defaults`. Long objects continue
+//! with ` \` and a tab-indented section per line. Pure text building; no I/O.
 //!
-//! Parsing the output gives back the configuration in [`canonical`] form: the same objects,
-//! top-level resources in show order, and the generated ids crmsh also hides (op, rule and
-//! expression ids) dropped.
+//! Parsing the output gives back the same configuration, ids included: op ids show as
+//! `op NAME id=ID …`, rule ids as `rule $id=ID …` and expression ids as `$id=ID` before the
+//! expression, while ids left to their generated default (`None` in the model, see
+//! [`super::cib::default_op_id`]) are not shown, as crmsh hides its generated ids. The one
+//! thing crm text does not carry is the order of top-level resources and constraints,
+//! which crmsh's layout sorts: parsing yields them in show order ([`canonical`]). Pacemaker
+//! gives that order meaning (it breaks placement ties), so whole-configuration edits keep the
+//! CIB's own order ([`keep_order`]).
 
 use std::fmt::Write as _;
 
@@ -56,22 +61,10 @@ pub fn show_ids(config: &Configuration, ids: &[String]) -> Result<String, Vec<St
     Ok(out.finish().text)
 }
 
-/// The configuration as parsing its `show` text yields it.
+/// The configuration as parsing its `show` text yields it: top-level resources and
+/// constraints in show order. Everything else already reads back as it is.
 pub fn canonical(config: &Configuration) -> Configuration {
     let mut out = config.clone();
-    for node in &mut out.nodes {
-        if node.id.is_empty() {
-            node.id = node.uname.clone();
-        }
-    }
-    fn strip(resource: &mut Resource) {
-        match resource {
-            Resource::Primitive(p) => p.ops.iter_mut().for_each(|op| op.id = None),
-            Resource::Group(g) => g.children.iter_mut().for_each(strip),
-            Resource::Clone(c) => strip(&mut c.child),
-        }
-    }
-    out.resources.iter_mut().for_each(strip);
     let rank = |r: &Resource| match r {
         Resource::Primitive(_) => 0,
         Resource::Group(_) => 1,
@@ -79,29 +72,27 @@ pub fn canonical(config: &Configuration) -> Configuration {
     };
     out.resources
         .sort_by(|a, b| (rank(a), a.id()).cmp(&(rank(b), b.id())));
-    for constraint in &mut out.constraints {
-        match constraint {
-            Constraint::Location(l) => {
-                for rule in &mut l.rules {
-                    rule.id = None;
-                    // With one expression the combiner is not written, and reads back as and.
-                    if rule.expressions.len() < 2 {
-                        rule.boolean_op = BooleanOp::And;
-                    }
-                    rule.expressions.iter_mut().for_each(|e| e.id = None);
-                }
-            }
-            Constraint::Order(o) => {
-                if let Some(score) = o.score {
-                    o.kind = order_kind_for(score);
-                }
-            }
-            Constraint::Colocation(_) => {}
-        }
-    }
-    out.constraints
-        .sort_by(|a, b| constraint_key(a).cmp(&constraint_key(b)));
+    out.constraints.sort_by(|a, b| a.id().cmp(b.id()));
     out
+}
+
+/// Puts `next`'s nodes, top-level resources and constraints in the order the same ids have
+/// in `previous`; objects new in `next` follow, in their own order. Used when a whole
+/// configuration comes back as text (`edit`), so that unchanged objects keep their place.
+pub fn keep_order(previous: &Configuration, next: &mut Configuration) {
+    use std::collections::HashMap;
+    fn positions<'a>(ids: impl Iterator<Item = &'a str>) -> HashMap<&'a str, usize> {
+        ids.enumerate().map(|(index, id)| (id, index)).collect()
+    }
+    let nodes = positions(previous.nodes.iter().map(|n| n.uname.as_str()));
+    let resources = positions(previous.resources.iter().map(Resource::id));
+    let constraints = positions(previous.constraints.iter().map(Constraint::id));
+    let place = |known: &HashMap<&str, usize>, id: &str| *known.get(id).unwrap_or(&usize::MAX);
+    next.nodes.sort_by_cached_key(|n| place(&nodes, &n.uname));
+    next.resources
+        .sort_by_cached_key(|r| place(&resources, r.id()));
+    next.constraints
+        .sort_by_cached_key(|c| place(&constraints, c.id()));
 }
 
 /// The order kind a numeric order score means: 0 is optional, anything else mandatory.
@@ -111,10 +102,6 @@ pub fn order_kind_for(score: Score) -> super::cib::OrderKind {
     } else {
         super::cib::OrderKind::Mandatory
     }
-}
-
-fn constraint_key(c: &Constraint) -> (&'static str, &str) {
-    (c.kind_name(), c.id())
 }
 
 enum Object<'a> {
@@ -207,7 +194,8 @@ fn objects(config: &Configuration) -> Vec<Object<'_>> {
     objects.extend(groups.into_iter().map(Object::Group));
     objects.extend(clones.into_iter().map(Object::Clone));
     let mut constraints: Vec<&Constraint> = config.constraints.iter().collect();
-    constraints.sort_by(|a, b| constraint_key(a).cmp(&constraint_key(b)));
+    // crmsh ranks every constraint kind alike and sorts them by id.
+    constraints.sort_by(|a, b| a.id().cmp(b.id()));
     objects.extend(constraints.into_iter().map(Object::Constraint));
     for (keyword, set, list) in [
         ("property", "cib-bootstrap-options", &config.properties),
@@ -257,6 +245,10 @@ fn write_primitive(out: &mut Writer, p: &Primitive) {
         out.section_start();
         out.shown.text.push_str("op ");
         out.shown.text.push_str(&op.name);
+        if let Some(id) = &op.id {
+            out.shown.text.push_str(" id=");
+            push_quoted(&mut out.shown.text, id);
+        }
         out.push_pairs(&op.attrs);
     }
 }
@@ -294,6 +286,11 @@ fn write_location(out: &mut Writer, l: &Location) {
 
 fn rule_text(rule: &Rule) -> String {
     let mut text = String::from("rule ");
+    if let Some(id) = &rule.id {
+        text.push_str("$id=");
+        push_quoted(&mut text, id);
+        text.push(' ');
+    }
     if let Some(role) = &rule.role {
         let _ = write!(text, "$role={role} ");
     }
@@ -310,6 +307,12 @@ fn rule_text(rule: &Rule) -> String {
     for (index, e) in rule.expressions.iter().enumerate() {
         if index > 0 {
             text.push_str(joiner);
+        }
+        // An explicit expression id (crmsh has no syntax for one; ours reads `$id=` before
+        // the expression, as crmsh does before a rule or an attribute set).
+        if let Some(id) = &e.id {
+            text.push_str(" $id=");
+            push_quoted(&mut text, id);
         }
         match &e.value {
             None => {
@@ -544,14 +547,15 @@ mod tests {
             };
             let ops = (0..rng.below(3))
                 .map(|k| Op {
-                    id: None,
+                    id: rng.chance(40).then(|| format!("r{i}-op{k}")),
                     name: ["monitor", "start", "stop"][k as usize].to_string(),
                     attrs: [
                         ("interval", format!("{}s", rng.below(60))),
                         ("timeout", "20s".into()),
+                        ("on-fail", "restart".into()),
                     ]
                     .into_iter()
-                    .take(1 + rng.below(2) as usize)
+                    .take(1 + rng.below(3) as usize)
                     .collect(),
                 })
                 .collect();
@@ -591,7 +595,7 @@ mod tests {
                     id: format!("c{index}"),
                     child: Box::new(child),
                     meta: nvlist(rng, "cmeta"),
-                    params: NvList::new(),
+                    params: nvlist(rng, "cparam"),
                 });
             }
         }
@@ -620,8 +624,8 @@ mod tests {
                         score: None,
                         node: None,
                         rules: (0..1 + rng.below(2))
-                            .map(|_| Rule {
-                                id: None,
+                            .map(|k| Rule {
+                                id: rng.chance(40).then(|| format!("loc{i}-r{k}")),
                                 score: rng.chance(70).then(|| score(rng)),
                                 score_attribute: None,
                                 boolean_op: if rng.chance(50) {
@@ -629,12 +633,22 @@ mod tests {
                                 } else {
                                     BooleanOp::Or
                                 },
-                                role: None,
+                                role: rng.chance(20).then(|| "Promoted".to_string()),
                                 expressions: (0..1 + rng.below(3))
                                     .map(|_| {
-                                        if rng.chance(30) {
+                                        let id =
+                                            rng.chance(30).then(|| format!("e{}", rng.below(1000)));
+                                        if rng.chance(15) {
                                             Expression {
-                                                id: None,
+                                                id,
+                                                attribute: DATE_ATTRIBUTE.into(),
+                                                operation: pick(rng, &["lt", "gt"]).into(),
+                                                value: Some("2026-11-26T08:00:00Z".into()),
+                                                value_type: None,
+                                            }
+                                        } else if rng.chance(30) {
+                                            Expression {
+                                                id,
                                                 attribute: "pingd".into(),
                                                 operation: pick(rng, &["defined", "not_defined"])
                                                     .into(),
@@ -643,7 +657,7 @@ mod tests {
                                             }
                                         } else {
                                             Expression {
-                                                id: None,
+                                                id,
                                                 attribute: pick(rng, &["#uname", "pingd", "site"])
                                                     .into(),
                                                 operation: pick(rng, &["eq", "ne", "lt", "gte"])
@@ -664,6 +678,10 @@ mod tests {
                                 if rule.score.is_none() {
                                     rule.score_attribute = Some("pingd".into());
                                 }
+                                // One expression reads back as `and`, whatever was set.
+                                if rule.expressions.len() < 2 {
+                                    rule.boolean_op = BooleanOp::And;
+                                }
                                 rule
                             })
                             .collect(),
@@ -678,20 +696,27 @@ mod tests {
                         rsc_role: rng.chance(30).then(|| "Promoted".to_string()),
                         with_rsc_role: rng.chance(30).then(|| "Started".to_string()),
                     }),
-                    _ => Constraint::Order(Order {
-                        id: format!("ord{i}"),
-                        kind: [
-                            OrderKind::Mandatory,
-                            OrderKind::Optional,
-                            OrderKind::Serialize,
-                        ][rng.below(3) as usize],
-                        first: a,
-                        first_action: rng.chance(40).then(|| "start".to_string()),
-                        then: b,
-                        then_action: rng.chance(40).then(|| "promote".to_string()),
-                        symmetrical: [None, Some(true), Some(false)][rng.below(3) as usize],
-                        score: rng.chance(20).then(|| score(rng)),
-                    }),
+                    _ => {
+                        // The legacy score form implies its kind.
+                        let legacy = rng.chance(20).then(|| score(rng));
+                        Constraint::Order(Order {
+                            id: format!("ord{i}"),
+                            kind: match legacy {
+                                Some(score) => order_kind_for(score),
+                                None => [
+                                    OrderKind::Mandatory,
+                                    OrderKind::Optional,
+                                    OrderKind::Serialize,
+                                ][rng.below(3) as usize],
+                            },
+                            first: a,
+                            first_action: rng.chance(40).then(|| "start".to_string()),
+                            then: b,
+                            then_action: rng.chance(40).then(|| "promote".to_string()),
+                            symmetrical: [None, Some(true), Some(false)][rng.below(3) as usize],
+                            score: legacy,
+                        })
+                    }
                 };
                 config.constraints.push(constraint);
             }
@@ -744,18 +769,75 @@ mod tests {
             .unwrap_or(300);
         for seed in 0..runs {
             let mut rng = Rng::new(seed);
-            let config = canonical(&generate(&mut rng));
+            let generated = generate(&mut rng);
+            let config = canonical(&generated);
             let text = show(&config);
             let back = parse_back(&text);
             assert_eq!(back, config, "seed {seed}:\n{text}");
             assert_eq!(show(&back), text, "seed {seed}");
-            // Any order in the CIB shows the same and parses to the canonical order.
-            let mut shuffled = config.clone();
+            // Any order in the CIB shows the same and parses to show order; the CIB's own
+            // order is what keep_order puts back.
+            let mut shuffled = generated.clone();
             shuffled.resources.reverse();
             shuffled.constraints.reverse();
             assert_eq!(canonical(&shuffled), config, "seed {seed}");
             assert_eq!(show(&shuffled), text, "seed {seed}");
+            let mut reordered = parse_back(&text);
+            keep_order(&shuffled, &mut reordered);
+            assert_eq!(reordered, shuffled, "seed {seed}");
         }
+    }
+
+    #[test]
+    fn xml_export_and_import_give_back_every_generated_cib() {
+        for seed in 0..200 {
+            let mut rng = Rng::new(seed);
+            let cib = Cib {
+                admin_epoch: rng.below(3),
+                epoch: rng.below(100),
+                num_updates: rng.below(10),
+                configuration: generate(&mut rng),
+                ..Cib::default()
+            };
+            let xml = crate::crm::xml::to_xml(&cib);
+            let back = crate::crm::xml::parse_cib(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+            assert_eq!(back, cib, "seed {seed}:\n{xml}");
+            assert_eq!(crate::crm::xml::to_xml(&back), xml, "seed {seed}");
+        }
+    }
+
+    #[test]
+    fn generated_ids_are_hidden_and_explicit_ones_shown() {
+        let config = parse_back(
+            "primitive a Dummy op monitor interval=10s op start id=a-go timeout=20s\n\
+             location l a rule $id=l-first 50: $id=e-one #uname eq node1 or pingd gt 0 \\\n\
+             \trule -inf: not_defined pingd\n",
+        );
+        let p = config.find_primitive("a").unwrap();
+        assert_eq!(p.ops[0].id, None);
+        assert_eq!(p.ops[1].id.as_deref(), Some("a-go"));
+        assert_eq!(
+            p.ops[1].attrs.get("interval"),
+            Some("0"),
+            "added as crmsh does"
+        );
+        assert_eq!(
+            show(&config),
+            "primitive a Dummy \\\n\top monitor interval=10s \\\n\
+             \top start id=a-go timeout=20s interval=0\n\
+             location l a \\\n\trule $id=l-first 50: $id=e-one #uname eq node1 or pingd gt 0 \\\n\
+             \trule -inf: not_defined pingd\n"
+        );
+        // crmsh's generated ids in XML read as "generated" and stay hidden.
+        let xml = crate::crm::xml::to_xml(&Cib {
+            configuration: config.clone(),
+            ..Cib::default()
+        });
+        assert!(xml.contains(r#"<op id="a-monitor-10s""#), "{xml}");
+        assert!(xml.contains(r#"<rule id="l-rule-0""#), "{xml}");
+        assert!(xml.contains(r#"id="l-first-expression-0""#), "{xml}");
+        let back = crate::crm::xml::parse_cib(&xml).unwrap();
+        assert_eq!(back.configuration, config);
     }
 
     #[test]

@@ -1174,6 +1174,8 @@ fn parse_primitive(words: &mut Words<'_>) -> Result<Primitive, ParseError> {
                     parse_pairs(words, &mut attrs, "op")?;
                 }
                 let id = attrs.remove("id");
+                // As crmsh does: Pacemaker requires an interval, and 0 is what it means.
+                attrs.set_if_absent("interval", "0");
                 primitive.ops.push(Op {
                     id,
                     name: name.text.clone(),
@@ -1394,7 +1396,22 @@ fn parse_rule(words: &mut Words<'_>) -> Result<Rule, ParseError> {
     Ok(rule)
 }
 
+/// One expression, with its id when `$id=ID` comes first.
 fn parse_expression(words: &mut Words<'_>) -> Result<Expression, ParseError> {
+    let id = match words.peek_text().and_then(|t| t.strip_prefix("$id=")) {
+        Some(id) => {
+            let id = id.to_string();
+            words.take();
+            Some(id)
+        }
+        None => None,
+    };
+    let mut expression = parse_bare_expression(words)?;
+    expression.id = id;
+    Ok(expression)
+}
+
+fn parse_bare_expression(words: &mut Words<'_>) -> Result<Expression, ParseError> {
     let first = words.expect("an expression, e.g. #uname eq node1")?;
     if first.text == "date" {
         let op = words.expect("lt or gt")?;

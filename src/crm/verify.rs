@@ -2,12 +2,49 @@
 //! (errors block a commit, warnings inform). Pure: agent meta-data comes through the
 //! [`AgentCatalog`] the caller passes, so no agent is run from here.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use serde::Serialize;
 
 use super::cib::{Cib, Configuration, Constraint, Primitive, Resource, parse_duration_ms};
 use super::shell::{CLASSES, parse_bool};
+
+/// Maps keyed by ids. Verify runs on every commit and hashes every id a few times; ids come
+/// from the administrator's own configuration, so a fast multiply-rotate hash serves better
+/// than the standard library's flooding-resistant SipHash (a third of verify's time).
+type HashMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<IdHasher>>;
+type HashSet<K> = std::collections::HashSet<K, BuildHasherDefault<IdHasher>>;
+
+/// The multiply-rotate word hash of [`HashMap`] (the one rustc uses for its own tables).
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut words = bytes.chunks_exact(8);
+        for word in &mut words {
+            self.add(u64::from_le_bytes(word.try_into().expect("8 bytes")));
+        }
+        for byte in words.remainder() {
+            self.add(u64::from(*byte));
+        }
+    }
+
+    fn write_u8(&mut self, byte: u8) {
+        self.add(u64::from(byte));
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl IdHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
 
 /// How serious a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -64,7 +101,7 @@ pub trait AgentCatalog {
 pub struct ChangedOnly<'a> {
     inner: &'a dyn AgentCatalog,
     /// The committed primitives by id (looked up once per primitive checked).
-    base: std::collections::HashMap<&'a str, &'a Primitive>,
+    base: HashMap<&'a str, &'a Primitive>,
 }
 
 impl<'a> ChangedOnly<'a> {
@@ -118,6 +155,17 @@ pub fn verify(cib: &Cib, agents: &dyn AgentCatalog) -> Vec<Finding> {
     out.0
 }
 
+/// The warnings `cib` has that come from no agent (colocation loops, cluster options): the
+/// ones a commit on top of it has already shown. The same as the warnings of [`verify`] with
+/// a catalog that checks no primitive, for a fraction of the work.
+pub fn standing_warnings(cib: &Cib) -> Vec<Finding> {
+    let mut out = Findings::default();
+    check_loops(&cib.configuration, &mut out);
+    check_options(&cib.configuration, &mut out);
+    out.0.retain(|f| f.severity == Severity::Warning);
+    out.0
+}
+
 #[derive(Default)]
 struct Findings(Vec<Finding>);
 
@@ -140,37 +188,59 @@ impl Findings {
 }
 
 fn check_ids(config: &Configuration, out: &mut Findings) {
-    // Group membership per primitive, to name "in two groups" precisely.
-    let mut groups_of: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for resource in &config.resources {
-        collect_groups(resource, &mut groups_of);
-    }
-    let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
-    let mut reported = BTreeSet::new();
-    for (id, kind) in config.ids() {
+    let ids = config.ids();
+    let mut seen: HashMap<&str, &str> =
+        HashMap::with_capacity_and_hasher(ids.len(), Default::default());
+    let mut reported = HashSet::default();
+    // Group membership per primitive names "in two groups" precisely; built only when an id
+    // repeats, which a valid configuration never has.
+    let mut groups_of: Option<BTreeMap<&str, Vec<&str>>> = None;
+    for (id, kind) in ids {
         if kind == "node" {
             continue;
         }
-        match seen.get(id) {
-            None => {
-                seen.insert(id, kind);
+        let Some(first) = seen.get(id).copied() else {
+            seen.insert(id, kind);
+            continue;
+        };
+        if !reported.insert(id) {
+            continue;
+        }
+        let groups_of = groups_of.get_or_insert_with(|| {
+            let mut groups_of = BTreeMap::new();
+            for resource in &config.resources {
+                collect_groups(resource, &mut groups_of);
             }
-            Some(_) if !reported.insert(id) => {}
-            Some(first) => match groups_of.get(id) {
-                Some(groups) if groups.len() > 1 => out.error(
-                    Some(id),
-                    format!(
-                        "resource {id} is in two groups ({}); a resource can be in one group only",
-                        groups.join(" and ")
-                    ),
+            groups_of
+        });
+        match groups_of.get(id) {
+            Some(groups) if groups.len() > 1 => out.error(
+                Some(id),
+                format!(
+                    "resource {id} is in two groups ({}); a resource can be in one group only",
+                    groups.join(" and ")
                 ),
-                _ => out.error(
-                    Some(id),
-                    format!("id {id} is used twice (by a {first} and a {kind})"),
+            ),
+            _ => out.error(
+                Some(id),
+                format!(
+                    "id {id} is used twice (by {} and {})",
+                    with_article(first),
+                    with_article(kind)
                 ),
-            },
+            ),
         }
     }
+}
+
+/// `a primitive`, `an order`.
+fn with_article(kind: &str) -> String {
+    let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {kind}")
 }
 
 fn collect_groups<'a>(resource: &'a Resource, out: &mut BTreeMap<&'a str, Vec<&'a str>>) {
@@ -205,7 +275,8 @@ fn check_resources(config: &Configuration, agents: &dyn AgentCatalog, out: &mut 
                 format!("{}: unknown resource class \"{}\"", p.id, p.class),
             );
         }
-        let mut seen_ops = BTreeSet::new();
+        // A handful of ops per primitive: a list beats a set here.
+        let mut seen_ops: Vec<(&str, u64)> = Vec::with_capacity(p.ops.len());
         for op in &p.ops {
             for key in ["interval", "timeout", "start-delay"] {
                 if let Some(value) = op.attrs.get(key)
@@ -220,16 +291,17 @@ fn check_resources(config: &Configuration, agents: &dyn AgentCatalog, out: &mut 
                     );
                 }
             }
-            if !seen_ops.insert((op.name.clone(), op.interval_ms())) {
+            let key = (op.name.as_str(), op.interval_ms());
+            if seen_ops.contains(&key) {
                 out.error(
                     id,
                     format!(
                         "{}: op {} with interval {} ms is defined twice",
-                        p.id,
-                        op.name,
-                        op.interval_ms()
+                        p.id, op.name, key.1
                     ),
                 );
+            } else {
+                seen_ops.push(key);
             }
             if let Some(on_fail) = op.attrs.get("on-fail")
                 && !matches!(
@@ -348,7 +420,7 @@ fn check_meta(id: &str, meta: &super::cib::NvList, out: &mut Findings) {
 }
 
 fn check_constraints(config: &Configuration, out: &mut Findings) {
-    let known: BTreeSet<&str> = config
+    let known: HashSet<&str> = config
         .ids()
         .into_iter()
         .filter(|(_, kind)| matches!(*kind, "primitive" | "group" | "clone"))
@@ -437,8 +509,8 @@ fn find_cycle<'a>(edges: &[(&'a str, &'a str, &'a str)]) -> Option<(Vec<&'a str>
         Grey,
         Black,
     }
-    let mut colour: BTreeMap<&str, Colour> = nodes.iter().map(|n| (*n, Colour::White)).collect();
-    let mut adjacent: BTreeMap<&str, Vec<&(&str, &str, &str)>> = BTreeMap::new();
+    let mut colour: HashMap<&str, Colour> = nodes.iter().map(|n| (*n, Colour::White)).collect();
+    let mut adjacent: HashMap<&str, Vec<&(&str, &str, &str)>> = HashMap::default();
     for edge in edges {
         adjacent.entry(edge.0).or_default().push(edge);
     }
@@ -678,6 +750,145 @@ mod tests {
         );
         let errors = messages(&cib, Severity::Error);
         assert_eq!(errors.len(), 3, "{errors:?}");
+    }
+
+    #[test]
+    fn standing_warnings_are_the_warnings_without_agent_checks() {
+        struct ChecksNothing;
+        impl AgentCatalog for ChecksNothing {
+            fn parameters(&self, _: &Primitive) -> Result<Option<Vec<AgentParameter>>, String> {
+                Ok(None)
+            }
+            fn checks(&self, _: &Primitive) -> bool {
+                false
+            }
+        }
+        for text in [
+            "property stonith-enabled=false\nproperty no-quorum-policy=ignore\n",
+            "primitive a Dummy meta target-role=Sideways\nprimitive b Dummy\n\
+             colocation c1 inf: a b\ncolocation c2 inf: b a\n",
+            "primitive a Dummy op monitor interval=ten\ngroup g a\nlocation l g 10: node1\n",
+        ] {
+            let cib = cib(text);
+            let mut all: Vec<Finding> = verify(&cib, &ChecksNothing)
+                .into_iter()
+                .filter(|f| f.severity == Severity::Warning)
+                .collect();
+            let mut standing = standing_warnings(&cib);
+            all.sort_by(|a, b| a.message.cmp(&b.message));
+            standing.sort_by(|a, b| a.message.cmp(&b.message));
+            assert!(!standing.is_empty(), "{text}");
+            assert_eq!(standing, all, "{text}");
+        }
+    }
+
+    #[test]
+    fn an_id_used_by_two_objects_is_an_error() {
+        let mut cib = cib("primitive a Dummy\nprimitive b Dummy\n");
+        // The language refuses a second object with a used id; XML or JSON can carry one.
+        cib.configuration.constraints.push(Constraint::Order(Order {
+            id: "a".into(),
+            kind: OrderKind::Mandatory,
+            first: "a".into(),
+            first_action: None,
+            then: "b".into(),
+            then_action: None,
+            symmetrical: None,
+            score: None,
+        }));
+        let errors = messages(&cib, Severity::Error);
+        assert_eq!(
+            errors,
+            ["id a is used twice (by a primitive and an order)"],
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn bad_scores_intervals_and_op_settings_are_errors() {
+        let cib = cib(
+            "primitive a Dummy meta resource-stickiness=lots migration-threshold=3 \
+             op monitor interval=10s on-fail=explode op monitor interval=10 timeout=soon\n\
+             rsc_defaults failure-timeout=never\n",
+        );
+        let errors = messages(&cib, Severity::Error);
+        for expected in [
+            "invalid meta resource-stickiness=\"lots\"",
+            "invalid on-fail \"explode\"",
+            "op monitor with interval 10000 ms is defined twice",
+            "invalid timeout \"soon\"",
+            "rsc_defaults: invalid meta failure-timeout=\"never\"",
+        ] {
+            assert!(
+                errors.iter().any(|e| e.contains(expected)),
+                "{expected}: {errors:?}"
+            );
+        }
+        assert_eq!(errors.len(), 5, "{errors:?}");
+    }
+
+    #[test]
+    fn colocation_loops_warn_and_self_references_are_errors() {
+        let cib = cib("primitive a Dummy\nprimitive b Dummy\n\
+             colocation c1 inf: a b\ncolocation c2 inf: b a\n\
+             property stonith-enabled=false\n");
+        let warnings = messages(&cib, Severity::Warning);
+        let loops: Vec<&String> = warnings.iter().filter(|w| w.contains("loop")).collect();
+        assert_eq!(loops.len(), 1, "{warnings:?}");
+        assert!(loops[0].contains("c1, c2 form a loop"), "{warnings:?}");
+        let mut selfish = cib.clone();
+        selfish
+            .configuration
+            .constraints
+            .push(Constraint::Colocation(crate::crm::cib::Colocation {
+                id: "c3".into(),
+                score: crate::crm::score::Score::INFINITY,
+                rsc: "a".into(),
+                with_rsc: "a".into(),
+                rsc_role: None,
+                with_rsc_role: None,
+            }));
+        let errors = messages(&selfish, Severity::Error);
+        assert_eq!(errors, ["colocation c3 ties a to itself"], "{errors:?}");
+    }
+
+    #[test]
+    fn agents_are_checked_against_their_meta_data() {
+        struct Known;
+        impl AgentCatalog for Known {
+            fn parameters(&self, p: &Primitive) -> Result<Option<Vec<AgentParameter>>, String> {
+                Ok((p.kind == "IPaddr2").then(|| {
+                    vec![
+                        AgentParameter {
+                            name: "ip".into(),
+                            required: true,
+                        },
+                        AgentParameter {
+                            name: "nic".into(),
+                            required: false,
+                        },
+                    ]
+                }))
+            }
+        }
+        let cib = cib(
+            "primitive v IPaddr2 params nick=eth0\nprimitive w Nonesuch\n\
+             property stonith-enabled=false\n",
+        );
+        let findings = verify(&cib, &Known);
+        let text: Vec<String> = findings
+            .iter()
+            .map(|f| format!("{:?}: {}", f.severity, f.message))
+            .collect();
+        assert_eq!(
+            text,
+            [
+                "Error: v: required parameter ip of ocf:heartbeat:IPaddr2 is not set",
+                "Warning: v: ocf:heartbeat:IPaddr2 has no parameter nick",
+                "Error: w: unknown agent ocf:heartbeat:Nonesuch",
+            ],
+            "{text:?}"
+        );
     }
 
     #[test]

@@ -17,7 +17,7 @@ use quick_xml::events::{BytesStart, Event};
 use super::cib::{
     BooleanOp, Cib, Clone, Colocation, Configuration, Constraint, DATE_ATTRIBUTE, Expression,
     Group, Location, Node, NodeState, NvList, Op, OpRecord, Order, OrderKind, Primitive, Resource,
-    ResourceHistory, Rule, Status,
+    ResourceHistory, Rule, Status, default_expression_id, default_op_id, default_rule_id,
 };
 use super::score::Score;
 
@@ -352,6 +352,7 @@ impl CibReader {
     }
 
     fn primitive(&mut self, element: &Element) -> Result<Primitive, XmlError> {
+        let primitive_id = element.required("id")?;
         let mut ops = Vec::new();
         if let Some(operations) = element.child("operations") {
             for op in operations.children_named("op") {
@@ -364,15 +365,22 @@ impl CibReader {
                 for (name, value) in nvsets(op, "meta_attributes", &mut self.notes).iter() {
                     attrs.set_if_absent(name, value);
                 }
-                ops.push(Op {
-                    id: op.attr("id").map(str::to_string),
+                // Pacemaker's schema requires an interval; crmsh adds 0 where it is missing.
+                attrs.set_if_absent("interval", "0");
+                let mut op_model = Op {
+                    id: None,
                     name: op.required("name")?.to_string(),
                     attrs,
-                });
+                };
+                op_model.id = op
+                    .attr("id")
+                    .filter(|id| *id != default_op_id(primitive_id, &op_model))
+                    .map(str::to_string);
+                ops.push(op_model);
             }
         }
         Ok(Primitive {
-            id: element.required("id")?.to_string(),
+            id: primitive_id.to_string(),
             class: element.required("class")?.to_string(),
             provider: element.attr("provider").map(str::to_string),
             kind: element.required("type")?.to_string(),
@@ -402,8 +410,8 @@ impl CibReader {
                     return Ok(None);
                 };
                 let mut rules = Vec::new();
-                for rule in element.children_named("rule") {
-                    rules.push(self.rule(rule)?);
+                for (index, rule) in element.children_named("rule").enumerate() {
+                    rules.push(self.rule(rule, &default_rule_id(&id, index))?);
                 }
                 Ok(Some(Constraint::Location(Location {
                     id,
@@ -429,7 +437,12 @@ impl CibReader {
                 })))
             }
             "rsc_order" => {
-                let score = element.attr("score").and_then(Score::parse_lenient);
+                // Pacemaker ignores a score beside a kind; keeping only what applies lets the
+                // crm form (kind or score, not both) say everything the model holds.
+                let score = element
+                    .attr("score")
+                    .filter(|_| element.attr("kind").is_none())
+                    .and_then(Score::parse_lenient);
                 let kind = match element.attr("kind") {
                     Some(k) if k.eq_ignore_ascii_case("optional") => OrderKind::Optional,
                     Some(k) if k.eq_ignore_ascii_case("serialize") => OrderKind::Serialize,
@@ -456,29 +469,42 @@ impl CibReader {
         }
     }
 
-    fn rule(&mut self, rule: &Element) -> Result<Rule, XmlError> {
+    /// A rule; ids equal to the ones [`to_xml`] would generate (`default_id` for the rule)
+    /// are read as `None`, so that export and import give back the same model.
+    fn rule(&mut self, rule: &Element, default_id: &str) -> Result<Rule, XmlError> {
+        let rule_id = rule.attr("id").unwrap_or(default_id);
         let mut expressions = Vec::new();
         for child in &rule.children {
-            if child.name == "expression" {
-                expressions.push(Expression {
+            let mut expression = if child.name == "expression" {
+                Expression {
                     id: child.attr("id").map(str::to_string),
                     attribute: child.required("attribute")?.to_string(),
                     operation: child.required("operation")?.to_string(),
                     value: child.attr("value").map(str::to_string),
                     value_type: child.attr("type").map(str::to_string),
-                });
+                }
             } else if let Some(expression) = date_expression(child) {
-                expressions.push(expression);
+                expression
             } else {
                 self.note(child, format!("<{}> inside a rule skipped", child.name));
+                continue;
+            };
+            if expression.id.as_deref() == Some(&default_expression_id(rule_id, expressions.len()))
+            {
+                expression.id = None;
             }
+            expressions.push(expression);
         }
         Ok(Rule {
-            id: rule.attr("id").map(str::to_string),
+            id: rule
+                .attr("id")
+                .filter(|id| *id != default_id)
+                .map(str::to_string),
             score: rule.attr("score").and_then(Score::parse_lenient),
             score_attribute: rule.attr("score-attribute").map(str::to_string),
+            // One expression holds the same under either combiner; the crm form has none.
             boolean_op: match rule.attr("boolean-op") {
-                Some(op) if op.eq_ignore_ascii_case("or") => BooleanOp::Or,
+                Some(op) if op.eq_ignore_ascii_case("or") && expressions.len() > 1 => BooleanOp::Or,
                 _ => BooleanOp::And,
             },
             role: rule.attr("role").map(str::to_string),
@@ -838,14 +864,7 @@ impl Writer {
         if !p.ops.is_empty() {
             self.open("operations", &[]);
             for op in &p.ops {
-                let id = op.id.clone().unwrap_or_else(|| {
-                    format!(
-                        "{}-{}-{}",
-                        p.id,
-                        op.name,
-                        op.attrs.get("interval").unwrap_or("0")
-                    )
-                });
+                let id = op.id.clone().unwrap_or_else(|| default_op_id(&p.id, op));
                 let mut attrs = vec![("id", id), ("name", op.name.clone())];
                 let owned: Vec<(String, String)> = op
                     .attrs
@@ -893,7 +912,7 @@ impl Writer {
                     let rule_id = rule
                         .id
                         .clone()
-                        .unwrap_or_else(|| format!("{}-rule-{index}", l.id));
+                        .unwrap_or_else(|| default_rule_id(&l.id, index));
                     let mut attrs = vec![("id", rule_id.clone())];
                     if let Some(score) = rule.score {
                         attrs.push(("score", score.to_string()));
@@ -913,7 +932,7 @@ impl Writer {
                             (
                                 "id",
                                 e.id.clone()
-                                    .unwrap_or_else(|| format!("{rule_id}-expression-{e_index}")),
+                                    .unwrap_or_else(|| default_expression_id(&rule_id, e_index)),
                             ),
                             ("attribute", e.attribute.clone()),
                             ("operation", e.operation.clone()),
@@ -958,13 +977,10 @@ impl Writer {
             }
             Constraint::Order(o) => {
                 let mut attrs = vec![("id", o.id.clone())];
-                if let Some(score) = o.score {
-                    attrs.push(("score", score.to_string()));
-                } else {
-                    attrs.push(("kind", o.kind.to_string()));
-                }
-                if o.score.is_some() && o.kind != OrderKind::Mandatory {
-                    attrs.push(("kind", o.kind.to_string()));
+                // The legacy score form stands alone: its kind follows from the score.
+                match o.score {
+                    Some(score) => attrs.push(("score", score.to_string())),
+                    None => attrs.push(("kind", o.kind.to_string())),
                 }
                 attrs.push(("first", o.first.clone()));
                 if let Some(action) = &o.first_action {

@@ -13,13 +13,20 @@ pub fn status_commands() -> Vec<Vec<String>> {
 }
 
 /// Commands that configure the guide's service: no fencing, no quorum policy for two nodes,
-/// the VIP, the list of LSB scripts, the web server behind its init script and the group
-/// that keeps them together.
+/// stickiness (a node that comes back does not take the service back), the VIP, the list of
+/// LSB scripts, the web server behind its init script and the group that keeps them
+/// together.
 pub fn service_commands(vip: Ipv4Addr) -> Vec<Vec<String>> {
     let ip = format!("ip={vip}");
     lines(&[
         &["ha-crm", "configure", "property", "stonith-enabled=false"],
         &["ha-crm", "configure", "property", "no-quorum-policy=ignore"],
+        &[
+            "ha-crm",
+            "configure",
+            "rsc_defaults",
+            "resource-stickiness=100",
+        ],
         &[
             "ha-crm",
             "configure",
@@ -63,7 +70,7 @@ fn lines(lines: &[&[&str]]) -> Vec<Vec<String>> {
 }
 
 /// A way to take the service's node away.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Fault {
     /// `ha-crm node standby NODE`: an orderly move.
@@ -124,7 +131,7 @@ mod tests {
     fn service_uses_the_lab_vip_and_groups_ip_before_web() {
         let commands = service_commands(Ipv4Addr::new(192, 168, 2, 100));
         let joined: Vec<String> = commands.iter().map(|c| c.join(" ")).collect();
-        assert!(joined[2].contains("ip=192.168.2.100"));
+        assert!(joined[3].contains("ip=192.168.2.100"));
         assert_eq!(
             joined.last().unwrap(),
             "ha-crm configure group web ClusterIP website"

@@ -25,9 +25,11 @@
 //!
 //! Submodules [`topo`], [`gap`] and [`http`]'s parser are pure; this module does the I/O.
 
+pub mod copies;
 pub mod gap;
 pub mod guide;
 pub mod http;
+pub mod peers;
 pub mod run;
 pub mod state;
 pub mod topo;
@@ -43,6 +45,7 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 
+use crate::lrmd::agent::ENV_RSC_TMP;
 use crate::paths::{ENV_CONF_DIR, ENV_NODE_ID, ENV_RUN_DIR, ENV_STATE_DIR};
 use crate::sys::clock as retry;
 use crate::sys::netns::{self, netns_path};
@@ -51,6 +54,62 @@ pub use run::{Outcome, RunOutput, Typed};
 use run::{last_words, piped, run_with_input};
 pub use state::{LabState, NotStarted, ProcessRecord};
 pub use topo::{LabName, Member, Topology};
+
+/// Looks at every node of a lab for the pieces of the service (see [`copies`]); cheap to clone
+/// into a sampling thread.
+#[derive(Debug, Clone)]
+pub struct PlacementProbe {
+    topo: Topology,
+    state_path: PathBuf,
+    vip: Ipv4Addr,
+    program: String,
+}
+
+impl PlacementProbe {
+    /// Which nodes hold the VIP and run the server now; `at` is the caller's clock. A node
+    /// the lab has crashed and not booted again counts for nothing: its interfaces keep
+    /// their addresses, but a machine without power serves nothing (the state file says which
+    /// nodes are down, read at each look).
+    pub fn look(&self, at: Duration) -> copies::Placement {
+        let crashed = LabState::load(&self.state_path)
+            .map(|state| state.crashed)
+            .unwrap_or_default();
+        let mut placement = copies::Placement {
+            at,
+            vip: Vec::new(),
+            service: Vec::new(),
+        };
+        for node in 1..=self.topo.nodes {
+            let member = Member::Node(node);
+            if crashed.contains(&member.name()) {
+                continue;
+            }
+            let namespace = self.topo.namespace(member);
+            let processes = proc::processes_in_netns(&netns_path(&namespace));
+            if processes
+                .iter()
+                .any(|p| comm_matches(&proc::command_name(p.pid), &self.program))
+            {
+                placement.service.push(member.name());
+            }
+            let vip = self.vip;
+            let holds_vip = netns::run_in(&namespace, move || {
+                nix::ifaddrs::getifaddrs().is_ok_and(|mut all| {
+                    all.any(|a| {
+                        a.address
+                            .and_then(|s| s.as_sockaddr_in().map(|s| s.ip()))
+                            .is_some_and(|ip| ip == vip)
+                    })
+                })
+            })
+            .unwrap_or(false);
+            if holds_vip {
+                placement.vip.push(member.name());
+            }
+        }
+        placement
+    }
+}
 
 /// Where labs live unless told otherwise: `/run/ha-lab/<name>/`.
 pub const DEFAULT_BASE_DIR: &str = "/run/ha-lab";
@@ -241,6 +300,13 @@ pub struct NodeDirs {
     pub bin: PathBuf,
     /// Daemon logs.
     pub log: PathBuf,
+}
+
+impl NodeDirs {
+    /// `HA_RSCTMP`: the agents' own pid and state files, emptied with the run dir at boot.
+    pub fn agents_tmp(&self) -> PathBuf {
+        self.run.join("resource-agents")
+    }
 }
 
 /// A daemon of a node's stack, as seen by `status`.
@@ -542,6 +608,7 @@ impl Lab {
                 &dirs.conf,
                 &dirs.state,
                 &dirs.run,
+                &dirs.agents_tmp(),
                 &dirs.initd,
                 &dirs.bin,
                 &dirs.log,
@@ -599,6 +666,10 @@ impl Lab {
                 (ENV_STATE_DIR.to_string(), show(&dirs.state)),
                 (ENV_RUN_DIR.to_string(), show(&dirs.run)),
                 (ENV_INIT_DIR.to_string(), show(&dirs.initd)),
+                // Agents' pid and state files: shared between nodes, one node's send_arp
+                // took another's pid file (pids of other pid namespaces) for its own and
+                // stayed silent, so the client never learnt where the VIP had gone.
+                (ENV_RSC_TMP.to_string(), show(&dirs.agents_tmp())),
                 (ENV_NODE_ID.to_string(), node.to_string()),
             ]);
         }
@@ -959,11 +1030,34 @@ impl Lab {
             .sum()
     }
 
+    /// Resident memory in KiB of the processes of a member whose command name `is_daemon`
+    /// accepts (a stack's daemons, without its agents or the service).
+    pub fn daemons_rss_kib(&self, member: Member, is_daemon: impl Fn(&str) -> bool) -> u64 {
+        self.stack_processes(member)
+            .iter()
+            .filter(|p| is_daemon(&p.name))
+            .filter_map(|p| fs::read_to_string(format!("/proc/{}/status", p.pid)).ok())
+            .filter_map(|status| {
+                let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+                line.split_whitespace().nth(1)?.parse::<u64>().ok()
+            })
+            .sum()
+    }
+
     /// The log files of a node's daemons (`<program>.log`, and `node-init.log`), sorted.
     pub fn log_files(&self, node: u8) -> Vec<PathBuf> {
-        let mut files: Vec<PathBuf> = fs::read_dir(self.node_dirs(node).log)
+        let dirs = self.node_dirs(node);
+        let mut files: Vec<PathBuf> = fs::read_dir(&dirs.log)
             .map(|entries| entries.filter_map(|e| Some(e.ok()?.path())).collect())
             .unwrap_or_default();
+        // The ring's supervisor logs the executor and the controller beside its socket.
+        if let Ok(entries) = fs::read_dir(&dirs.run) {
+            files.extend(
+                entries
+                    .filter_map(|e| Some(e.ok()?.path()))
+                    .filter(|p| p.extension().is_some_and(|e| e == "log")),
+            );
+        }
         files.sort();
         files
     }
@@ -1003,6 +1097,7 @@ impl Lab {
                     ip(&line)?;
                 }
             }
+            self.clear_run_dir(node)?;
             self.state.crashed.retain(|m| *m != member.name());
             self.save()?;
         }
@@ -1010,6 +1105,39 @@ impl Lab {
         self.start_node(node, &daemons)?;
         self.check_started(&daemons);
         self.save()
+    }
+
+    /// Empties a node's run dir as a reboot empties `/run`: sockets, pid files and the
+    /// executor's record of what runs here describe the machine before its crash. Daemon logs
+    /// the supervisor keeps there stay (a reboot keeps `/var/log`).
+    fn clear_run_dir(&self, node: u8) -> Result<(), LabError> {
+        let run = self.node_dirs(node).run;
+        let entries = fs::read_dir(&run).map_err(io_error(format!("reading {}", run.display())))?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "log") {
+                continue;
+            }
+            let removed = if path.is_dir() {
+                fs::remove_dir_all(&path)
+            } else {
+                fs::remove_file(&path)
+            };
+            removed.map_err(io_error(format!("removing {}", path.display())))?;
+        }
+        let agents_tmp = self.node_dirs(node).agents_tmp();
+        fs::create_dir_all(&agents_tmp)
+            .map_err(io_error(format!("creating {}", agents_tmp.display())))
+    }
+
+    /// A probe for where the lab's VIP and the server `program` (e.g. `gohttpd`) are.
+    pub fn placement_probe(&self, program: &str) -> PlacementProbe {
+        PlacementProbe {
+            topo: self.topo.clone(),
+            state_path: state_path(&self.dir),
+            vip: self.topo.vip(),
+            program: program.to_string(),
+        }
     }
 
     /// Pulls a member's power: its switch port goes down and its whole stack is killed with

@@ -1,7 +1,9 @@
 //! Membership, totally ordered delivery and quorum: the core behind `ha-ring`.
 
 pub mod auth;
+pub mod cfgsync;
 pub mod config;
+pub mod fuzz;
 pub mod group;
 pub mod node;
 pub mod quorum;

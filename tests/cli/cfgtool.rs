@@ -371,3 +371,24 @@ fn export_refuses_an_invalid_config_or_a_missing_key() {
         .stdout("")
         .stderr(contains("cannot read key"));
 }
+
+#[test]
+fn sync_without_a_running_ring_exits_3_and_with_a_broken_config_exits_1() {
+    let dir = node_dir();
+    let run = tempfile::tempdir().unwrap();
+    cfgtool(dir.path())
+        .env("HA_RUN_DIR", run.path())
+        .args(["sync", "--json"])
+        .assert()
+        .code(3)
+        .stdout(contains("\"kind\":\"unreachable\""))
+        .stderr(contains("ha-cfgtool: error: cannot reach ha-ring"));
+    // A broken file is refused before anything is sent, naming its line.
+    fs::write(dir.path().join("ha.conf"), "totem {\n    token: soon\n}\n").unwrap();
+    cfgtool(dir.path())
+        .env("HA_RUN_DIR", run.path())
+        .arg("sync")
+        .assert()
+        .code(1)
+        .stderr(contains("ha.conf:2"));
+}

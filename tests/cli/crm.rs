@@ -323,6 +323,97 @@ fn load_replace_round_trips_show_output() {
     assert_eq!(show(&copy), show(&cib));
 }
 
+/// Pacemaker XML with explicit ids, resources out of show order and a crmsh-generated id.
+const IDS_XML: &str = r##"<cib admin_epoch="0" epoch="4" num_updates="0">
+  <configuration>
+    <crm_config/>
+    <nodes><node id="1" uname="node1"/></nodes>
+    <resources>
+      <primitive id="web" class="lsb" type="nginx">
+        <operations>
+          <op id="web-check" name="monitor" interval="30s" timeout="10s"/>
+          <op id="web-start-0" name="start" interval="0"/>
+        </operations>
+      </primitive>
+      <primitive id="db" class="lsb" type="apache2"/>
+    </resources>
+    <constraints>
+      <rsc_order id="z-order" kind="Optional" first="db" then="web"/>
+      <rsc_location id="a-loc" rsc="web">
+        <rule id="near-node1" score="50">
+          <expression id="is-node1" attribute="#uname" operation="eq" value="node1"/>
+        </rule>
+      </rsc_location>
+    </constraints>
+  </configuration>
+  <status/>
+</cib>
+"##;
+
+#[test]
+fn xml_ids_and_order_survive_show_edit_and_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let cib = dir.path().join("cib.json");
+    let copy = dir.path().join("copy.json");
+    let xml = dir.path().join("in.xml");
+    fs::write(&xml, IDS_XML).unwrap();
+    crm(&cib)
+        .args(["configure", "load", "xml", "replace"])
+        .arg(&xml)
+        .assert()
+        .success();
+    let shown = show(&cib);
+    assert!(
+        shown.contains("\top monitor id=web-check interval=30s timeout=10s"),
+        "{shown}"
+    );
+    // crmsh's own generated id stays hidden.
+    assert!(shown.contains("\top start interval=0\n"), "{shown}");
+    assert!(
+        shown.contains("\trule $id=near-node1 50: $id=is-node1 #uname eq node1"),
+        "{shown}"
+    );
+    let configuration = |file: &Path| {
+        let out = crm(file)
+            .args(["--json", "configure", "show"])
+            .assert()
+            .success();
+        json_of(&out.get_output().stdout)["data"]["configuration"].clone()
+    };
+    let resource_ids = |file: &Path| -> Vec<String> {
+        configuration(file)["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["primitive"]["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // show xml, then load xml: the same configuration.
+    let exported = dir.path().join("out.xml");
+    let out = crm(&cib)
+        .args(["configure", "show", "xml"])
+        .assert()
+        .success();
+    fs::write(&exported, &out.get_output().stdout).unwrap();
+    crm(&copy)
+        .args(["configure", "load", "xml", "replace"])
+        .arg(&exported)
+        .assert()
+        .success();
+    assert_eq!(configuration(&copy), configuration(&cib));
+    // A whole-configuration edit changes what was edited and keeps the CIB's order.
+    crm(&cib)
+        .env("EDITOR", "sed -i s/timeout=10s/timeout=15s/")
+        .env_remove("VISUAL")
+        .args(["configure", "edit"])
+        .assert()
+        .success();
+    assert!(show(&cib).contains("id=web-check interval=30s timeout=15s"));
+    assert_eq!(resource_ids(&cib), ["web", "db"]);
+    let constraints = configuration(&cib)["constraints"].clone();
+    assert_eq!(constraints[0]["order"]["id"], "z-order", "{constraints}");
+}
+
 #[test]
 fn resource_and_node_levels_change_the_file() {
     let dir = tempfile::tempdir().unwrap();
@@ -385,6 +476,7 @@ mod interactive {
                 .env("HA_INIT_DIR", init_dir(cib))
                 .env("TERM", "xterm")
                 .env("HOME", cib.parent().unwrap())
+                .env_remove("XDG_STATE_HOME")
                 .arg("--cib-file")
                 .arg(cib)
                 .args(args)
@@ -508,6 +600,90 @@ mod interactive {
         shell.send("quit\r");
         assert_eq!(shell.wait_exit(), 0);
         assert!(!show(&cib).contains("extra"));
+    }
+
+    #[test]
+    fn history_is_kept_between_sessions() {
+        let dir = tempfile::tempdir().unwrap();
+        let cib = dir.path().join("cib.json");
+        let mut shell = Shell::start(&cib, &[]);
+        shell.expect("crm(cib.json)# ");
+        shell.send("help verify\r");
+        shell.expect("verify: check the staged configuration");
+        shell.expect("crm(cib.json)# ");
+        shell.send("quit\r");
+        assert_eq!(shell.wait_exit(), 0);
+        // HOME is the test's directory: the file is in XDG's state place, private.
+        let file = dir.path().join(".local/state/hakit/crm_history");
+        let saved = fs::read_to_string(&file).unwrap();
+        assert!(saved.contains("help verify\n"), "{saved:?}");
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        // A new session recalls the lines with the up arrow: `quit`, then `help verify`.
+        let mut shell = Shell::start(&cib, &[]);
+        shell.expect("crm(cib.json)# ");
+        shell.send("\x1b[A\x1b[A\r");
+        shell.expect("verify: check the staged configuration");
+        shell.expect("crm(cib.json)# ");
+        shell.send("quit\r");
+        assert_eq!(shell.wait_exit(), 0);
+    }
+
+    #[test]
+    fn completes_installed_agents_and_their_parameters_and_actions() {
+        let dir = tempfile::tempdir().unwrap();
+        let cib = dir.path().join("cib.json");
+        let mut shell = Shell::start(&cib, &["configure"]);
+        shell.expect("crm(cib.json)configure# ");
+        // ocf:heartbeat agents come with resource-agents; hakit has built-in ones otherwise.
+        shell.send("primitive sleeper ocf:heartbeat:anyth\t");
+        shell.expect("anything ");
+        shell.send("binf\t");
+        shell.expect("binfile=");
+        shell.send("/bin/sleep\r");
+        shell.expect("crm(cib.json)configure# ");
+        shell.send("primitive vip ocf:heartbeat:IPaddr2 cidr_net\t");
+        shell.expect("cidr_netmask=");
+        shell.send("24 ip=10.0.0.9 op mon\t");
+        shell.expect("monitor ");
+        shell.send("inter\t");
+        shell.expect("interval=");
+        shell.send("10s\r");
+        shell.expect("crm(cib.json)configure# ");
+        shell.send("show vip\r");
+        shell.expect("params cidr_netmask=24 ip=10.0.0.9");
+        shell.expect("crm(cib.json)configure# ");
+        shell.send("commit\r");
+        shell.expect("crm(cib.json)configure# ");
+        shell.send("quit\r");
+        assert_eq!(shell.wait_exit(), 0);
+        let shown = show(&cib);
+        assert!(shown.contains("op monitor interval=10s"), "{shown}");
+        assert!(shown.contains("primitive sleeper anything"), "{shown}");
+    }
+
+    #[test]
+    fn interrupting_the_question_keeps_the_level_and_the_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let cib = dir.path().join("cib.json");
+        let mut shell = Shell::start(&cib, &["configure"]);
+        shell.expect("crm(cib.json)configure# ");
+        shell.send("property stonith-enabled=false\r");
+        shell.expect("crm(cib.json)configure# ");
+        shell.send("end\r");
+        shell.expect("Do you want to commit them (y/n)? ");
+        shell.send("\x03");
+        shell.expect("still at the configure level with the changes pending");
+        shell.expect("crm(cib.json)configure# ");
+        shell.send("show changed\r");
+        shell.expect("stonith-enabled=false");
+        shell.expect("crm(cib.json)configure# ");
+        shell.send("commit\r");
+        shell.expect("crm(cib.json)configure# ");
+        shell.send("quit\r");
+        assert_eq!(shell.wait_exit(), 0);
+        assert!(show(&cib).contains("stonith-enabled=false"));
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! One mio loop (in [`Runtime`]) over the listener, client connections, child pipes and the
 //! signalfd. Requests are decoded by [`crate::ipc`]; this file maps them to executor inputs
 //! and results back to replies and `op_result` events. State (tracked processes, history,
-//! recurring ops) is saved to `$HA_STATE_DIR/lrmd.json` and read back at start.
+//! recurring ops) is saved to `$HA_RUN_DIR/lrmd.json` and read back at start: it says what
+//! runs on this machine now, so like a pid file it lives where a reboot empties it (a node
+//! that kept it across a reboot would announce resources as running that died with it).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
@@ -35,6 +37,8 @@ const CLIENTS_MAX: usize = 256;
 const META_CACHE_MAX: usize = 256;
 /// Longest wait for running ops after SIGTERM.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(60);
+/// Resources whose start parameters are remembered for a later stop without parameters.
+const START_PARAMS_MAX: usize = 4096;
 /// Least time between two state saves (a changed history is saved at most this late).
 const SAVE_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -70,6 +74,10 @@ struct Daemon {
     /// Ops the daemon runs for itself (meta-data): no events, resource forgotten after.
     internal: HashMap<OpId, String>,
     meta_cache: HashMap<String, MetaData>,
+    /// Each resource's parameters at its last start: a stop that comes without parameters
+    /// (the controller stopping a resource deleted from the configuration) runs with these,
+    /// so the agent stops what it started instead of failing for a missing parameter.
+    start_params: HashMap<String, BTreeMap<String, String>>,
     state_path: PathBuf,
     dirty: bool,
     last_save: Instant,
@@ -77,7 +85,7 @@ struct Daemon {
 
 /// Runs the daemon until SIGTERM or SIGINT.
 pub(super) fn serve(setup: &Setup) -> CliResult<Verdict> {
-    let state_path = setup.paths.state_dir.join("lrmd.json");
+    let state_path = setup.paths.run_dir.join("lrmd.json");
     let snapshot = load_snapshot(&state_path);
     let executor = Executor::restore(ExecutorConfig::default(), Instant::now(), snapshot);
     let runtime = Runtime::new(executor, ExecutorConfig::default().kill_grace_ms)?;
@@ -104,6 +112,7 @@ pub(super) fn serve(setup: &Setup) -> CliResult<Verdict> {
         waiters: HashMap::new(),
         internal: HashMap::new(),
         meta_cache: HashMap::new(),
+        start_params: HashMap::new(),
         state_path,
         dirty: false,
         last_save: Instant::now(),
@@ -239,6 +248,7 @@ impl Daemon {
             cmd::EXEC => parse(args).and_then(|a| self.exec(token, id, a)),
             cmd::CANCEL => parse(args).and_then(|a| self.cancel(a)).map(Some),
             cmd::FORGET => parse::<ForgetArgs>(args).map(|a| {
+                self.start_params.remove(&a.resource);
                 let outputs = self.runtime.feed(Input::Forget {
                     resource: a.resource,
                 });
@@ -306,9 +316,29 @@ impl Daemon {
         }
     }
 
-    fn exec(&mut self, token: Token, id: u64, args: ExecArgs) -> Result<Option<Value>, ErrorBody> {
+    fn exec(
+        &mut self,
+        token: Token,
+        id: u64,
+        mut args: ExecArgs,
+    ) -> Result<Option<Value>, ErrorBody> {
         if args.resource.is_empty() || args.resource.len() > 256 {
             return Err(bad_args("resource must be 1 to 256 characters"));
+        }
+        match args.action.as_str() {
+            "start"
+                if self.start_params.len() < START_PARAMS_MAX
+                    || self.start_params.contains_key(&args.resource) =>
+            {
+                self.start_params
+                    .insert(args.resource.clone(), args.params.clone());
+            }
+            "stop" if args.params.is_empty() => {
+                if let Some(params) = self.start_params.get(&args.resource) {
+                    args.params = params.clone();
+                }
+            }
+            _ => {}
         }
         if let Some(bad) = args.params.keys().find(|k| !agent::is_valid_param_name(k)) {
             let error = bad_args(format!("parameter name {bad:?} is not valid"));

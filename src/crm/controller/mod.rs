@@ -336,6 +336,14 @@ const CONTROLLER_RESTART_GRACE: Duration = Duration::from_secs(10);
 /// controller can bring quorum without changing the controllers' membership).
 const QUORUM_GAIN_WAIT: Duration = Duration::from_secs(3);
 
+/// How long a quorate partition waits before recovering the resources of nodes it lost, when
+/// those nodes may still be running in a minority partition that stops them by itself
+/// (fencing disabled, `no-quorum-policy` stop, suicide or demote). Both sides notice the split
+/// within one ring change of each other; this covers that skew and a prompt stop, so the
+/// service is not active on both sides meanwhile. Only fencing guarantees it for agents whose
+/// stop takes longer.
+pub const LOST_NODE_STOP_GRACE: Duration = Duration::from_millis(500);
+
 /// How often an idle DC re-runs the scheduler (failure-timeout expiry and the like).
 const RECHECK_INTERVAL: Duration = Duration::from_secs(15);
 
@@ -374,6 +382,9 @@ pub struct Controller {
     ring_nodes: Option<BTreeSet<NodeId>>,
     /// Nodes still in the ring whose controller left the group, and since when.
     absent: BTreeMap<String, Instant>,
+    /// While quorate, no scheduling before this: lost nodes may be stopping their resources
+    /// in a minority partition ([`LOST_NODE_STOP_GRACE`]).
+    lost_node_hold: Option<Instant>,
 }
 
 impl Controller {
@@ -408,6 +419,7 @@ impl Controller {
             shutting_down: false,
             shutdown_reported: false,
             absent: BTreeMap::new(),
+            lost_node_hold: None,
         }
     }
 
@@ -438,6 +450,7 @@ impl Controller {
             .values()
             .map(|since| *since + CONTROLLER_RESTART_GRACE)
             .chain(self.quorum_gain_at)
+            .chain(self.lost_node_hold)
             .min();
         match (self.recheck_at, absent_expiry) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -561,6 +574,10 @@ impl Controller {
                     self.recheck_at = None;
                     self.needs_schedule = true;
                 }
+                if self.lost_node_hold.is_some_and(|at| at <= self.now) {
+                    self.lost_node_hold = None;
+                    self.needs_schedule = true;
+                }
             }
         }
         self.maybe_schedule(&mut out);
@@ -607,6 +624,15 @@ impl Controller {
             .cloned()
             .collect();
         self.members = members;
+        // Only a strict majority can count on the lost side being without quorum; a split
+        // in halves (two_node) leaves both sides quorate, and nobody stops.
+        let majority = departed.len() < self.members.len();
+        if majority
+            && departed.iter().any(|m| self.runs_resources(&m.name))
+            && self.lost_nodes_stop_by_themselves()
+        {
+            self.lost_node_hold = Some(self.now + LOST_NODE_STOP_GRACE);
+        }
         for member in &departed {
             if let Some(graph) = &mut self.graph {
                 graph.fail_node(&member.name);
@@ -1144,8 +1170,29 @@ impl Controller {
         }
     }
 
+    /// True when the node's last known history has a resource active.
+    fn runs_resources(&self, name: &str) -> bool {
+        self.cib
+            .status
+            .node(name)
+            .is_some_and(|n| n.resources.iter().any(is_history_active))
+    }
+
+    /// True when a node cut off into a minority stops its resources by itself and nothing
+    /// fences it: then the majority must give it time to do so.
+    fn lost_nodes_stop_by_themselves(&self) -> bool {
+        let properties = &self.cib.configuration.properties;
+        let fencing = !properties.get("stonith-enabled").is_some_and(is_false);
+        let policy = properties.get("no-quorum-policy").unwrap_or("stop");
+        !fencing && matches!(policy, "stop" | "suicide" | "demote")
+    }
+
     fn maybe_schedule(&mut self, out: &mut Vec<Output>) {
         if !self.is_dc() || !self.is_synced() || !self.absent.is_empty() {
+            return;
+        }
+        // Without quorum there is nothing to wait for: stopping is what this side does.
+        if self.quorate && self.lost_node_hold.is_some_and(|at| at > self.now) {
             return;
         }
         if let Some(graph) = &mut self.graph

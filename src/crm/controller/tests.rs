@@ -122,6 +122,8 @@ struct SimNode {
 /// Ordered group delivery to the members of the current view.
 struct Sim {
     t0: Instant,
+    /// Simulated time since `t0`.
+    elapsed: Duration,
     nodes: BTreeMap<NodeId, SimNode>,
     members: Vec<NodeId>,
     view: u64,
@@ -156,6 +158,7 @@ impl Sim {
         }
         Sim {
             t0,
+            elapsed: Duration::ZERO,
             nodes,
             members: Vec::new(),
             view: 0,
@@ -166,7 +169,9 @@ impl Sim {
 
     fn feed(&mut self, id: NodeId, input: Input) {
         let node = self.nodes.get_mut(&id).expect("known node");
-        let outputs = node.core.handle(self.t0, 1_700_000_000, input);
+        let now = self.t0 + self.elapsed;
+        let wall = 1_700_000_000 + self.elapsed.as_secs() as i64;
+        let outputs = node.core.handle(now, wall, input);
         for output in outputs {
             match output {
                 Output::Broadcast(message) => {
@@ -259,6 +264,14 @@ impl Sim {
             self.feed(id, op_done(token, rc));
         }
         panic!("simulation did not settle");
+    }
+
+    /// Lets simulated time pass and wakes every node.
+    fn advance(&mut self, by: Duration) {
+        self.elapsed += by;
+        for id in self.nodes.keys().copied().collect::<Vec<_>>() {
+            self.feed(id, Input::Tick);
+        }
     }
 
     /// The resource dies on `id`; its recurring monitor notices.
@@ -818,4 +831,83 @@ fn a_constraint_with_a_lifetime_wakes_the_dc_when_it_ends() {
         deadline <= sim.t0 + Duration::from_secs(6),
         "wakes when the lifetime ends"
     );
+}
+
+/// Three nodes running the guide's group with `no-quorum-policy=stop`; the node it runs on.
+fn three_node_sim_with_quorum_policy_stop() -> (Sim, NodeId) {
+    let mut sim = Sim::with_planner(&[1, 2, 3], real_scheduler);
+    sim.set_view(&[1, 2, 3]);
+    sim.settle();
+    sim.commit(1, |c| {
+        guide_configuration(c);
+        c.properties.set("no-quorum-policy", "stop");
+    });
+    sim.settle();
+    let first = sim.where_running("vip")[0];
+    (sim, first)
+}
+
+#[test]
+fn the_majority_waits_for_a_lost_node_to_stop_by_itself_before_recovering() {
+    let (mut sim, first) = three_node_sim_with_quorum_policy_stop();
+    let others: Vec<NodeId> = [1, 2, 3].into_iter().filter(|id| *id != first).collect();
+    // `first` is cut off; for all the majority knows it still runs the group.
+    sim.set_view(&others);
+    sim.settle();
+    assert_eq!(
+        sim.where_running("vip"),
+        vec![first],
+        "nothing started during the grace"
+    );
+    let dc = others[0];
+    let wake = sim
+        .core(dc)
+        .next_deadline()
+        .expect("the DC waits for the grace");
+    assert!(wake <= sim.t0 + LOST_NODE_STOP_GRACE);
+    sim.advance(LOST_NODE_STOP_GRACE);
+    sim.settle();
+    let survivors: Vec<NodeId> = sim
+        .where_running("vip")
+        .into_iter()
+        .filter(|id| *id != first)
+        .collect();
+    assert_eq!(survivors.len(), 1, "recovered once the grace is over");
+    assert_eq!(sim.where_running("gohttpd"), sim.where_running("vip"));
+}
+
+#[test]
+fn the_minority_stops_at_once_and_a_split_in_halves_does_not_wait() {
+    let (mut sim, first) = three_node_sim_with_quorum_policy_stop();
+    // `first` alone and without quorum: it stops without waiting.
+    sim.members = vec![first];
+    sim.feed(first, Input::Quorum { quorate: false });
+    sim.feed(
+        first,
+        Input::View {
+            view: 99,
+            members: vec![Member {
+                id: first,
+                name: format!("node{first}"),
+            }],
+        },
+    );
+    sim.settle();
+    assert!(sim.where_running("vip").is_empty(), "the minority stopped");
+
+    // Two nodes: a survivor of a 1|1 split is no majority, so nobody is waited for.
+    let mut sim = Sim::with_planner(&[1, 2], real_scheduler);
+    sim.set_view(&[1, 2]);
+    sim.settle();
+    sim.commit(1, |c| {
+        guide_configuration(c);
+        c.properties.set("no-quorum-policy", "stop");
+    });
+    sim.settle();
+    let first = sim.where_running("vip")[0];
+    let other = 3 - first;
+    sim.nodes.get_mut(&first).unwrap().running.clear();
+    sim.set_view(&[other]);
+    sim.settle();
+    assert_eq!(sim.where_running("vip"), vec![other]);
 }
