@@ -64,11 +64,13 @@ impl Score {
 }
 
 fn parse_infinity(text: &str) -> Option<Score> {
-    let lower = text.to_ascii_lowercase();
-    match lower.as_str() {
-        "inf" | "+inf" | "infinity" | "+infinity" => Some(Score::INFINITY),
-        "-inf" | "-infinity" => Some(Score::NEG_INFINITY),
-        _ => None,
+    let is = |word: &str| text.eq_ignore_ascii_case(word);
+    if is("inf") || is("+inf") || is("infinity") || is("+infinity") {
+        Some(Score::INFINITY)
+    } else if is("-inf") || is("-infinity") {
+        Some(Score::NEG_INFINITY)
+    } else {
+        None
     }
 }
 

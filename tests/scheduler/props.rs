@@ -247,7 +247,7 @@ fn check(seed: u64) -> Result<(), String> {
             && !a.pseudo
             && let Some(r) = &a.resource
         {
-            *starts.entry(r.as_str()).or_default() += 1;
+            *starts.entry(r).or_default() += 1;
         }
     }
     if let Some((r, n)) = starts.iter().find(|(_, n)| **n > 1) {

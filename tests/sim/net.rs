@@ -73,6 +73,8 @@ pub(crate) struct SimNet {
     delay_ms: (u64, u64),
     blocked: BTreeSet<(NodeId, NodeId)>,
     restarts: BTreeMap<NodeId, u64>,
+    /// Nodes stopped until the given time (like SIGSTOP): no ticks, input held back.
+    clogged: BTreeMap<NodeId, Instant>,
     // checkers
     view_members: HashMap<RingId, Vec<NodeId>>,
     canonical: HashMap<(RingId, u64), (NodeId, u64)>,
@@ -84,6 +86,8 @@ pub(crate) struct SimNet {
     pub(crate) trace: Vec<String>,
     pub(crate) datagrams: u64,
     steps: u64,
+    /// `HAKIT_SIM_STEPS`: a run taking more steps is a livelock.
+    max_steps: u64,
 }
 
 impl SimNet {
@@ -122,6 +126,7 @@ impl SimNet {
             delay_ms: (0, 2),
             blocked: BTreeSet::new(),
             restarts: BTreeMap::new(),
+            clogged: BTreeMap::new(),
             view_members: HashMap::new(),
             canonical: HashMap::new(),
             transitions: HashMap::new(),
@@ -130,6 +135,10 @@ impl SimNet {
             trace: Vec::new(),
             datagrams: 0,
             steps: 0,
+            max_steps: std::env::var("HAKIT_SIM_STEPS")
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(3_000_000),
         };
         for &id in &ids {
             let mut config = RingConfig::new("sim", id, nodes_list.clone());
@@ -225,7 +234,21 @@ impl SimNet {
     }
     pub(crate) fn restart(&mut self, id: NodeId) {
         self.trace.push(format!("{} restart {id}", self.ms()));
+        self.clogged.remove(&id);
         self.start(id);
+    }
+    /// Freezes `id` for `ms` (a stopped or overloaded process): its timers do not fire and
+    /// datagrams to it wait, in order, until it runs again.
+    pub(crate) fn clog(&mut self, id: NodeId, ms: u64) {
+        self.trace.push(format!("{} clog {id} {ms}", self.ms()));
+        self.clogged
+            .insert(id, self.now + Duration::from_millis(ms));
+    }
+    fn clogged_until(&self, id: NodeId) -> Option<Instant> {
+        self.clogged
+            .get(&id)
+            .copied()
+            .filter(|until| *until > self.now)
     }
     pub(crate) fn is_alive(&self, id: NodeId) -> bool {
         self.nodes.get(&id).is_some_and(|s| s.alive)
@@ -275,9 +298,15 @@ impl SimNet {
         let flight = self.queue.peek().map(|Reverse((at, _, _))| *at);
         let timer = self
             .nodes
-            .values()
-            .filter(|s| s.alive)
-            .filter_map(|s| s.node.next_deadline())
+            .iter()
+            .filter(|(_, s)| s.alive)
+            .filter_map(|(id, s)| {
+                let deadline = s.node.next_deadline()?;
+                Some(
+                    self.clogged_until(*id)
+                        .map_or(deadline, |until| deadline.max(until)),
+                )
+            })
             .min();
         match (flight, timer) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -285,14 +314,19 @@ impl SimNet {
         }
     }
 
+    fn write_trace(&self) {
+        if let Ok(path) = std::env::var("HAKIT_SIM_TRACE") {
+            let _ = std::fs::write(path, self.trace.join("\n"));
+        }
+    }
+
     fn step(&mut self) -> bool {
         self.steps += 1;
+        if self.steps >= self.max_steps {
+            self.write_trace();
+        }
         assert!(
-            self.steps
-                < std::env::var("HAKIT_SIM_STEPS")
-                    .ok()
-                    .and_then(|s| s.parse().ok())
-                    .unwrap_or(3_000_000),
+            self.steps < self.max_steps,
             "seed {}: runaway simulation at {} ms; trace tail: {:?}",
             self.seed,
             self.ms(),
@@ -308,6 +342,11 @@ impl SimNet {
                 break;
             }
             self.queue.pop();
+            if let Some(until) = self.clogged_until(self.flights[&key].to) {
+                self.counter += 1;
+                self.queue.push(Reverse((until, self.counter, key)));
+                continue;
+            }
             let flight = self.flights.remove(&key).unwrap();
             if !self.is_alive(flight.to) {
                 continue;
@@ -326,6 +365,7 @@ impl SimNet {
             .iter()
             .filter(|(_, s)| s.alive && s.node.next_deadline().is_some_and(|d| d <= now))
             .map(|(id, _)| *id)
+            .filter(|id| self.clogged_until(*id).is_none())
             .collect();
         for id in due {
             let outputs = self
@@ -359,12 +399,31 @@ impl SimNet {
                 Some(at) if at <= end => {
                     self.step();
                 }
-                _ => panic!(
-                    "seed {}: condition not reached within {limit_ms} ms (at {} ms); views: {:?}",
-                    self.seed,
-                    self.ms(),
-                    self.views()
-                ),
+                _ => {
+                    self.write_trace();
+                    let phases: Vec<String> = self
+                        .nodes
+                        .iter()
+                        .filter(|(_, s)| s.alive)
+                        .map(|(id, s)| {
+                            let st = s.node.status();
+                            let next = s.node.next_deadline().map(|d| {
+                                d.saturating_duration_since(self.epoch).as_millis() as u64
+                            });
+                            format!(
+                                "{id}: {} next tick at {next:?} ms, queued {} {:?}",
+                                st.phase, st.queued_messages, st.counters
+                            )
+                        })
+                        .collect();
+                    panic!(
+                        "seed {}: condition not reached within {limit_ms} ms (at {} ms); views: {:?}; nodes: {phases:#?}; trace tail:\n{}",
+                        self.seed,
+                        self.ms(),
+                        self.views(),
+                        self.trace[self.trace.len().saturating_sub(60)..].join("\n")
+                    )
+                }
             }
         }
     }

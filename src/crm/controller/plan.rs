@@ -26,8 +26,14 @@ pub fn plan_from_transition(cib: &Cib, transition: &Transition) -> Plan {
         if !action.runnable || action.optional {
             continue;
         }
-        let kind = match (action.task.as_str(), &action.resource, &action.node) {
-            ("stonith", _, Some(node)) => ActionKind::Fence { node: node.clone() },
+        let kind = match (
+            action.task,
+            action.resource.as_deref(),
+            action.node.as_deref(),
+        ) {
+            ("stonith", _, Some(node)) => ActionKind::Fence {
+                node: node.to_string(),
+            },
             (task, Some(rsc), Some(node)) if !action.pseudo && is_agent_task(task) => {
                 match resource_op(cib, rsc, task, action.interval_ms, node) {
                     Some(op) => ActionKind::Resource(op),

@@ -7,6 +7,7 @@
 
 use super::super::cib::OrderKind;
 use super::assign::current_node;
+use super::task::Task;
 use super::unpack::{
     Action, NoQuorum, OrderSpec, Role, Sched, Variant, add_clear_failcount, can_fence,
     new_colocation,
@@ -14,7 +15,7 @@ use super::unpack::{
 
 /// Ordering relation flags (Pacemaker's `pcmk__ar_*`).
 pub(super) mod flags {
-    use super::OrderKind;
+    use super::{OrderKind, Task};
 
     pub(in super::super) const ORDERED: u32 = 1;
     pub(in super::super) const FIRST_IMPLIES_THEN: u32 = 1 << 1;
@@ -29,7 +30,7 @@ pub(super) mod flags {
     /// Flags for a configured order constraint (`inverse`: the symmetric stop-side copy).
     pub(in super::super) fn for_kind(
         kind: OrderKind,
-        first_action: &str,
+        first_action: Task,
         symmetric: bool,
         inverse: bool,
     ) -> u32 {
@@ -42,7 +43,7 @@ pub(super) mod flags {
                     f |= THEN_IMPLIES_FIRST;
                 } else if symmetric {
                     f |= FIRST_IMPLIES_THEN;
-                    if first_action == "start" || first_action == "promote" {
+                    if first_action == Task::Start || first_action == Task::Promote {
                         f |= UNRUNNABLE_FIRST_BLOCKS;
                     }
                 } else {
@@ -64,34 +65,30 @@ const CHANGED_FIRST: u32 = 2;
 pub(super) fn custom_action(
     sched: &mut Sched,
     rsc: Option<usize>,
-    task: &str,
+    task: Task,
     interval_ms: u64,
     node: Option<usize>,
     optional: bool,
 ) -> usize {
-    let index = match sched.find_action_exact(rsc, task, interval_ms, node) {
-        Some(i) => i,
-        None => {
-            let index = sched.actions.len();
-            let needs = matches!(task, "start" | "promote");
+    let index = match sched.claim_action_slot(rsc, task, interval_ms, node) {
+        Ok(i) => i,
+        Err(index) => {
+            let needs = matches!(task, Task::Start | Task::Promote);
             sched.actions.push(Action {
                 rsc,
-                task: task.to_string(),
+                task,
                 interval_ms,
                 node,
                 optional,
                 runnable: true,
                 pseudo: false,
                 reason: None,
-                before: Vec::new(),
-                after: Vec::new(),
                 needs_quorum_or_fencing: needs,
-                note: None,
+                ..Action::EMPTY
             });
-            sched.index_action(index);
             if let Some(r) = rsc {
                 sched.rscs[r].actions.push(index);
-                if task != "monitor" {
+                if task != Task::Monitor {
                     sched.rscs[r].main_actions.push(index);
                 }
             }
@@ -123,7 +120,7 @@ fn update_runnable(sched: &mut Sched, index: usize) {
         sched.actions[index].runnable = false;
         return;
     };
-    let is_stop = a.task == "stop";
+    let is_stop = a.task == Task::Stop;
     let needs_check = a.needs_quorum_or_fencing;
     if !sched.nodes[node].online {
         sched.actions[index].runnable = false;
@@ -168,27 +165,27 @@ fn set_reason(sched: &mut Sched, action: usize, reason: &str, overwrite: bool) {
 }
 
 pub(super) fn stop_action(sched: &mut Sched, rsc: usize, node: usize, optional: bool) -> usize {
-    custom_action(sched, Some(rsc), "stop", 0, Some(node), optional)
+    custom_action(sched, Some(rsc), Task::Stop, 0, Some(node), optional)
 }
 
 fn start_action(sched: &mut Sched, rsc: usize, node: Option<usize>, optional: bool) -> usize {
-    custom_action(sched, Some(rsc), "start", 0, node, optional)
+    custom_action(sched, Some(rsc), Task::Start, 0, node, optional)
 }
 
-fn pseudo_op(sched: &mut Sched, rsc: usize, task: &str) -> usize {
+fn pseudo_op(sched: &mut Sched, rsc: usize, task: Task) -> usize {
     let a = custom_action(sched, Some(rsc), task, 0, None, true);
     sched.actions[a].pseudo = true;
     sched.actions[a].runnable = true;
     a
 }
 
-fn order_resource_actions(sched: &mut Sched, r1: usize, t1: &str, r2: usize, t2: &str, f: u32) {
+fn order_resource_actions(sched: &mut Sched, r1: usize, t1: Task, r2: usize, t2: Task, f: u32) {
     sched.orderings.push(OrderSpec {
         rsc1: Some(r1),
-        task1: t1.to_string(),
+        task1: t1,
         action1: None,
         rsc2: Some(r2),
-        task2: t2.to_string(),
+        task2: t2,
         action2: None,
         flags: f,
     });
@@ -211,9 +208,9 @@ fn primitive_internal_constraints(sched: &mut Sched, rsc: usize) {
     order_resource_actions(
         sched,
         rsc,
-        "stop",
+        Task::Stop,
         rsc,
-        "start",
+        Task::Start,
         ORDERED | FIRST_IMPLIES_THEN | INTERMEDIATE_STOP,
     );
 }
@@ -222,18 +219,18 @@ fn group_internal_constraints(sched: &mut Sched, group: usize) {
     order_resource_actions(
         sched,
         group,
-        "stop",
+        Task::Stop,
         group,
-        "stopped",
+        Task::Stopped,
         UNRUNNABLE_FIRST_BLOCKS,
     );
-    order_resource_actions(sched, group, "stopped", group, "start", ORDERED);
+    order_resource_actions(sched, group, Task::Stopped, group, Task::Start, ORDERED);
     order_resource_actions(
         sched,
         group,
-        "start",
+        Task::Start,
         group,
-        "running",
+        Task::Running,
         UNRUNNABLE_FIRST_BLOCKS,
     );
     let ordered = sched.rscs[group]
@@ -274,62 +271,69 @@ fn group_internal_constraints(sched: &mut Sched, group: usize) {
             }
             Some(_) => {}
         }
-        order_resource_actions(sched, group, "stop", member, "stop", down_flags);
-        order_resource_actions(sched, member, "stop", group, "stopped", post_down_flags);
+        order_resource_actions(sched, group, Task::Stop, member, Task::Stop, down_flags);
+        order_resource_actions(
+            sched,
+            member,
+            Task::Stop,
+            group,
+            Task::Stopped,
+            post_down_flags,
+        );
         order_resource_actions(
             sched,
             group,
-            "start",
+            Task::Start,
             member,
-            "start",
+            Task::Start,
             THEN_IMPLIES_FIRST_GRAPHED,
         );
         order_resource_actions(
             sched,
             member,
-            "start",
+            Task::Start,
             group,
-            "running",
+            Task::Running,
             UNRUNNABLE_FIRST_BLOCKS | FIRST_IMPLIES_THEN | FIRST_IMPLIES_THEN_GRAPHED,
         );
         if !ordered {
             order_resource_actions(
                 sched,
                 group,
-                "start",
+                Task::Start,
                 member,
-                "start",
+                Task::Start,
                 FIRST_IMPLIES_THEN | UNRUNNABLE_FIRST_BLOCKS | THEN_IMPLIES_FIRST_GRAPHED,
             );
         } else if let Some(prev) = previous {
             order_resource_actions(
                 sched,
                 prev,
-                "start",
+                Task::Start,
                 member,
-                "start",
+                Task::Start,
                 FIRST_IMPLIES_THEN | UNRUNNABLE_FIRST_BLOCKS,
             );
             order_resource_actions(
                 sched,
                 member,
-                "stop",
+                Task::Stop,
                 prev,
-                "stop",
+                Task::Stop,
                 ORDERED | INTERMEDIATE_STOP,
             );
             if !sched.rscs[member].running_on.is_empty() && sched.rscs[prev].running_on.is_empty() {
                 order_resource_actions(
                     sched,
                     member,
-                    "stop",
+                    Task::Stop,
                     prev,
-                    "start",
+                    Task::Start,
                     THEN_IMPLIES_FIRST | UNRUNNABLE_FIRST_BLOCKS,
                 );
             }
         } else {
-            order_resource_actions(sched, group, "start", member, "start", 0);
+            order_resource_actions(sched, group, Task::Start, member, Task::Start, 0);
         }
         if !sched.rscs[member].running_on.is_empty() {
             if ordered
@@ -338,7 +342,7 @@ fn group_internal_constraints(sched: &mut Sched, group: usize) {
                 && let Some(last) = last_active
                 && !sched.rscs[last].running_on.is_empty()
             {
-                order_resource_actions(sched, member, "stop", last, "stop", ORDERED);
+                order_resource_actions(sched, member, Task::Stop, last, Task::Stop, ORDERED);
             }
             last_active = Some(member);
         }
@@ -350,7 +354,10 @@ fn group_internal_constraints(sched: &mut Sched, group: usize) {
 /// has its history there cleaned up, and is restarted where it is active (Pacemaker's
 /// `pcmk__rsc_agent_changed` and `pcmk__schedule_cleanup`).
 pub(super) fn handle_rsc_config_changes(sched: &mut Sched) {
-    let status = std::mem::take(&mut sched.cib_status);
+    if sched.agent_changes.is_empty() {
+        return;
+    }
+    let changes = std::mem::take(&mut sched.agent_changes);
     for node in 0..sched.nodes.len() {
         let Some(state) = sched.nodes[node].state else {
             continue;
@@ -358,36 +365,20 @@ pub(super) fn handle_rsc_config_changes(sched: &mut Sched) {
         if !sched.nodes[node].online || sched.nodes[node].unclean {
             continue;
         }
-        for history in &status.nodes[state].resources {
-            if history.ops.is_empty() {
-                continue;
-            }
-            let Some(rsc) = super::unpack::rsc_by_id(sched, &history.id) else {
-                continue;
-            };
-            let r = &sched.rscs[rsc];
-            if r.variant != Variant::Primitive {
-                continue;
-            }
-            let changed = r.class != history.class
-                || r.provider != history.provider
-                || r.kind != history.kind;
-            if !changed {
-                continue;
-            }
-            if r.running_on.contains(&node) {
+        for &(_, rsc) in changes.iter().filter(|&&(s, _)| s == state) {
+            if sched.rscs[rsc].running_on.contains(&node) {
                 stop_action(sched, rsc, node, false);
                 sched.rscs[rsc].start_pending = true;
             }
             if sched.rscs[rsc].failed {
                 continue;
             }
-            custom_action(sched, Some(rsc), "delete", 0, Some(node), false);
-            order_resource_actions(sched, rsc, "stop", rsc, "delete", ORDERED);
-            order_resource_actions(sched, rsc, "delete", rsc, "start", ORDERED);
+            custom_action(sched, Some(rsc), Task::Delete, 0, Some(node), false);
+            order_resource_actions(sched, rsc, Task::Stop, rsc, Task::Delete, ORDERED);
+            order_resource_actions(sched, rsc, Task::Delete, rsc, Task::Start, ORDERED);
         }
     }
-    sched.cib_status = status;
+    sched.agent_changes = changes;
 }
 
 pub(super) fn schedule_resource_actions(sched: &mut Sched) {
@@ -416,7 +407,7 @@ fn create_actions(sched: &mut Sched, rsc: usize) {
             for c in children {
                 create_actions(sched, c);
             }
-            for task in ["start", "running", "stop", "stopped"] {
+            for task in [Task::Start, Task::Running, Task::Stop, Task::Stopped] {
                 pseudo_op(sched, rsc, task);
             }
         }
@@ -520,9 +511,9 @@ fn create_recurring_actions(sched: &mut Sched, rsc: usize) {
         .actions
         .iter()
         .copied()
-        .find(|&a| sched.actions[a].task == "start" && sched.actions[a].node == Some(node));
-    let ops = sched.rscs[rsc].ops.clone();
-    for op in ops {
+        .find(|&a| sched.actions[a].task == Task::Start && sched.actions[a].node == Some(node));
+    for op_index in 0..sched.rscs[rsc].ops.len() {
+        let op = &sched.rscs[rsc].ops[op_index];
         let interval = op.interval_ms();
         if op.name != "monitor" || interval == 0 {
             continue;
@@ -548,17 +539,24 @@ fn create_recurring_actions(sched: &mut Sched, rsc: usize) {
             .iter()
             .any(|a| a.node == node && a.interval_ms == interval);
         let optional = start_optional && active;
-        let mon = custom_action(sched, Some(rsc), "monitor", interval, Some(node), optional);
+        let mon = custom_action(
+            sched,
+            Some(rsc),
+            Task::Monitor,
+            interval,
+            Some(node),
+            optional,
+        );
         if let Some(s) = start {
             if !sched.actions[s].runnable {
                 sched.actions[mon].runnable = false;
             }
             sched.orderings.push(OrderSpec {
                 rsc1: Some(rsc),
-                task1: "start".into(),
+                task1: Task::Start,
                 action1: Some(s),
                 rsc2: Some(rsc),
-                task2: "monitor".into(),
+                task2: Task::Monitor,
                 action2: Some(mon),
                 flags: FIRST_IMPLIES_THEN | UNRUNNABLE_FIRST_BLOCKS,
             });
@@ -575,6 +573,19 @@ fn schedule_probes(sched: &mut Sched) {
             Variant::Group => prims.extend(sched.rscs[r].children.iter().copied()),
         }
     }
+    // Probes are most of a large transition: size the tables once instead of growing them.
+    let probe_nodes = sched
+        .nodes
+        .iter()
+        .filter(|n| n.online && !n.unclean)
+        .count();
+    let expected = prims.len() * (probe_nodes + 4);
+    sched.actions.reserve(expected);
+    sched.action_index.reserve(expected);
+    sched.orderings.reserve(prims.len() * probe_nodes);
+    for &r in &prims {
+        sched.rscs[r].actions.reserve(probe_nodes + 2);
+    }
     for node in 0..sched.nodes.len() {
         let n = &sched.nodes[node];
         if !n.online || n.unclean {
@@ -584,7 +595,7 @@ fn schedule_probes(sched: &mut Sched) {
             if sched.rscs[r].orphan || sched.rscs[r].probed[node] {
                 continue;
             }
-            let probe = custom_action(sched, Some(r), "monitor", 0, Some(node), false);
+            let probe = custom_action(sched, Some(r), Task::Monitor, 0, Some(node), false);
             // A resource that cannot be probed somewhere must not start until it can.
             let mut flags = ORDERED;
             if !sched.actions[probe].runnable && sched.rscs[r].running_on.is_empty() {
@@ -592,10 +603,10 @@ fn schedule_probes(sched: &mut Sched) {
             }
             sched.orderings.push(OrderSpec {
                 rsc1: Some(r),
-                task1: "monitor".into(),
+                task1: Task::Monitor,
                 action1: Some(probe),
                 rsc2: Some(r),
-                task2: "start".into(),
+                task2: Task::Start,
                 action2: None,
                 flags,
             });
@@ -612,11 +623,11 @@ pub(super) fn schedule_fencing_and_shutdowns(sched: &mut Sched) {
                 .fence_reason
                 .clone()
                 .unwrap_or_else(|| "node is unclean".to_string());
-            let fence = custom_action(sched, None, "stonith", 0, Some(node), false);
+            let fence = custom_action(sched, None, Task::Stonith, 0, Some(node), false);
             sched.actions[fence].reason = Some(reason);
             order_vs_fencing(sched, fence, node);
         } else if n.online && n.shutdown {
-            let down = custom_action(sched, None, "do_shutdown", 0, Some(node), false);
+            let down = custom_action(sched, None, Task::DoShutdown, 0, Some(node), false);
             // Everything running there stops first.
             for r in 0..sched.rscs.len() {
                 let stops: Vec<usize> = sched.rscs[r]
@@ -624,7 +635,7 @@ pub(super) fn schedule_fencing_and_shutdowns(sched: &mut Sched) {
                     .iter()
                     .copied()
                     .filter(|&a| {
-                        sched.actions[a].task == "stop" && sched.actions[a].node == Some(node)
+                        sched.actions[a].task == Task::Stop && sched.actions[a].node == Some(node)
                     })
                     .collect();
                 for s in stops {
@@ -642,14 +653,14 @@ fn order_vs_fencing(sched: &mut Sched, fence: usize, node: usize) {
         }
         let actions = sched.rscs[r].main_actions.clone();
         for a in actions {
-            let task = sched.actions[a].task.clone();
-            if task == "stop" && sched.actions[a].node == Some(node) {
+            let task = sched.actions[a].task;
+            if task == Task::Stop && sched.actions[a].node == Some(node) {
                 sched.actions[a].pseudo = true;
                 sched.actions[a].runnable = true;
                 if sched.rscs[r].needs_fencing {
                     order_actions(sched, fence, a, ORDERED);
                 }
-            } else if task == "start" && sched.rscs[r].needs_fencing {
+            } else if task == Task::Start && sched.rscs[r].needs_fencing {
                 order_actions(sched, fence, a, ORDERED);
             }
         }
@@ -662,29 +673,38 @@ pub(super) fn order_actions(sched: &mut Sched, first: usize, then: usize, f: u32
     if first == then || f == 0 {
         return false;
     }
-    if sched.actions[first]
-        .after
-        .iter()
-        .any(|&(a, existing)| a == then && existing & f != 0)
-    {
+    // Every edge sits in both lists, so scanning the shorter one is enough; a hub (a fencing
+    // action before every start, a probe-rich start) then costs nothing per new edge.
+    let duplicate = if sched.actions[first].after_len <= sched.actions[then].before_len {
+        sched
+            .after(first)
+            .any(|(a, existing)| a == then && existing & f != 0)
+    } else {
+        sched
+            .before(then)
+            .any(|(a, existing)| a == first && existing & f != 0)
+    };
+    if duplicate {
         return false;
     }
-    sched.actions[then].before.push((first, f));
-    sched.actions[first].after.push((then, f));
+    sched.push_edge(first, then, f);
     true
 }
 
-fn find_actions_by_task(sched: &Sched, rsc: usize, task: &str) -> Vec<usize> {
-    let list = if task == "monitor" {
+/// The resource's actions for `task` (interval 0), newest first, into `out` (cleared first).
+fn find_actions_by_task(sched: &Sched, rsc: usize, task: Task, out: &mut Vec<usize>) {
+    let list = if task == Task::Monitor {
         &sched.rscs[rsc].actions
     } else {
         &sched.rscs[rsc].main_actions
     };
-    list.iter()
-        .rev()
-        .copied()
-        .filter(|&a| sched.actions[a].task == task && sched.actions[a].interval_ms == 0)
-        .collect()
+    out.clear();
+    out.extend(
+        list.iter()
+            .rev()
+            .copied()
+            .filter(|&a| sched.actions[a].task == task && sched.actions[a].interval_ms == 0),
+    );
 }
 
 fn is_ancestor(sched: &Sched, ancestor: usize, rsc: usize) -> bool {
@@ -707,9 +727,9 @@ fn action_for_ordering(sched: &Sched, first: usize, then: usize) -> usize {
     if fr == tr || is_ancestor(sched, fr, tr) || sched.rscs[fr].variant != Variant::Group {
         return first;
     }
-    let milestone = match sched.actions[first].task.as_str() {
-        "start" => "running",
-        "stop" => "stopped",
+    let milestone = match sched.actions[first].task {
+        Task::Start => Task::Running,
+        Task::Stop => Task::Stopped,
         _ => return first,
     };
     sched
@@ -719,28 +739,37 @@ fn action_for_ordering(sched: &Sched, first: usize, then: usize) -> usize {
 
 pub(super) fn apply_orderings(sched: &mut Sched) {
     let specs = std::mem::take(&mut sched.orderings);
+    // Reused across specs: most resolve to one action on each side.
+    let mut firsts = Vec::new();
+    let mut thens = Vec::new();
     for spec in &specs {
         let Some(r1) = spec.rsc1 else { continue };
-        let mut firsts = match spec.action1 {
-            Some(a) => vec![a],
-            None => find_actions_by_task(sched, r1, &spec.task1),
-        };
+        match spec.action1 {
+            Some(a) => {
+                firsts.clear();
+                firsts.push(a);
+            }
+            None => find_actions_by_task(sched, r1, spec.task1, &mut firsts),
+        }
         if firsts.is_empty() {
             if Some(r1) == spec.rsc2 {
                 continue;
             }
             let role = sched.rscs[r1].orig_role;
-            if role <= Role::Stopped && spec.task1 == "stop" {
+            if role <= Role::Stopped && spec.task1 == Task::Stop {
                 continue;
             }
-            let a = custom_action(sched, Some(r1), &spec.task1, 0, None, true);
+            let a = custom_action(sched, Some(r1), spec.task1, 0, None, true);
             firsts.push(a);
         }
         let Some(r2) = spec.rsc2 else { continue };
-        let thens = match spec.action2 {
-            Some(a) => vec![a],
-            None => find_actions_by_task(sched, r2, &spec.task2),
-        };
+        match spec.action2 {
+            Some(a) => {
+                thens.clear();
+                thens.push(a);
+            }
+            None => find_actions_by_task(sched, r2, spec.task2, &mut thens),
+        }
         for &first in &firsts {
             for &then in &thens {
                 let first = action_for_ordering(sched, first, then);
@@ -773,13 +802,12 @@ fn action_flags_for_ordering(sched: &mut Sched, action: usize) -> (bool, bool) {
     }
     let mut optional = true;
     let mut runnable = true;
-    let task = sched.actions[action].task.clone();
-    let member_task = match task.as_str() {
-        "running" => "start",
-        "stopped" => "stop",
+    let task = sched.actions[action].task;
+    let member_task = match task {
+        Task::Running => Task::Start,
+        Task::Stopped => Task::Stop,
         other => other,
-    }
-    .to_string();
+    };
     let node = sched.actions[action].node;
     for member in sched.rscs[rsc].children.clone() {
         let member_action = sched.rscs[member]
@@ -805,7 +833,7 @@ fn action_flags_for_ordering(sched: &mut Sched, action: usize) -> (bool, bool) {
                 }
             }
             None => {
-                if member_task != "stop" && member_task != "demote" {
+                if member_task != Task::Stop && member_task != Task::Demote {
                     runnable = false;
                 }
             }
@@ -914,13 +942,13 @@ fn handle_asymmetric(sched: &mut Sched, first: usize, then: usize) {
     }
     if sched.actions[then].optional {
         let role = sched.rscs[then_rsc].orig_role;
-        let task = sched.actions[then].task.as_str();
-        if role <= Role::Stopped && task == "stop" {
+        let task = sched.actions[then].task;
+        if role <= Role::Stopped && task == Task::Stop {
             return;
         }
         let running = &sched.rscs[then_rsc].running_on;
         if role >= Role::Started
-            && task == "start"
+            && task == Task::Start
             && running.len() == 1
             && Some(running[0]) == sched.actions[then].node
         {
@@ -994,7 +1022,7 @@ fn update(
         && let Some(then_rsc) = sched.actions[then].rsc
         && sched.rscs[then_rsc].variant == Variant::Group
     {
-        let task = sched.actions[then].task.clone();
+        let task = sched.actions[then].task;
         let node = sched.actions[then].node;
         for member in sched.rscs[then_rsc].children.clone() {
             let member_action = sched.rscs[member]
@@ -1133,7 +1161,7 @@ fn update_for_ordering_flags(
         && !sched.rscs[fr].managed
         && sched.rscs[fr].blocked
         && !sched.actions[first].runnable
-        && sched.actions[first].task == "stop"
+        && sched.actions[first].task == Task::Stop
         && sched.actions[then].runnable
     {
         sched.actions[then].runnable = false;
@@ -1153,10 +1181,19 @@ fn update_action_for_orderings(sched: &mut Sched, then: usize, depth: &mut usize
     *depth += 1;
     let last_flags = flag_bits(&sched.actions[then]);
     let mut changed = 0;
-    let count = sched.actions[then].before.len();
-    for index in (0..count).rev() {
-        let (first, relation) = sched.actions[then].before[index];
+    // Edges are not added while flags propagate, so walking the lists by index is safe while
+    // `sched` is mutated.
+    let then_is_group = is_group_action(sched, then);
+    let mut edge = sched.actions[then].before_head;
+    while let Some(&e) = sched.edges.get(edge as usize) {
+        edge = e.next_before;
+        let (first, relation) = (e.first as usize, e.flags);
         if relation == 0 {
+            continue;
+        }
+        // An edge that only orders (a probe before its start, the commonest edge) changes no
+        // flag; reading group flags has side effects, so only edges between primitives skip.
+        if relation & FLAG_CHANGING == 0 && !then_is_group && !is_group_action(sched, first) {
             continue;
         }
         changed &= !CHANGED_FIRST;
@@ -1165,15 +1202,7 @@ fn update_action_for_orderings(sched: &mut Sched, then: usize, depth: &mut usize
         changed |=
             update_for_ordering_flags(sched, first, then, first_flags, then_flags, relation, depth);
         if changed & CHANGED_FIRST != 0 {
-            let after: Vec<usize> = sched.actions[first]
-                .after
-                .iter()
-                .rev()
-                .map(|&(a, _)| a)
-                .collect();
-            for a in after {
-                update_action_for_orderings(sched, a, depth);
-            }
+            update_successors(sched, first, depth);
             update_action_for_orderings(sched, first, depth);
         }
     }
@@ -1182,17 +1211,31 @@ fn update_action_for_orderings(sched: &mut Sched, then: usize, depth: &mut usize
             block_colocation_dependents(sched, then, depth);
         }
         update_action_for_orderings(sched, then, depth);
-        let after: Vec<usize> = sched.actions[then]
-            .after
-            .iter()
-            .rev()
-            .map(|&(a, _)| a)
-            .collect();
-        for a in after {
-            update_action_for_orderings(sched, a, depth);
-        }
+        update_successors(sched, then, depth);
     }
     *depth -= 1;
+}
+
+/// The relation bits [`update_for_ordering_flags`] acts on.
+const FLAG_CHANGING: u32 = FIRST_IMPLIES_THEN
+    | THEN_IMPLIES_FIRST
+    | UNRUNNABLE_FIRST_BLOCKS
+    | INTERMEDIATE_STOP
+    | ASYMMETRIC;
+
+fn is_group_action(sched: &Sched, action: usize) -> bool {
+    sched.actions[action]
+        .rsc
+        .is_some_and(|r| sched.rscs[r].variant == Variant::Group)
+}
+
+/// Re-evaluates every action ordered after `first`, newest edge first.
+fn update_successors(sched: &mut Sched, first: usize, depth: &mut usize) {
+    let mut edge = sched.actions[first].after_head;
+    while let Some(&e) = sched.edges.get(edge as usize) {
+        edge = e.next_after;
+        update_action_for_orderings(sched, e.then as usize, depth);
+    }
 }
 
 fn top_level(sched: &Sched, mut rsc: usize) -> usize {
@@ -1206,7 +1249,7 @@ fn top_level(sched: &Sched, mut rsc: usize) -> usize {
 /// cannot start either (Pacemaker's `pcmk__block_colocation_dependents`).
 fn block_colocation_dependents(sched: &mut Sched, action: usize, depth: &mut usize) {
     let a = &sched.actions[action];
-    if a.runnable || a.task != "start" {
+    if a.runnable || a.task != Task::Start {
         return;
     }
     let Some(rsc) = a.rsc else { return };
@@ -1217,7 +1260,7 @@ fn block_colocation_dependents(sched: &mut Sched, action: usize, depth: &mut usi
             .iter()
             .rev()
             .copied()
-            .find(|&c| sched.actions[c].task == "start");
+            .find(|&c| sched.actions[c].task == Task::Start);
         match child_start {
             Some(c) if !sched.actions[c].runnable => {}
             _ => return,
@@ -1244,7 +1287,7 @@ fn mark_start_blocked(sched: &mut Sched, rsc: usize, because: usize, depth: &mut
     let reason = format!("colocation with {}", sched.rscs[because].id);
     let actions: Vec<usize> = sched.rscs[rsc].main_actions.iter().rev().copied().collect();
     for a in actions {
-        if sched.actions[a].runnable && sched.actions[a].task == "start" {
+        if sched.actions[a].runnable && sched.actions[a].task == Task::Start {
             sched.actions[a].runnable = false;
             set_reason(sched, a, &reason, false);
             block_colocation_dependents(sched, a, depth);

@@ -5,13 +5,15 @@
 //! resources already placed, current node, name).
 
 use super::super::score::{INFINITY, Score};
+use super::task::Task;
 use super::unpack::{NoQuorum, Role, Sched, Variant, push_term};
 
 pub(super) fn apply_node_criteria(sched: &mut Sched) {
-    let locations = sched.locations.clone();
+    let locations = std::mem::take(&mut sched.locations);
     for location in &locations {
         apply_location(sched, location.rsc, &location.nodes, &location.id);
     }
+    sched.locations = locations;
     for r in 0..sched.rscs.len() {
         apply_stickiness(sched, r);
     }
@@ -70,7 +72,7 @@ fn apply_stickiness(sched: &mut Sched, rsc: usize) {
 
 fn check_failure_threshold(sched: &mut Sched, rsc: usize, node: usize) {
     let clearing = sched.rscs[rsc].main_actions.iter().any(|&a| {
-        sched.actions[a].task == "clear_failcount" && sched.actions[a].node == Some(node)
+        sched.actions[a].task == Task::ClearFailcount && sched.actions[a].node == Some(node)
     });
     if clearing {
         return;
@@ -95,6 +97,9 @@ fn check_failure_threshold(sched: &mut Sched, rsc: usize, node: usize) {
 }
 
 pub(super) fn assign_resources(sched: &mut Sched) {
+    sched.with_this_cache = vec![None; sched.rscs.len()];
+    // Node states do not change while resources are placed.
+    sched.available = sched.nodes.iter().map(|n| n.is_available()).collect();
     let order = sched.order.clone();
     for r in order {
         assign(sched, r);
@@ -376,7 +381,7 @@ fn any_node_available(sched: &Sched, allowed: &[Option<Score>]) -> bool {
     allowed
         .iter()
         .enumerate()
-        .any(|(n, s)| s.is_some_and(|s| s.value() >= 0) && sched.nodes[n].is_available())
+        .any(|(n, s)| s.is_some_and(|s| s.value() >= 0) && sched.available[n])
 }
 
 fn add_dependent_scores(sched: &mut Sched, coloc: usize, primary: usize) {
@@ -387,9 +392,8 @@ fn add_dependent_scores(sched: &mut Sched, coloc: usize, primary: usize) {
     let factor = sched.colocs[coloc].score.value() as f32 / INFINITY as f32;
     let mut nodes = sched.rscs[primary].allowed.clone();
     let mut terms = sched.rscs[primary].terms.clone();
-    let dep_id = sched.rscs[dependent].id.clone();
     if add_colocated_node_scores(
-        sched, dependent, &mut nodes, &mut terms, coloc, factor, &dep_id,
+        sched, dependent, &mut nodes, &mut terms, coloc, factor, dependent,
     ) {
         sched.rscs[primary].allowed = nodes;
         sched.rscs[primary].terms = terms;
@@ -398,6 +402,7 @@ fn add_dependent_scores(sched: &mut Sched, coloc: usize, primary: usize) {
 
 /// Folds `source`'s node preferences (and, recursively, its own dependents') into `nodes`,
 /// scaled by `factor`. Returns false when the result would leave no node usable (rolled back).
+/// `label` names the resource in explanation terms.
 #[allow(clippy::too_many_arguments)]
 fn add_colocated_node_scores(
     sched: &mut Sched,
@@ -406,7 +411,7 @@ fn add_colocated_node_scores(
     terms: &mut Vec<Vec<(String, Score)>>,
     coloc: usize,
     factor: f32,
-    label: &str,
+    label: usize,
 ) -> bool {
     // A group stands in with its first member.
     let source = match sched.rscs[source].variant {
@@ -424,20 +429,25 @@ fn add_colocated_node_scores(
     let mut work_terms = terms.clone();
     let primary_stickiness = sched.rscs[sched.colocs[coloc].primary].stickiness;
     let source_scores = scores_with_group_locations(sched, source, coloc);
+    // Whether the dependent may run on exactly one node: fixed during this loop (only `work`
+    // changes), so counted at most once.
+    let mut allowed_on_one: Option<bool> = None;
     for node in 0..work.len() {
         let Some(current) = work[node] else { continue };
-        let score = if sched.nodes[node].is_available() {
+        let score = if sched.available[node] {
             source_scores[node].map_or(Score::NEG_INFINITY, |s| s)
         } else {
             Score::NEG_INFINITY
         };
         if factor < 0.0 && score.value() < 0 {
-            let allowed_on_one = sched.rscs[sched.colocs[coloc].dependent]
-                .allowed
-                .iter()
-                .filter(|s| s.is_some_and(|s| s.value() >= 0))
-                .count()
-                == 1;
+            let allowed_on_one = *allowed_on_one.get_or_insert_with(|| {
+                sched.rscs[sched.colocs[coloc].dependent]
+                    .allowed
+                    .iter()
+                    .filter(|s| s.is_some_and(|s| s.value() >= 0))
+                    .count()
+                    == 1
+            });
             if primary_stickiness >= -score.value()
                 || !sched.colocs[coloc].influence
                 || !allowed_on_one
@@ -462,19 +472,28 @@ fn add_colocated_node_scores(
         work[node] = Some(delta + current);
         if delta != Score::ZERO {
             push_term(&mut work_terms, node, || {
-                (format!("preferences of {label} (colocated)"), delta)
+                (
+                    format!("preferences of {} (colocated)", sched.rscs[label].id),
+                    delta,
+                )
             });
         }
     }
+    drop(source_scores);
     if any_node_available(sched, &work) {
-        let dependents = with_this_colocations(sched, source);
-        for c in dependents {
+        // Colocation lists do not change while resources are placed: each primitive's list
+        // is built once. It is out of the cache only while `source` is being updated, and the
+        // `updating_nodes` guard keeps the recursion from asking for it then.
+        let dependents = match sched.with_this_cache[source].take() {
+            Some(list) => list,
+            None => with_this_colocations(sched, source),
+        };
+        for &c in &dependents {
             if !sched.colocs[c].influence {
                 continue;
             }
             let other = sched.colocs[c].dependent;
             let other_factor = factor * sched.colocs[c].score.value() as f32 / INFINITY as f32;
-            let other_label = sched.rscs[other].id.clone();
             add_colocated_node_scores(
                 sched,
                 other,
@@ -482,9 +501,10 @@ fn add_colocated_node_scores(
                 &mut work_terms,
                 c,
                 other_factor,
-                &other_label,
+                other,
             );
         }
+        sched.with_this_cache[source] = Some(dependents);
     } else {
         sched.rscs[source].updating_nodes = false;
         return false;
@@ -497,82 +517,81 @@ fn add_colocated_node_scores(
 
 /// A later group member explicitly colocated with something is judged with its group's
 /// location constraints applied in full (they normally reach only the first member).
-fn scores_with_group_locations(sched: &Sched, source: usize, coloc: usize) -> Vec<Option<Score>> {
-    let mut scores = sched.rscs[source].allowed.clone();
+fn scores_with_group_locations(
+    sched: &Sched,
+    source: usize,
+    coloc: usize,
+) -> std::borrow::Cow<'_, [Option<Score>]> {
+    let allowed = &sched.rscs[source].allowed;
     let c = &sched.colocs[coloc];
     let Some(parent) = sched.rscs[source].parent else {
-        return scores;
+        return allowed.into();
     };
     if c.dependent != source || !c.explicit || sched.rscs[parent].children.first() == Some(&source)
     {
-        return scores;
+        return allowed.into();
     }
+    let mut scores = allowed.clone();
     for location in sched.locations.iter().filter(|l| l.rsc == parent) {
         for &(node, score) in &location.nodes {
             scores[node] = Some(scores[node].unwrap_or(Score::ZERO) + score);
         }
     }
-    scores
+    scores.into()
 }
 
-/// Allowed nodes sorted best first (Pacemaker's `compare_nodes`).
+/// The sort key of an allowed node (Pacemaker's `compare_nodes`), compared as a tuple: score
+/// (best first; nodes that cannot run resources count as -INFINITY), fewer resources already
+/// placed, the current node, the name (its precomputed rank), then the index.
+type NodeKey = (std::cmp::Reverse<Score>, usize, bool, usize, usize);
+
+fn node_key(sched: &Sched, rsc: usize, preferred: Option<usize>, n: usize) -> NodeKey {
+    let effective = if sched.nodes[n].is_available() {
+        sched.rscs[rsc].allowed[n].unwrap_or(Score::NEG_INFINITY)
+    } else {
+        Score::NEG_INFINITY
+    };
+    (
+        std::cmp::Reverse(effective),
+        sched.nodes[n].num_resources,
+        Some(n) != preferred,
+        sched.node_name_rank[n],
+        n,
+    )
+}
+
+/// Allowed nodes sorted best first.
 pub(super) fn sorted_allowed_nodes(sched: &Sched, rsc: usize) -> Vec<usize> {
     let preferred = current_node(sched, rsc);
-    let r = &sched.rscs[rsc];
-    let mut nodes: Vec<usize> = (0..sched.nodes.len())
-        .filter(|&n| r.allowed[n].is_some())
+    let allowed = &sched.rscs[rsc].allowed;
+    let mut keyed: Vec<NodeKey> = (0..sched.nodes.len())
+        .filter(|&n| allowed[n].is_some())
+        .map(|n| node_key(sched, rsc, preferred, n))
         .collect();
-    let effective = |n: usize| {
-        if sched.nodes[n].is_available() {
-            r.allowed[n].unwrap_or(Score::NEG_INFINITY)
-        } else {
-            Score::NEG_INFINITY
-        }
-    };
-    nodes.sort_by(|&a, &b| {
-        effective(b)
-            .cmp(&effective(a))
-            .then_with(|| {
-                sched.nodes[a]
-                    .num_resources
-                    .cmp(&sched.nodes[b].num_resources)
-            })
-            .then_with(|| {
-                let pa = Some(a) == preferred;
-                let pb = Some(b) == preferred;
-                pb.cmp(&pa)
-            })
-            .then_with(|| {
-                sched.nodes[a]
-                    .name
-                    .as_bytes()
-                    .cmp(sched.nodes[b].name.as_bytes())
-            })
-    });
-    nodes
+    keyed.sort_unstable();
+    keyed.into_iter().map(|k| k.4).collect()
 }
 
 fn assign_best_node(sched: &mut Sched, rsc: usize) {
-    let nodes = sorted_allowed_nodes(sched, rsc);
-    let score_of =
-        |sched: &Sched, n: usize| sched.rscs[rsc].allowed[n].unwrap_or(Score::NEG_INFINITY);
-    let mut chosen = nodes.first().copied();
-    if let Some(best) = chosen
-        && score_of(sched, best).value() > 0
+    let running = current_node(sched, rsc);
+    let allowed = &sched.rscs[rsc].allowed;
+    let best = (0..sched.nodes.len())
+        .filter(|&n| allowed[n].is_some())
+        .min_by_key(|&n| node_key(sched, rsc, running, n));
+    let score_of = |n: usize| allowed[n].unwrap_or(Score::NEG_INFINITY);
+    let mut chosen = best;
+    // A resource stays where it runs when that node ties with the best one. Nodes with the
+    // best score are the first ones in sorted order and all available, so a tie is exactly
+    // "the running node is available and scores the same".
+    if let Some(best) = best
+        && score_of(best).value() > 0
         && sched.nodes[best].is_available()
-        && let Some(running) = current_node(sched, rsc)
+        && let Some(running) = running
         && sched.nodes[running].is_available()
-        && score_of(sched, running).value() >= 0
+        && score_of(running).value() >= 0
+        && score_of(running) == score_of(best)
     {
-        let best_score = score_of(sched, best);
-        for &n in nodes.iter().skip(1) {
-            if score_of(sched, n) != best_score {
-                break;
-            }
-            if n == running {
-                chosen = Some(n);
-            }
-        }
+        chosen = Some(running);
     }
     assign_resource(sched, rsc, chosen, false);
 }
@@ -604,9 +623,9 @@ pub(super) fn assign_resource(sched: &mut Sched, rsc: usize, node: Option<usize>
             let actions = r.main_actions.clone();
             for a in actions {
                 let action = &mut sched.actions[a];
-                if action.task == "stop" {
+                if action.task == Task::Stop {
                     action.optional = false;
-                } else if action.task == "start" {
+                } else if action.task == Task::Start {
                     action.runnable = false;
                 }
             }

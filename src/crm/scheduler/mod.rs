@@ -16,7 +16,10 @@
 mod actions;
 mod assign;
 mod render;
+mod task;
 mod unpack;
+
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -58,7 +61,7 @@ pub struct Transition {
     pub notes: Vec<String>,
     /// The scheduler's working state, kept so the text views are rendered only on demand.
     #[serde(skip)]
-    state: std::sync::Arc<unpack::Sched>,
+    state: Arc<unpack::Sched>,
 }
 
 /// One action of the transition.
@@ -68,11 +71,13 @@ pub struct ActionView {
     pub id: usize,
     /// `start`, `stop`, `monitor`, `cancel`, `running`, `stopped`, `stonith`, `do_shutdown`,
     /// `clear_failcount`.
-    pub task: String,
-    /// The resource acted on (`null` for node actions).
-    pub resource: Option<String>,
-    /// The node it runs on (`null` for group pseudo-actions).
-    pub node: Option<String>,
+    pub task: &'static str,
+    /// The resource acted on (`null` for node actions); shared with the other actions on it.
+    #[serde(serialize_with = "shared_name")]
+    pub resource: Option<Arc<str>>,
+    /// The node it runs on (`null` for group pseudo-actions); shared likewise.
+    #[serde(serialize_with = "shared_name")]
+    pub node: Option<Arc<str>>,
     /// Recurring interval for monitors and cancels, 0 otherwise.
     pub interval_ms: u64,
     /// Not needed unless something else requires it.
@@ -83,6 +88,14 @@ pub struct ActionView {
     pub pseudo: bool,
     /// Why it is required or blocked, as in the summary (`required vip start`).
     pub reason: Option<String>,
+}
+
+/// Serialises a shared name as the plain string (or null) it stands for.
+fn shared_name<S: serde::Serializer>(name: &Option<Arc<str>>, s: S) -> Result<S::Ok, S::Error> {
+    match name {
+        Some(name) => s.serialize_str(name),
+        None => s.serialize_none(),
+    }
 }
 
 /// `then` may only begin after `first` completed.

@@ -4,9 +4,11 @@
 
 use std::cmp::Ordering;
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use super::super::score::Score;
 use super::assign::{current_node, sorted_allowed_nodes};
+use super::task::Task;
 use super::unpack::{Role, Sched, Variant};
 use super::{
     ActionView, Explanation, FenceView, NodeScore, OrderingView, Placement, ScoreTerm, Transition,
@@ -62,16 +64,31 @@ pub(super) fn finish(sched: Sched) -> Transition {
     let included: Vec<usize> = (0..sched.actions.len())
         .filter(|&a| is_in_graph(&sched, a))
         .collect();
-    let included_set: HashSet<usize> = included.iter().copied().collect();
+    let mut included_set = vec![false; sched.actions.len()];
+    for &a in &included {
+        included_set[a] = true;
+    }
+    // Names shared by every action that mentions them: one allocation per resource and node,
+    // not one per action (a large transition has tens of thousands of probes).
+    let rsc_names: Vec<Arc<str>> = sched
+        .rscs
+        .iter()
+        .map(|r| Arc::from(r.id.as_str()))
+        .collect();
+    let node_names: Vec<Arc<str>> = sched
+        .nodes
+        .iter()
+        .map(|n| Arc::from(n.name.as_str()))
+        .collect();
     let actions = included
         .iter()
         .map(|&a| {
             let action = &sched.actions[a];
             ActionView {
                 id: a,
-                task: action.task.clone(),
-                resource: action.rsc.map(|r| sched.rscs[r].id.clone()),
-                node: action.node.map(|n| sched.nodes[n].name.clone()),
+                task: action.task.as_str(),
+                resource: action.rsc.map(|r| Arc::clone(&rsc_names[r])),
+                node: action.node.map(|n| Arc::clone(&node_names[n])),
                 interval_ms: action.interval_ms,
                 optional: action.optional,
                 runnable: action.runnable,
@@ -81,9 +98,13 @@ pub(super) fn finish(sched: Sched) -> Transition {
         })
         .collect();
     let mut orderings = Vec::new();
+    let mut edges = Vec::new();
     for &a in &included {
-        for &(first, flags) in &sched.actions[a].before {
-            if flags != 0 && included_set.contains(&first) {
+        // Listed oldest first, in the order the edges were made.
+        edges.clear();
+        edges.extend(sched.before(a));
+        for &(first, flags) in edges.iter().rev() {
+            if flags != 0 && included_set[first] {
                 orderings.push(OrderingView {
                     first,
                     then: a,
@@ -111,7 +132,7 @@ pub(super) fn finish(sched: Sched) -> Transition {
     let fencing = sched
         .actions
         .iter()
-        .filter(|a| a.task == "stonith" && !a.optional)
+        .filter(|a| a.task == Task::Stonith && !a.optional)
         .filter_map(|a| {
             Some(FenceView {
                 node: sched.nodes[a.node?].name.clone(),
@@ -127,7 +148,7 @@ pub(super) fn finish(sched: Sched) -> Transition {
         placements,
         fencing,
         notes: sched.notes.clone(),
-        state: std::sync::Arc::new(sched),
+        state: Arc::new(sched),
     }
 }
 
@@ -227,7 +248,7 @@ pub(super) fn format_date(epoch: i64) -> String {
 
 // ---- Transition Summary ----
 
-fn find_action(sched: &Sched, rsc: usize, task: &str, node: Option<usize>) -> Option<usize> {
+fn find_action(sched: &Sched, rsc: usize, task: Task, node: Option<usize>) -> Option<usize> {
     sched.rscs[rsc]
         .main_actions
         .iter()
@@ -249,14 +270,16 @@ fn summary_lines(sched: &Sched) -> Vec<String> {
         }
         let Some(node) = action.node else { continue };
         let name = &sched.nodes[node].name;
-        match action.task.as_str() {
-            "stonith" => lines.push(format!(
+        match action.task {
+            Task::Stonith => lines.push(format!(
                 "Fence ({}) {name} '{}'",
                 sched.options.fencing_action,
                 action.reason.clone().unwrap_or_default()
             )),
             // Pacemaker prints node actions only when they carry a reason.
-            "do_shutdown" if action.reason.is_some() => lines.push(format!("Shutdown {name}")),
+            Task::DoShutdown if action.reason.is_some() => {
+                lines.push(format!("Shutdown {name}"));
+            }
             _ => {}
         }
     }
@@ -346,12 +369,12 @@ fn summary_for(sched: &Sched, r: usize, out: &mut Vec<SummaryItem>) {
         return;
     }
     let moving = matches!((current, next), (Some(c), Some(n)) if c != n);
-    let start = find_action(sched, r, "start", next);
+    let start = find_action(sched, r, Task::Start, next);
     let start_node = match start {
         Some(s) if sched.actions[s].runnable => current,
         _ => None,
     };
-    let stop = find_action(sched, r, "stop", start_node);
+    let stop = find_action(sched, r, Task::Stop, start_node);
     let next_role = if rsc.next_role == Role::Unknown {
         Role::Stopped
     } else {
@@ -389,7 +412,7 @@ fn summary_for(sched: &Sched, r: usize, out: &mut Vec<SummaryItem>) {
         && (next_role == Role::Stopped || start.is_some_and(|s| !sched.actions[s].runnable))
     {
         for &node in &rsc.running_on {
-            let stop_op = find_action(sched, r, "stop", Some(node))
+            let stop_op = find_action(sched, r, Task::Stop, Some(node))
                 .filter(|&a| sched.actions[a].node == Some(node));
             let mut reason_op = start;
             if let Some(s) = stop_op
@@ -618,23 +641,10 @@ fn primitive_line(sched: &Sched, view: &StateView, r: usize) -> String {
 }
 
 fn failed_probe_rc(sched: &Sched, r: usize) -> Option<i32> {
-    let id = &sched.rscs[r].id;
-    for state in &sched.cib_status.nodes {
-        for history in &state.resources {
-            if &history.id != id {
-                continue;
-            }
-            for op in &history.ops {
-                if op.operation == "monitor"
-                    && op.interval_ms == 0
-                    && !matches!(op.rc_code, 0 | 7 | 8)
-                {
-                    return Some(op.rc_code);
-                }
-            }
-        }
-    }
-    None
+    sched
+        .failed_probe_rcs
+        .get(sched.rscs[r].id.as_str())
+        .copied()
 }
 
 // ---- simulated execution ----
@@ -643,25 +653,25 @@ fn action_line(sched: &Sched, a: usize) -> Option<String> {
     let action = &sched.actions[a];
     let node = action.node.map(|n| sched.nodes[n].name.clone());
     match action.rsc {
-        None => match action.task.as_str() {
-            "stonith" => Some(format!(
+        None => match action.task {
+            Task::Stonith => Some(format!(
                 "Fencing {} ({})",
                 node?, sched.options.fencing_action
             )),
-            "do_shutdown" => Some(format!("Cluster action:  do_shutdown on {}", node?)),
+            Task::DoShutdown => Some(format!("Cluster action:  do_shutdown on {}", node?)),
             _ => None,
         },
         Some(r) => {
             let id = &sched.rscs[r].id;
             if action.pseudo {
-                let key = match (sched.rscs[r].variant, action.task.as_str()) {
+                let key = match (sched.rscs[r].variant, action.task) {
                     (Variant::Group, t) => format!("{id}_{t}_0"),
                     (Variant::Primitive, t) => format!("{id}_{t}_0"),
                 };
                 return Some(format!("Pseudo action:   {key}"));
             }
             let node = node?;
-            if action.task == "clear_failcount" {
+            if action.task == Task::ClearFailcount {
                 return Some(format!(
                     "Cluster action:  clear_failcount for {id} on {node}"
                 ));
@@ -669,7 +679,7 @@ fn action_line(sched: &Sched, a: usize) -> Option<String> {
             let task = if action.interval_ms > 0 {
                 format!("{}={}", action.task, action.interval_ms)
             } else {
-                action.task.clone()
+                action.task.as_str().to_string()
             };
             Some(format!("Resource action: {id:<15} {task} on {node}"))
         }
@@ -703,10 +713,9 @@ fn simulate_execution(sched: &Sched) -> (String, StateView) {
         }
         let mut fired = Vec::new();
         for &a in &remaining {
-            let ready = sched.actions[a]
-                .before
-                .iter()
-                .all(|&(f, flags)| flags == 0 || !in_graph.contains(&f) || done[f]);
+            let ready = sched
+                .before(a)
+                .all(|(f, flags)| flags == 0 || !in_graph.contains(&f) || done[f]);
             if ready {
                 fired.push(a);
                 done[a] = true;
@@ -733,7 +742,7 @@ fn simulate_execution(sched: &Sched) -> (String, StateView) {
     let mut view = StateView::current(sched);
     for &a in &graph {
         let action = &sched.actions[a];
-        if action.task == "stonith"
+        if action.task == Task::Stonith
             && let Some(n) = action.node
         {
             view.fenced[n] = true;
@@ -747,7 +756,7 @@ fn simulate_execution(sched: &Sched) -> (String, StateView) {
         let (Some(r), Some(n)) = (action.rsc, action.node) else {
             continue;
         };
-        if action.task == "stop" {
+        if action.task == Task::Stop {
             view.running[r].retain(|&x| x != n);
             view.pending_start[r] = false;
         }
@@ -757,7 +766,7 @@ fn simulate_execution(sched: &Sched) -> (String, StateView) {
         let (Some(r), Some(n)) = (action.rsc, action.node) else {
             continue;
         };
-        if action.task == "start" && !action.pseudo {
+        if action.task == Task::Start && !action.pseudo {
             if !view.running[r].contains(&n) {
                 view.running[r].push(n);
             }

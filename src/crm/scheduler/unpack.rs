@@ -9,6 +9,7 @@ use super::super::cib::{self, Cib, NvList, OpRecord, Resource as CibResource};
 use super::super::score::{INFINITY, Score};
 use super::super::xml::parse_bool;
 use super::EpochSeconds;
+use super::task::Task;
 
 /// What the cluster does without quorum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +79,8 @@ pub(super) struct NodeInfo {
     pub(super) fence_reason: Option<String>,
     /// Index of the node_state entry, when present.
     pub(super) state: Option<usize>,
+    /// Fail counts recorded in the node's transient attributes.
+    pub(super) failures: NodeFailures,
 }
 
 impl NodeInfo {
@@ -256,10 +259,10 @@ pub(super) struct LocationRule {
 #[derive(Debug, Clone)]
 pub(super) struct OrderSpec {
     pub(super) rsc1: Option<usize>,
-    pub(super) task1: String,
+    pub(super) task1: Task,
     pub(super) action1: Option<usize>,
     pub(super) rsc2: Option<usize>,
-    pub(super) task2: String,
+    pub(super) task2: Task,
     pub(super) action2: Option<usize>,
     pub(super) flags: u32,
 }
@@ -268,34 +271,135 @@ pub(super) struct OrderSpec {
 #[derive(Debug, Clone)]
 pub(super) struct Action {
     pub(super) rsc: Option<usize>,
-    pub(super) task: String,
+    pub(super) task: Task,
     pub(super) interval_ms: u64,
     pub(super) node: Option<usize>,
     pub(super) optional: bool,
     pub(super) runnable: bool,
     pub(super) pseudo: bool,
     pub(super) reason: Option<String>,
-    pub(super) before: Vec<(usize, u32)>,
-    pub(super) after: Vec<(usize, u32)>,
+    /// Newest edge into this action (see [`Edge`]), or [`NO_EDGE`].
+    pub(super) before_head: u32,
+    /// Newest edge out of this action, or [`NO_EDGE`].
+    pub(super) after_head: u32,
+    pub(super) before_len: u32,
+    pub(super) after_len: u32,
     /// Required by the requires-quorum/fencing rule (start, promote).
     pub(super) needs_quorum_or_fencing: bool,
     /// For clear_failcount: why (shown as the action's reason).
     pub(super) note: Option<String>,
 }
 
-/// Action lookup by (resource, task, interval, node), with a fast non-cryptographic hash:
-/// keys come from our own model, not from an adversary.
-pub(super) type ActionIndex = HashMap<
-    (Option<usize>, u64, u64, Option<usize>),
-    usize,
-    std::hash::BuildHasherDefault<FnvHasher>,
->;
+impl Action {
+    /// A template for new actions: required, runnable, no edges yet.
+    pub(super) const EMPTY: Action = Action {
+        rsc: None,
+        task: Task::Start,
+        interval_ms: 0,
+        node: None,
+        optional: false,
+        runnable: true,
+        pseudo: false,
+        reason: None,
+        before_head: NO_EDGE,
+        after_head: NO_EDGE,
+        before_len: 0,
+        after_len: 0,
+        needs_quorum_or_fencing: false,
+        note: None,
+    };
+}
 
-fn task_hash(task: &str) -> u64 {
-    use std::hash::Hasher;
-    let mut h = FnvHasher::default();
-    h.write(task.as_bytes());
-    h.finish()
+/// Marks the end of an edge list.
+pub(super) const NO_EDGE: u32 = u32::MAX;
+
+/// An ordering edge: `then` waits for `first`. Every edge sits in two singly linked lists
+/// threaded through [`Sched::edges`], the "before" list of `then` and the "after" list of
+/// `first`, each newest first as Pacemaker prepends its relations. No allocation per action,
+/// and most actions (probes) have a single edge.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Edge {
+    pub(super) first: u32,
+    pub(super) then: u32,
+    pub(super) flags: u32,
+    pub(super) next_before: u32,
+    pub(super) next_after: u32,
+}
+
+/// Walks one edge list (see [`Edge`]), newest first.
+pub(super) struct EdgeIter<'a> {
+    edges: &'a [Edge],
+    next: u32,
+    before: bool,
+}
+
+impl Iterator for EdgeIter<'_> {
+    /// (the action at the other end, the edge's flags)
+    type Item = (usize, u32);
+
+    fn next(&mut self) -> Option<(usize, u32)> {
+        let edge = self.edges.get(self.next as usize)?;
+        if self.before {
+            self.next = edge.next_before;
+            Some((edge.first as usize, edge.flags))
+        } else {
+            self.next = edge.next_after;
+            Some((edge.then as usize, edge.flags))
+        }
+    }
+}
+
+impl Sched {
+    /// The actions `then` waits for, with the edge flags, newest edge first.
+    pub(super) fn before(&self, then: usize) -> EdgeIter<'_> {
+        EdgeIter {
+            edges: &self.edges,
+            next: self.actions[then].before_head,
+            before: true,
+        }
+    }
+
+    /// The actions waiting for `first`, with the edge flags, newest edge first.
+    pub(super) fn after(&self, first: usize) -> EdgeIter<'_> {
+        EdgeIter {
+            edges: &self.edges,
+            next: self.actions[first].after_head,
+            before: false,
+        }
+    }
+
+    /// Adds the edge `first` → `then` to both lists.
+    pub(super) fn push_edge(&mut self, first: usize, then: usize, flags: u32) {
+        let index = self.edges.len() as u32;
+        self.edges.push(Edge {
+            first: first as u32,
+            then: then as u32,
+            flags,
+            next_before: self.actions[then].before_head,
+            next_after: self.actions[first].after_head,
+        });
+        let t = &mut self.actions[then];
+        t.before_head = index;
+        t.before_len += 1;
+        let f = &mut self.actions[first];
+        f.after_head = index;
+        f.after_len += 1;
+    }
+}
+
+/// The key of [`ActionIndex`]: resource, node (`u32::MAX` for none), task, interval.
+pub(super) type ActionKey = (u32, u32, Task, u64);
+
+/// Action lookup by (resource, node, task, interval), with a fast non-cryptographic hash:
+/// keys come from our own model, not from an adversary.
+pub(super) type ActionIndex = HashMap<ActionKey, usize, FastBuildHasher>;
+
+/// Hash-map builder for keys of our own making (indexes, ids from the CIB being scheduled).
+pub(super) type FastBuildHasher = std::hash::BuildHasherDefault<FastHasher>;
+
+fn action_key(rsc: Option<usize>, task: Task, interval_ms: u64, node: Option<usize>) -> ActionKey {
+    let narrow = |v: Option<usize>| v.map_or(u32::MAX, |v| v as u32);
+    (narrow(rsc), narrow(node), task, interval_ms)
 }
 
 impl Sched {
@@ -303,50 +407,93 @@ impl Sched {
     pub(super) fn find_action_exact(
         &self,
         rsc: Option<usize>,
-        task: &str,
+        task: Task,
         interval_ms: u64,
         node: Option<usize>,
     ) -> Option<usize> {
-        let &index = self
+        self.action_index
+            .get(&action_key(rsc, task, interval_ms, node))
+            .copied()
+    }
+
+    /// `Ok` with the existing action for this key, or `Err` with the index the caller must
+    /// push the new action at (already registered): one hash lookup for both cases.
+    pub(super) fn claim_action_slot(
+        &mut self,
+        rsc: Option<usize>,
+        task: Task,
+        interval_ms: u64,
+        node: Option<usize>,
+    ) -> Result<usize, usize> {
+        use std::collections::hash_map::Entry;
+        let next = self.actions.len();
+        match self
             .action_index
-            .get(&(rsc, task_hash(task), interval_ms, node))?;
-        let a = &self.actions[index];
-        if a.task == task {
-            return Some(index);
+            .entry(action_key(rsc, task, interval_ms, node))
+        {
+            Entry::Occupied(e) => Ok(*e.get()),
+            Entry::Vacant(e) => {
+                e.insert(next);
+                Err(next)
+            }
         }
-        // Hash collision between task names: fall back to a scan.
-        self.actions.iter().position(|a| {
-            a.rsc == rsc && a.task == task && a.interval_ms == interval_ms && a.node == node
-        })
     }
 
     /// Registers a new action for [`Sched::find_action_exact`].
     pub(super) fn index_action(&mut self, index: usize) {
         let a = &self.actions[index];
-        let key = (a.rsc, task_hash(&a.task), a.interval_ms, a.node);
+        let key = action_key(a.rsc, a.task, a.interval_ms, a.node);
         self.action_index.entry(key).or_insert(index);
     }
 }
 
-/// FNV-1a, enough for small keys.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct FnvHasher(u64);
+/// A multiply-and-rotate hasher (the "Fx" scheme): a few cycles per word, which matters when
+/// every one of tens of thousands of actions is looked up several times.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct FastHasher(u64);
 
-impl Default for FnvHasher {
-    fn default() -> FnvHasher {
-        FnvHasher(0xcbf2_9ce4_8422_2325)
+impl FastHasher {
+    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::SEED);
     }
 }
 
-impl std::hash::Hasher for FnvHasher {
+impl std::hash::Hasher for FastHasher {
     fn finish(&self) -> u64 {
         self.0
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
         }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
     }
 }
 
@@ -375,22 +522,34 @@ pub(super) struct Sched {
     pub(super) locations: Vec<LocationRule>,
     pub(super) orderings: Vec<OrderSpec>,
     pub(super) actions: Vec<Action>,
+    /// Ordering edges between `actions` (see [`Edge`]).
+    pub(super) edges: Vec<Edge>,
     pub(super) action_index: ActionIndex,
     pub(super) notes: Vec<String>,
     pub(super) dc: Option<usize>,
     pub(super) execution_date: Option<EpochSeconds>,
-    /// The recorded status, for fail counts and failed probes.
-    pub(super) cib_status: cib::Status,
+    /// Per resource id, the exit code of the first failed probe in the recorded status (the
+    /// status display shows it beside a stopped resource).
+    pub(super) failed_probe_rcs: HashMap<String, i32, FastBuildHasher>,
+    /// Recorded histories whose agent differs from the configured one: (node_state index,
+    /// resource), in status order.
+    pub(super) agent_changes: Vec<(usize, usize)>,
     /// Operation defaults (`op_defaults`), e.g. `on-fail`.
     pub(super) op_defaults: NvList,
     /// Whether score terms are recorded for explanations.
     pub(super) record_terms: bool,
     /// Configured resource ids to indexes.
-    pub(super) rsc_ids: HashMap<String, usize, std::hash::BuildHasherDefault<FnvHasher>>,
+    pub(super) rsc_ids: HashMap<String, usize, FastBuildHasher>,
+    /// Per node, whether it can run resources, fixed for the placement phase.
+    pub(super) available: Vec<bool>,
+    /// Per resource, its "with this" colocations once computed during placement.
+    pub(super) with_this_cache: Vec<Option<Vec<usize>>>,
+    /// Each node's position when nodes are sorted by name bytes (the last placement tie-break).
+    pub(super) node_name_rank: Vec<usize>,
     /// Node names to indexes.
-    pub(super) node_ids: HashMap<String, usize, std::hash::BuildHasherDefault<FnvHasher>>,
+    pub(super) node_ids: HashMap<String, usize, FastBuildHasher>,
     /// Orphaned resource ids to indexes.
-    pub(super) orphan_ids: HashMap<String, usize, std::hash::BuildHasherDefault<FnvHasher>>,
+    pub(super) orphan_ids: HashMap<String, usize, FastBuildHasher>,
 }
 
 impl Sched {
@@ -432,24 +591,13 @@ impl Sched {
     /// Effective fail count of `rsc` on `node` (sum over its per-operation counters), honouring
     /// failure-timeout when `effective`.
     pub(super) fn fail_count(&self, rsc: usize, node: usize, effective: bool) -> i64 {
-        let Some(state) = self.nodes[node].state else {
+        let failures = &self.nodes[node].failures;
+        if failures.is_empty() {
+            return 0;
+        }
+        let Some(&(count, last_failure)) = failures.get(self.rscs[rsc].id.as_str()) else {
             return 0;
         };
-        let attrs = &self.cib_status.nodes[state].transient_attributes;
-        let id = &self.rscs[rsc].id;
-        let mut count = Score::ZERO;
-        let mut last_failure: i64 = 0;
-        for (name, value) in attrs.iter() {
-            if let Some(rest) = name.strip_prefix("fail-count-")
-                && failure_attr_matches(rest, id)
-            {
-                count += Score::parse_lenient(value).unwrap_or(Score::ZERO);
-            } else if let Some(rest) = name.strip_prefix("last-failure-")
-                && failure_attr_matches(rest, id)
-            {
-                last_failure = last_failure.max(value.trim().parse().unwrap_or(0));
-            }
-        }
         let timeout = self.rscs[rsc].failure_timeout_s;
         if effective && timeout > 0 && last_failure > 0 && self.now >= last_failure + timeout {
             return 0;
@@ -458,11 +606,33 @@ impl Sched {
     }
 }
 
-/// `RSC#OP_INTERVAL` (the per-operation form) or plain `RSC`, clone suffixes ignored.
-fn failure_attr_matches(rest: &str, id: &str) -> bool {
+/// Fail counts and last-failure times per resource id, summed over the per-operation
+/// `fail-count-RSC#OP_INTERVAL` and `last-failure-…` transient attributes of one node.
+pub(super) type NodeFailures = HashMap<String, (Score, i64), FastBuildHasher>;
+
+fn node_failures(attrs: &NvList) -> NodeFailures {
+    let mut out = NodeFailures::default();
+    for (name, value) in attrs.iter() {
+        if let Some(rest) = name.strip_prefix("fail-count-") {
+            let entry = out
+                .entry(failure_attr_base(rest).to_string())
+                .or_insert((Score::ZERO, 0));
+            entry.0 += Score::parse_lenient(value).unwrap_or(Score::ZERO);
+        } else if let Some(rest) = name.strip_prefix("last-failure-") {
+            let entry = out
+                .entry(failure_attr_base(rest).to_string())
+                .or_insert((Score::ZERO, 0));
+            entry.1 = entry.1.max(value.trim().parse().unwrap_or(0));
+        }
+    }
+    out
+}
+
+/// The resource id in `RSC#OP_INTERVAL` (the per-operation form) or plain `RSC`, clone
+/// suffixes ignored.
+fn failure_attr_base(rest: &str) -> &str {
     let base = rest.split('#').next().unwrap_or(rest);
-    let base = base.split(':').next().unwrap_or(base);
-    base == id
+    base.split(':').next().unwrap_or(base)
 }
 
 impl NodeInfo {
@@ -498,11 +668,7 @@ pub(super) fn unpack(cib: &Cib, now: EpochSeconds, record_terms: bool) -> Sched 
         _ => NoQuorum::Stop,
     };
     let have_watchdog = prop_bool(props, &["have-watchdog"], false);
-    let have_fencing = have_watchdog
-        || config
-            .primitives()
-            .iter()
-            .any(|p| p.class.eq_ignore_ascii_case("stonith"));
+    let have_fencing = have_watchdog || config.resources.iter().any(has_fence_device);
     let options = Options {
         fencing_enabled,
         have_fencing,
@@ -547,6 +713,7 @@ pub(super) fn unpack(cib: &Cib, now: EpochSeconds, record_terms: bool) -> Sched 
             num_resources: 0,
             fence_reason: None,
             state: None,
+            failures: NodeFailures::default(),
         });
     }
     let node_count = nodes.len();
@@ -560,19 +727,35 @@ pub(super) fn unpack(cib: &Cib, now: EpochSeconds, record_terms: bool) -> Sched 
         locations: Vec::new(),
         orderings: Vec::new(),
         actions: Vec::new(),
+        edges: Vec::new(),
         action_index: ActionIndex::default(),
         notes: Vec::new(),
         dc: None,
         execution_date: cib.status.execution_date,
-        cib_status: cib.status.clone(),
+        failed_probe_rcs: HashMap::default(),
+        agent_changes: Vec::new(),
         op_defaults: config.op_defaults.clone(),
         record_terms,
         rsc_ids: HashMap::default(),
+        node_name_rank: Vec::new(),
+        with_this_cache: Vec::new(),
+        available: Vec::new(),
         node_ids: HashMap::default(),
         orphan_ids: HashMap::default(),
     };
     for (i, n) in sched.nodes.iter().enumerate() {
         sched.node_ids.entry(n.name.clone()).or_insert(i);
+    }
+    let mut by_name: Vec<usize> = (0..sched.nodes.len()).collect();
+    by_name.sort_by(|&a, &b| {
+        sched.nodes[a]
+            .name
+            .as_bytes()
+            .cmp(sched.nodes[b].name.as_bytes())
+    });
+    sched.node_name_rank = vec![0; sched.nodes.len()];
+    for (rank, &n) in by_name.iter().enumerate() {
+        sched.node_name_rank[n] = rank;
     }
     for (index, node) in config.nodes.iter().enumerate() {
         if node.attributes.get("standby").and_then(parse_bool) == Some(true)
@@ -621,6 +804,15 @@ pub(super) fn unpack(cib: &Cib, now: EpochSeconds, record_terms: bool) -> Sched 
     unpack_constraints(&mut sched, cib);
     unpack_status(&mut sched, cib);
     sched
+}
+
+/// Whether `resource` is or contains a fencing device.
+fn has_fence_device(resource: &CibResource) -> bool {
+    match resource {
+        CibResource::Primitive(p) => p.class.eq_ignore_ascii_case("stonith"),
+        CibResource::Group(g) => g.children.iter().any(has_fence_device),
+        CibResource::Clone(c) => has_fence_device(&c.child),
+    }
 }
 
 fn add_resource(
@@ -792,52 +984,53 @@ fn unpack_constraints(sched: &mut Sched, cib: &Cib) {
                     ));
                     continue;
                 };
-                let first_action = order.first_action.clone().unwrap_or("start".into());
-                let then_action = order.then_action.clone().unwrap_or(first_action.clone());
+                let first_name = order.first_action.as_deref().unwrap_or("start");
+                let then_name = order.then_action.as_deref().unwrap_or(first_name);
+                let (Some(first_action), Some(then_action)) = (
+                    Task::from_order_action(first_name),
+                    Task::from_order_action(then_name),
+                ) else {
+                    sched.note(format!(
+                        "order {}: unknown action (expected start, stop, promote or demote; \
+                         constraint ignored)",
+                        order.id
+                    ));
+                    continue;
+                };
                 let kind = order.kind;
                 let symmetric = match order.symmetrical {
                     Some(s) => s && kind != cib::OrderKind::Serialize,
                     None => kind != cib::OrderKind::Serialize,
                 };
-                let f = flags::for_kind(kind, &first_action, symmetric, false);
+                let f = flags::for_kind(kind, first_action, symmetric, false);
                 sched.orderings.push(OrderSpec {
                     rsc1: Some(first),
-                    task1: first_action.clone(),
+                    task1: first_action,
                     action1: None,
                     rsc2: Some(then),
-                    task2: then_action.clone(),
+                    task2: then_action,
                     action2: None,
                     flags: f,
                 });
                 if symmetric {
                     let (Some(inv_first), Some(inv_then)) =
-                        (invert(&first_action), invert(&then_action))
+                        (first_action.inverse(), then_action.inverse())
                     else {
                         continue;
                     };
                     let f = flags::for_kind(kind, inv_first, true, true);
                     sched.orderings.push(OrderSpec {
                         rsc1: Some(then),
-                        task1: inv_then.to_string(),
+                        task1: inv_then,
                         action1: None,
                         rsc2: Some(first),
-                        task2: inv_first.to_string(),
+                        task2: inv_first,
                         action2: None,
                         flags: f,
                     });
                 }
             }
         }
-    }
-}
-
-fn invert(action: &str) -> Option<&'static str> {
-    match action {
-        "start" => Some("stop"),
-        "stop" => Some("start"),
-        "promote" => Some("demote"),
-        "demote" => Some("promote"),
-        _ => None,
     }
 }
 
@@ -1016,6 +1209,32 @@ fn unpack_status(sched: &mut Sched, cib: &Cib) {
         .dc_uuid
         .as_deref()
         .and_then(|dc| sched.nodes.iter().position(|n| n.id == dc));
+    for (state_index, state) in cib.status.nodes.iter().enumerate() {
+        for history in &state.resources {
+            if let Some(rc) = history
+                .ops
+                .iter()
+                .find(|op| is_probe(op) && !matches!(op.rc_code, 0 | 7 | 8))
+                .map(|op| op.rc_code)
+                && !sched.failed_probe_rcs.contains_key(history.id.as_str())
+            {
+                sched.failed_probe_rcs.insert(history.id.clone(), rc);
+            }
+            if history.ops.is_empty() {
+                continue;
+            }
+            if let Some(rsc) = rsc_by_id(sched, &history.id) {
+                let r = &sched.rscs[rsc];
+                if r.variant == Variant::Primitive
+                    && (r.class != history.class
+                        || r.provider != history.provider
+                        || r.kind != history.kind)
+                {
+                    sched.agent_changes.push((state_index, rsc));
+                }
+            }
+        }
+    }
     let mut unpacked = Vec::new();
     for (state_index, state) in cib.status.nodes.iter().enumerate() {
         let Some(node) = sched
@@ -1043,6 +1262,7 @@ fn unpack_status(sched: &mut Sched, cib: &Cib) {
             continue;
         }
         sched.nodes[node].state = Some(state_index);
+        sched.nodes[node].failures = node_failures(&state.transient_attributes);
         // Transient attributes override configured ones.
         let mut attrs = state.transient_attributes.clone();
         for (n, v) in sched.nodes[node].attrs.iter() {
@@ -1657,7 +1877,7 @@ fn check_operation_expiry(
 /// Schedules clearing a resource's fail count on a node (once).
 pub(super) fn add_clear_failcount(sched: &mut Sched, rsc: usize, node: usize, why: &str) {
     if sched
-        .find_action_exact(Some(rsc), "clear_failcount", 0, Some(node))
+        .find_action_exact(Some(rsc), Task::ClearFailcount, 0, Some(node))
         .is_some()
     {
         return;
@@ -1665,17 +1885,16 @@ pub(super) fn add_clear_failcount(sched: &mut Sched, rsc: usize, node: usize, wh
     let index = sched.actions.len();
     sched.actions.push(Action {
         rsc: Some(rsc),
-        task: "clear_failcount".into(),
+        task: Task::ClearFailcount,
         interval_ms: 0,
         node: Some(node),
         optional: false,
         runnable: true,
         pseudo: false,
         reason: None,
-        before: Vec::new(),
-        after: Vec::new(),
         needs_quorum_or_fencing: false,
         note: Some(why.to_string()),
+        ..Action::EMPTY
     });
     sched.index_action(index);
     sched.rscs[rsc].actions.push(index);
@@ -1744,7 +1963,7 @@ fn process_rsc_state(sched: &mut Sched, rsc: usize, node: usize, on_fail: OnFail
             .actions
             .iter()
             .copied()
-            .filter(|&a| sched.actions[a].task == "stop" && sched.actions[a].node == Some(node))
+            .filter(|&a| sched.actions[a].task == Task::Stop && sched.actions[a].node == Some(node))
             .collect();
         for a in stops {
             sched.actions[a].optional = true;
