@@ -291,13 +291,20 @@ impl Groups {
 
     /// Ends the `State` exchange, complete or not (the ring changed again first: the nodes
     /// moving on together delivered the same part of it): applies the `State`s delivered,
-    /// then the held messages.
+    /// then the held messages. Members whose `State` did not come lose their entries: the
+    /// nodes moving on together came from different rings, each with its own entries for
+    /// them, and only the `State`s they all delivered are the same.
     pub(crate) fn finish_sync(&mut self, local: NodeId) -> Vec<Delivery> {
         let Some(sync) = self.sync.take() else {
             return Vec::new();
         };
         let mut out = Vec::new();
-        for (origin, ring, msg) in sync.states.into_iter().chain(sync.held) {
+        for (origin, ring, msg) in sync.states {
+            out.extend(self.apply_now(local, origin, ring, msg));
+        }
+        let silent: Vec<NodeId> = sync.waiting.into_iter().collect();
+        out.extend(self.remove_nodes(local, &silent));
+        for (origin, ring, msg) in sync.held {
             out.extend(self.apply_now(local, origin, ring, msg));
         }
         out
@@ -658,6 +665,35 @@ mod tests {
             ]
         );
         assert_eq!(seen[0], seen[1]);
+    }
+
+    /// The merged ring of nodes 1 and 4 breaks before node 4's `State` is delivered; both
+    /// move on together, having delivered the same part: their tables end the same.
+    #[test]
+    fn an_unfinished_exchange_leaves_the_same_table_on_the_nodes_moving_on() {
+        let mut tables = Vec::new();
+        for (local, client) in [(1, 7), (4, 9)] {
+            let mut groups = Groups::default();
+            groups.request_join(client, "g");
+            groups.apply(
+                local,
+                local,
+                RING,
+                GroupMsg::Join {
+                    group: "g".into(),
+                    client,
+                },
+            );
+            groups.begin_sync(&[1, 4]);
+            let state = GroupMsg::State {
+                entries: vec![("g".into(), 7)],
+            };
+            assert!(groups.apply(local, 1, RING, state).is_empty());
+            groups.finish_sync(local);
+            tables.push(groups.snapshot());
+        }
+        assert_eq!(tables[0], tables[1]);
+        assert_eq!(tables[0]["g"], [Member { node: 1, client: 7 }]);
     }
 
     #[test]
