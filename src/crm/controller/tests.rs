@@ -775,6 +775,53 @@ fn a_clean_shutdown_moves_the_group_away_before_reporting_done() {
     assert_eq!(at_done.get("gohttpd"), Some(&vec![other]), "{at_done:?}");
 }
 
+/// A restarted node's controller can be alone for a moment before the rings merge: the DC
+/// of that view, it starts a transition (probes, then starts of the group there). Once the
+/// node with the lower id is in its view it is not the DC any more and sends nothing more of
+/// it: the group keeps running where it ran, once.
+#[test]
+fn a_node_that_was_dc_alone_for_a_moment_sends_nothing_more_once_it_is_not() {
+    let (mut sim, first) = guide_sim(true);
+    assert_eq!(first, 1, "the group runs on the DC");
+    let restarted = 2;
+    let stored = sim.core(restarted).cib().clone();
+    let now = sim.t0 + sim.elapsed;
+    let wall = 1_700_000_000 + sim.elapsed.as_secs() as i64;
+    let node = sim.nodes.get_mut(&restarted).unwrap();
+    let member = Member {
+        id: restarted,
+        name: format!("node{restarted}"),
+    };
+    node.core = Controller::new(member.clone(), stored, real_scheduler(), now, wall);
+    sim.members = vec![restarted];
+    sim.feed(restarted, Input::Quorum { quorate: true });
+    sim.feed(
+        restarted,
+        Input::View {
+            view: 50,
+            members: vec![member],
+        },
+    );
+    sim.deliver_queued();
+    assert!(sim.core(restarted).is_dc());
+    assert!(
+        sim.pending_exec.iter().any(|(id, _, _)| *id == restarted),
+        "it probes what runs there"
+    );
+    // The rings merge before any of it ran.
+    sim.set_view(&[1, 2]);
+    sim.settle();
+    assert_eq!(sim.where_running("vip"), vec![1]);
+    assert_eq!(sim.where_running("gohttpd"), vec![1]);
+    assert!(
+        !sim.nodes[&1].events.iter().any(|e| matches!(
+            e,
+            CrmEvent::OpResult { node, operation, .. } if node == "node2" && operation == "start"
+        )),
+        "the former DC of one started something"
+    );
+}
+
 #[test]
 fn quorum_regained_before_the_merge_starts_nothing_until_the_view_is_merged() {
     // A lone node without quorum (no-quorum-policy=stop) learns from the ring that quorum is
