@@ -1615,7 +1615,9 @@ impl Node {
             .copied()
             .filter(|m| *m != local && !transitional.contains(m))
             .collect();
-        for (client, event) in self.groups.remove_nodes(local, &gone) {
+        let mut deliveries = self.groups.finish_sync(local);
+        deliveries.extend(self.groups.remove_nodes(local, &gone));
+        for (client, event) in deliveries {
             self.out.push(Output::Group { client, event });
         }
         let incarnations = members
@@ -1652,11 +1654,12 @@ impl Node {
             self.seen_all = true;
         }
         self.update_quorum();
+        // Every member announces its memberships, none or some: group messages wait for all
+        // of them (see `group::Sync`).
+        self.groups.begin_sync(&members);
         let state = self.groups.local_state();
-        if !state.is_empty() {
-            let bytes = GroupMsg::State { entries: state }.encode();
-            self.enqueue_front(&bytes);
-        }
+        let bytes = GroupMsg::State { entries: state }.encode();
+        self.enqueue_front(&bytes);
         if members.first() == Some(&local) && members.len() < self.known_nodes().len() + 1 {
             self.timers
                 .arm(Timer::Merge, self.now, self.config.merge_ms);

@@ -7,8 +7,8 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use hakit::ring::{
-    AuthKey, GroupEvent, Input, Node, NodeId, Output, QuorumConfig, Request, RingConfig, RingEvent,
-    RingId, RingNode,
+    AuthKey, GroupEvent, Input, Member, Node, NodeId, Output, QuorumConfig, Request, RingConfig,
+    RingEvent, RingId, RingNode,
 };
 use hakit::rng::Rng;
 
@@ -40,6 +40,12 @@ struct SimNode {
     delivered: BTreeMap<RingId, Vec<u64>>,
     /// Group messages received: (sender node, payload).
     received: Vec<(NodeId, Vec<u8>)>,
+    /// The members of [`GROUP`] as last reported to this node's client.
+    group: Vec<Member>,
+    /// The position of the last delivered fragment, and how many group messages the node
+    /// has delivered since: a message comes out with its last fragment, or later, together
+    /// with others held back while a ring change settles (the same ones everywhere).
+    last_delivered: Option<(RingId, u64, usize)>,
 }
 
 struct InFlight {
@@ -73,6 +79,9 @@ pub(crate) struct SimNet {
     view_members: HashMap<RingId, Vec<NodeId>>,
     canonical: HashMap<(RingId, u64), (NodeId, u64)>,
     transitions: HashMap<(RingId, RingId), Vec<(NodeId, DeliveryLog)>>,
+    /// Where a group message came out (see `SimNode::last_delivered`) → the group's members
+    /// at that point.
+    group_at: HashMap<(RingId, u64, usize), Vec<Member>>,
     check_quorum: bool,
     pub(crate) trace: Vec<String>,
     pub(crate) datagrams: u64,
@@ -121,6 +130,7 @@ impl SimNet {
             view_members: HashMap::new(),
             canonical: HashMap::new(),
             transitions: HashMap::new(),
+            group_at: HashMap::new(),
             check_quorum: true,
             trace: Vec::new(),
             datagrams: 0,
@@ -167,6 +177,8 @@ impl SimNet {
                 view: None,
                 delivered: BTreeMap::new(),
                 received: Vec::new(),
+                group: Vec::new(),
+                last_delivered: None,
             },
         );
         self.request(
@@ -424,15 +436,7 @@ impl SimNet {
             match output {
                 Output::Send { to, bytes } => self.transmit(id, id_of(to), bytes),
                 Output::Event(event) => self.on_event(id, event),
-                Output::Group { client: _, event } => {
-                    if let GroupEvent::Message { from, data, .. } = event {
-                        self.nodes
-                            .get_mut(&id)
-                            .unwrap()
-                            .received
-                            .push((from.node, data));
-                    }
-                }
+                Output::Group { client: _, event } => self.on_group_event(id, event),
                 Output::Reply(_) => {}
             }
         }
@@ -507,6 +511,7 @@ impl SimNet {
                 digest,
             } => {
                 self.trace.push(format!("{ms} {id} deliver {ring}/{seq}"));
+                self.nodes.get_mut(&id).unwrap().last_delivered = Some((ring, seq, 0));
                 // Guarantee 2: one message per position, positions in increasing order.
                 let known = self
                     .canonical
@@ -535,6 +540,32 @@ impl SimNet {
             RingEvent::Gather { reason } => self.trace.push(format!("{ms} {id} gather {reason:?}")),
             RingEvent::Quorum(q) => self.trace.push(format!("{ms} {id} quorate {}", q.quorate)),
             RingEvent::Dropped { .. } | RingEvent::Stopped => {}
+        }
+    }
+
+    fn on_group_event(&mut self, id: NodeId, event: GroupEvent) {
+        let sim = self.nodes.get_mut(&id).unwrap();
+        match event {
+            GroupEvent::Joined { members, .. } | GroupEvent::Left { members, .. } => {
+                sim.group = members;
+            }
+            GroupEvent::Message { from, data, .. } => {
+                sim.received.push((from.node, data));
+                // Guarantee 7 (group changes at one point): every member delivers a group
+                // message with the same group membership.
+                let at = sim
+                    .last_delivered
+                    .as_mut()
+                    .expect("a message comes after a fragment");
+                at.2 += 1;
+                let at = *at;
+                let known = self.group_at.entry(at).or_insert_with(|| sim.group.clone());
+                assert_eq!(
+                    *known, sim.group,
+                    "seed {}: node {id} delivered message {} after {}/{} with another group membership",
+                    self.seed, at.2, at.0, at.1
+                );
+            }
         }
     }
 
