@@ -1321,6 +1321,7 @@ impl OpDone {
             on_node: Some(op.node.clone()),
             transition_key: Some(transition_key(op, action)),
             transition_magic: None,
+            ..OpRecord::default()
         }
     }
 }
