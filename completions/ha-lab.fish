@@ -107,7 +107,7 @@ complete -c ha-lab -n "__fish_ha_lab_using_subcommand demo" -l bin-dir -d 'Direc
 complete -c ha-lab -n "__fish_ha_lab_using_subcommand demo" -l keep -d 'Leave the lab running at the end'
 complete -c ha-lab -n "__fish_ha_lab_using_subcommand demo" -l json -d 'Print JSON for scripts instead of text'
 complete -c ha-lab -n "__fish_ha_lab_using_subcommand demo" -s h -l help -d 'Print help'
-complete -c ha-lab -n "__fish_ha_lab_using_subcommand bench" -l runs -d 'Fresh labs to measure in, per stack (`--runs 1 --faults standby` is the quick check)' -r
+complete -c ha-lab -n "__fish_ha_lab_using_subcommand bench" -l runs -d 'Fresh labs to measure in, per stack (`--runs 1 --faults standby` is the quick check; 0 measures nothing and reports the `--load` files)' -r
 complete -c ha-lab -n "__fish_ha_lab_using_subcommand bench" -s n -l nodes -d 'Number of nodes (1-32)' -r
 complete -c ha-lab -n "__fish_ha_lab_using_subcommand bench" -l faults -d 'Faults to inject in each run, in order' -r
 complete -c ha-lab -n "__fish_ha_lab_using_subcommand bench" -l wait-ms -d 'Longest wait for the service to answer, move or settle, in milliseconds' -r

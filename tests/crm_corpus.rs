@@ -11,17 +11,36 @@ use hakit::crm::edit::{Mode, apply_text};
 use hakit::crm::render::{canonical, keep_order, show};
 use hakit::crm::xml::{parse_cib, to_xml};
 
-/// The corpus's XML cases, sorted; `None` when the corpus is not there.
-fn cases() -> Option<Vec<PathBuf>> {
+/// The corpus's cases the XML reader accepts, by path, and how many it refused (those are
+/// the reader's to handle: counted, not failed); `None` when the corpus is not there.
+fn readable_cases() -> Option<(Vec<(PathBuf, Cib)>, usize)> {
     let dir = corpus()?;
-    let mut cases: Vec<PathBuf> = std::fs::read_dir(&dir)
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "xml"))
         .collect();
-    cases.sort();
-    assert!(!cases.is_empty(), "no cases in {}", dir.display());
-    Some(cases)
+    paths.sort();
+    assert!(!paths.is_empty(), "no cases in {}", dir.display());
+    let total = paths.len();
+    let cases: Vec<(PathBuf, Cib)> = paths
+        .into_iter()
+        .filter_map(|path| {
+            let cib = parse_cib(&std::fs::read_to_string(&path).unwrap()).ok()?;
+            Some((path, cib))
+        })
+        .collect();
+    let unreadable = total - cases.len();
+    Some((cases, unreadable))
+}
+
+fn assert_none_failed(failures: &[String], cases: usize) {
+    assert!(
+        failures.is_empty(),
+        "{} of {cases} cases fail:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 fn corpus() -> Option<PathBuf> {
@@ -36,19 +55,12 @@ fn corpus() -> Option<PathBuf> {
 
 #[test]
 fn every_tier1_configuration_round_trips_through_crm_text() {
-    let Some(cases) = cases() else {
+    let Some((cases, unreadable)) = readable_cases() else {
         eprintln!("skipped: no scheduler corpus beside the repository");
         return;
     };
     let mut failures = Vec::new();
-    let mut unreadable = 0;
-    for case in &cases {
-        let text = std::fs::read_to_string(case).unwrap();
-        // Cases the XML reader refuses are the reader's to handle; count them, do not fail.
-        let Ok(cib) = parse_cib(&text) else {
-            unreadable += 1;
-            continue;
-        };
+    for (case, cib) in &cases {
         let expected = canonical(&cib.configuration);
         let crm = show(&cib.configuration);
         let mut back = Cib::default();
@@ -67,33 +79,23 @@ fn every_tier1_configuration_round_trips_through_crm_text() {
     }
     eprintln!(
         "{} cases round-tripped, {unreadable} not readable as XML",
-        cases.len() - unreadable - failures.len()
+        cases.len() - failures.len()
     );
-    assert!(
-        failures.is_empty(),
-        "{} of {} cases fail:\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n")
-    );
+    assert_none_failed(&failures, cases.len());
 }
 
 #[test]
 fn every_tier1_cib_round_trips_through_xml_export() {
-    let Some(cases) = cases() else {
+    let Some((cases, _)) = readable_cases() else {
         eprintln!("skipped: no scheduler corpus beside the repository");
         return;
     };
     let mut failures = Vec::new();
-    for case in &cases {
-        let text = std::fs::read_to_string(case).unwrap();
-        let Ok(cib) = parse_cib(&text) else {
-            continue;
-        };
-        let exported = to_xml(&cib);
+    for (case, cib) in &cases {
+        let exported = to_xml(cib);
         match parse_cib(&exported) {
             Err(e) => failures.push(format!("{}: export unreadable: {e}", case.display())),
-            Ok(back) if back != cib => {
+            Ok(back) if back != *cib => {
                 failures.push(format!("{}: differs after export", case.display()))
             }
             Ok(back) if to_xml(&back) != exported => {
@@ -102,11 +104,5 @@ fn every_tier1_cib_round_trips_through_xml_export() {
             Ok(_) => {}
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} of {} cases fail:\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n")
-    );
+    assert_none_failed(&failures, cases.len());
 }

@@ -52,6 +52,11 @@ fn sigterm_to_ha_ring_moves_the_group_away_before_the_node_leaves() {
     cluster.wait_synced();
     let leaving = cluster.start_group(1, guide);
     let staying = 3 - leaving;
+    // The group starts on node1, the DC: a leaving DC finishes the transition that starts
+    // the group elsewhere before it goes. (A leaving node that is not the DC goes once its
+    // own resources are stopped, as under Pacemaker; the starts elsewhere may come later.)
+    let dc = cluster.client(leaving).unwrap().status().unwrap().dc;
+    assert_eq!(dc.map(|m| m.id), Some(leaving), "the group runs on the DC");
     let pid = cluster.ring_process(leaving).unwrap().id() as i32;
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(pid),

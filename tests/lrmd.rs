@@ -318,17 +318,24 @@ fn exit_codes_outside_the_spec_are_failed_results() {
     );
 }
 
-/// Installs the gohttpd init script as `lsb:hkgohttpd`: the same script, its program a copy
-/// of `sleep`, renamed only so its `pkill -9` cannot reach a real gohttpd elsewhere on the
-/// machine (other labs run one in their own pid namespaces, which the host's pkill sees).
-fn install_gohttpd(scratch: &Scratch) -> PathBuf {
-    install_service(scratch, "hkgohttpd")
+/// The gohttpd init script installed under a name of its own (see [`install_service`]).
+struct Service {
+    /// `lsb:NAME`.
+    agent: String,
+    script: PathBuf,
+    /// A copy of `sleep` named NAME: what the script starts and its `pkill -9 NAME` kills.
+    program: PathBuf,
 }
 
-/// Installs the gohttpd init script as service `name` (its program and its `pkill` renamed
-/// too), so tests running at once never kill each other's service.
-fn install_service(scratch: &Scratch, name: &str) -> PathBuf {
-    let program = scratch.path(name);
+/// Installs the gohttpd init script as service `hk<tag><pid>d`, its program a copy of
+/// `sleep` and its `pkill -9 gohttpd` renamed likewise, so that the pkill reaches neither a
+/// real gohttpd elsewhere on the machine (other labs run one in their own pid namespaces,
+/// which the host's pkill sees) nor the service of another test or of another run of this
+/// one. pkill matches a pattern anywhere in the name: the final `d` keeps pid 12 from
+/// matching pid 123, and the name stays within the 15 characters of /proc/PID/comm.
+fn install_service(scratch: &Scratch, tag: &str) -> Service {
+    let name = format!("hk{tag}{}d", std::process::id());
+    let program = scratch.path(&name);
     std::fs::copy("/bin/sleep", &program).unwrap();
     let text = std::fs::read_to_string(fixtures().join("init.d/gohttpd"))
         .unwrap()
@@ -338,7 +345,11 @@ fn install_service(scratch: &Scratch, name: &str) -> PathBuf {
     std::fs::write(&script, text).unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    script
+    Service {
+        agent: format!("lsb:{name}"),
+        script,
+        program,
+    }
 }
 
 /// Pids of processes running `program` (found through /proc/PID/exe, not by name).
@@ -351,6 +362,21 @@ fn processes_of(program: &Path) -> Vec<i32> {
         })
         .filter(|pid| is_alive(*pid))
         .collect()
+}
+
+/// Waits (bounded) until `program` runs and returns guards for its processes. A script's
+/// `program &` has returned before the forked shell has exec'd `program`; on a loaded
+/// machine that exec can come well after the action's result.
+fn wait_running(program: &Path) -> Vec<PidGuard> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let pids = processes_of(program);
+        if !pids.is_empty() {
+            return pids.into_iter().map(PidGuard).collect();
+        }
+        assert!(Instant::now() < deadline, "{} never ran", program.display());
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// Waits (bounded) until no process runs `program`; a SIGKILLed process takes a moment to go.
@@ -371,8 +397,11 @@ fn wait_gone(program: &Path) {
 #[test]
 fn guide_gohttpd_script_starts_stops_and_is_monitored_by_its_processes() {
     let scratch = Scratch::new();
-    let script = install_gohttpd(&scratch);
-    let program = scratch.path("hkgohttpd");
+    let Service {
+        agent,
+        script,
+        program,
+    } = install_service(&scratch, "go");
     let guards = || {
         processes_of(&program)
             .into_iter()
@@ -391,7 +420,7 @@ fn guide_gohttpd_script_starts_stops_and_is_monitored_by_its_processes() {
             .unwrap()
     };
     assert!(quiet("start").success());
-    let _direct = guards();
+    let _direct = wait_running(&program);
     use std::os::unix::process::ExitStatusExt;
     let stopped = quiet("stop");
     assert_eq!(
@@ -400,14 +429,14 @@ fn guide_gohttpd_script_starts_stops_and_is_monitored_by_its_processes() {
         "control: pkill -9 hits the script itself"
     );
 
-    let info = stdout(&scratch.run(&["ra", "info", "lsb:hkgohttpd"]));
+    let info = stdout(&scratch.run(&["ra", "info", &agent]));
     assert!(info.contains("the script has no status action"), "{info}");
 
-    let exec = |action: &str| scratch.run(&["exec", "lsb:hkgohttpd", action, "--json"]);
+    let exec = |action: &str| scratch.run(&["exec", &agent, action, "--json"]);
     let out = exec("start");
     assert!(out.status.success(), "{}", stderr(&out));
-    let _running = guards();
-    assert_eq!(processes_of(&program).len(), 1);
+    let running = wait_running(&program);
+    assert_eq!(running.len(), 1);
     assert_eq!(json(&exec("monitor"))["data"]["rc"], 0);
     let out = exec("stop");
     assert_eq!(
@@ -425,7 +454,7 @@ fn guide_gohttpd_script_starts_stops_and_is_monitored_by_its_processes() {
 
     // The daemon dying on its own is noticed too.
     assert!(exec("start").status.success());
-    let running = guards();
+    let running = wait_running(&program);
     assert_eq!(json(&exec("monitor"))["data"]["rc"], 0);
     drop(running);
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -435,7 +464,7 @@ fn guide_gohttpd_script_starts_stops_and_is_monitored_by_its_processes() {
     }
     assert_eq!(json(&exec("monitor"))["data"]["rc"], 7);
 
-    let out = scratch.run(&["test", "lsb:hkgohttpd"]);
+    let out = scratch.run(&["test", &agent]);
     let _left = guards();
     let report = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{report}");
@@ -447,7 +476,10 @@ fn guide_gohttpd_script_starts_stops_and_is_monitored_by_its_processes() {
         report.contains("saw it running after start and stopped after stop"),
         "{report}"
     );
-    assert!(report.contains("lsb:hkgohttpd: NOT compliant"), "{report}");
+    assert!(
+        report.contains(&format!("{agent}: NOT compliant")),
+        "{report}"
+    );
 }
 
 #[test]
@@ -885,16 +917,15 @@ fn daemon_survives_every_kind_of_bad_input() {
 #[test]
 fn restarted_daemon_keeps_track_of_what_it_started() {
     let scratch = Scratch::new();
-    install_service(&scratch, "hkwebd");
-    let program = scratch.path("hkwebd");
+    let Service { agent, program, .. } = install_service(&scratch, "web");
     let daemon = DaemonGuard::start(&scratch);
     let mut lrmd = daemon.client();
     let start = lrmd
-        .exec_wait(&exec_args("web", "lsb:hkwebd", "start", &[]))
+        .exec_wait(&exec_args("web", &agent, "start", &[]))
         .unwrap();
     assert_eq!(start.rc, Some(0));
-    let _service: Vec<PidGuard> = processes_of(&program).into_iter().map(PidGuard).collect();
-    assert_eq!(_service.len(), 1);
+    let service = wait_running(&program);
+    assert_eq!(service.len(), 1);
     assert!(daemon.stop().success());
 
     let daemon = DaemonGuard::start(&scratch);
@@ -902,7 +933,7 @@ fn restarted_daemon_keeps_track_of_what_it_started() {
     let resources = lrmd.resources().unwrap().resources;
     assert_eq!(resources["web"].tracked_groups.len(), 1, "{resources:?}");
     let monitor = lrmd
-        .exec_wait(&exec_args("web", "lsb:hkwebd", "monitor", &[]))
+        .exec_wait(&exec_args("web", &agent, "monitor", &[]))
         .unwrap();
     assert_eq!(
         monitor.rc,
@@ -910,12 +941,12 @@ fn restarted_daemon_keeps_track_of_what_it_started() {
         "monitored by the processes the old daemon started"
     );
     let stop = lrmd
-        .exec_wait(&exec_args("web", "lsb:hkwebd", "stop", &[]))
+        .exec_wait(&exec_args("web", &agent, "stop", &[]))
         .unwrap();
     assert_eq!(stop.rc, Some(0), "{stop:?}");
     wait_gone(&program);
     let monitor = lrmd
-        .exec_wait(&exec_args("web", "lsb:hkwebd", "monitor", &[]))
+        .exec_wait(&exec_args("web", &agent, "monitor", &[]))
         .unwrap();
     assert_eq!(monitor.rc, Some(7));
 }

@@ -341,7 +341,18 @@ impl Staged {
 }
 
 /// Asks the user a yes/no question; `None` when there is nobody to ask.
-pub type Asker<'a> = Box<dyn FnMut(&str) -> Option<bool> + 'a>;
+pub type Asker<'a> = Box<dyn FnMut(&str) -> Answer + 'a>;
+
+/// An answer to a yes/no question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// Go ahead (commit).
+    Yes,
+    /// Do not (drop the changes); also what end of input means.
+    No,
+    /// Neither: the question was interrupted (Ctrl-C), so nothing happens.
+    Cancel,
+}
 
 /// One run of the crm shell: where the CIB is, the current level, staged changes.
 pub struct Session<'a> {
@@ -554,17 +565,20 @@ impl<'a> Session<'a> {
         }
         let answer = match self.asker.as_mut() {
             Some(ask) => ask("There are changes pending. Do you want to commit them (y/n)? "),
-            None => None,
+            None => Answer::No,
         };
         match answer {
-            Some(true) => self.commit(false),
-            _ => {
+            Answer::Yes => self.commit(false),
+            Answer::No => {
                 if let Some(staged) = &mut self.staged {
                     staged.discard();
                 }
                 self.info("changes discarded");
                 Ok(())
             }
+            Answer::Cancel => Err(failed(
+                "still at the configure level with the changes pending (commit, or leave and answer n)",
+            )),
         }
     }
 

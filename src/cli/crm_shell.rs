@@ -25,7 +25,7 @@ use rustyline::hint::Hinter;
 use rustyline::validate::Validator;
 use rustyline::{Config, Context, Editor, Helper, history::DefaultHistory};
 
-use super::crm::{Flow, RunMode, Session, Target};
+use super::crm::{Answer, Flow, RunMode, Session, Target};
 use super::{CliResult, Failure};
 use crate::crm::cib::Configuration;
 use crate::crm::shell::{self, CLASSES, Level};
@@ -36,7 +36,12 @@ pub const HISTORY_MAX: usize = 1000;
 /// The history file for this user, from the environment lookup given: see the module doc.
 /// `None` without `XDG_STATE_HOME` or `HOME`.
 pub fn history_file(lookup: impl Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
-    let set = |name: &str| lookup(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    // XDG says to ignore a relative path; so does an empty one.
+    let set = |name: &str| {
+        lookup(name)
+            .map(PathBuf::from)
+            .filter(|path| path.is_absolute())
+    };
     let base = set("XDG_STATE_HOME").or_else(|| set("HOME").map(|h| h.join(".local/state")))?;
     Some(base.join("hakit").join("crm_history"))
 }
@@ -468,8 +473,11 @@ pub fn interactive(target: Target, json: bool, level: Level, out: &mut dyn Write
     session.level = level;
     let asker_editor = editor.clone();
     session.set_asker(Box::new(move |question: &str| {
-        let answer = asker_editor.borrow_mut().readline(question).ok()?;
-        Some(matches!(answer.trim(), "y" | "Y" | "yes" | "Yes"))
+        match asker_editor.borrow_mut().readline(question) {
+            Ok(answer) if matches!(answer.trim(), "y" | "Y" | "yes" | "Yes") => Answer::Yes,
+            Err(ReadlineError::Interrupted) => Answer::Cancel,
+            _ => Answer::No,
+        }
     }));
     // Load the CIB up front so completion knows the ids; a missing controller is reported
     // when a command needs it.
@@ -720,5 +728,9 @@ mod tests {
             Some(PathBuf::from("/s/hakit/crm_history"))
         );
         assert_eq!(history_file(lookup(&[("HOME", "")])), None);
+        assert_eq!(
+            history_file(lookup(&[("HOME", "/h"), ("XDG_STATE_HOME", "rel")])),
+            Some(PathBuf::from("/h/.local/state/hakit/crm_history"))
+        );
     }
 }

@@ -158,7 +158,8 @@ pub struct DemoArgs {
 /// `ha-lab bench` options.
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
-    /// Fresh labs to measure in, per stack (`--runs 1 --faults standby` is the quick check).
+    /// Fresh labs to measure in, per stack (`--runs 1 --faults standby` is the quick check;
+    /// 0 measures nothing and reports the `--load` files).
     #[arg(long, default_value_t = 20)]
     pub runs: u32,
     /// Number of nodes (1-32).

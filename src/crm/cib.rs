@@ -718,7 +718,14 @@ pub fn parse_duration_ms(text: &str) -> Option<u64> {
     let (digits, unit) = text.split_at(split);
     let value: u64 = digits.parse().ok()?;
     let unit = unit.trim();
-    // Case-insensitive without allocating: verify reads every op's durations on each commit.
+    // The spellings nearly every CIB uses, before the case-insensitive search below (verify
+    // reads every op's durations on each commit).
+    match unit {
+        "" | "s" => return value.checked_mul(1000),
+        "ms" => return Some(value),
+        "m" | "min" => return value.checked_mul(60_000),
+        _ => {}
+    }
     let is = |names: &[&str]| names.iter().any(|n| n.eq_ignore_ascii_case(unit));
     if is(&["", "s", "sec", "secs", "second", "seconds"]) {
         value.checked_mul(1000)

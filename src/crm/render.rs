@@ -31,12 +31,19 @@ pub struct Shown {
 
 /// The whole configuration in crm syntax.
 pub fn show(config: &Configuration) -> String {
-    show_with_lines(config).text
+    write_all(config, false).text
 }
 
 /// The whole configuration in crm syntax, with where each object starts.
 pub fn show_with_lines(config: &Configuration) -> Shown {
-    let mut out = Writer::default();
+    write_all(config, true)
+}
+
+fn write_all(config: &Configuration, with_lines: bool) -> Shown {
+    let mut out = Writer {
+        with_lines,
+        ..Writer::default()
+    };
     for object in objects(config) {
         object.write(&mut out);
     }
@@ -135,13 +142,14 @@ impl Object<'_> {
             Object::Node(node) => write_node(out, node),
             Object::Primitive(p) => write_primitive(out, p),
             Object::Group(g) => {
-                let members: Vec<&str> = g.children.iter().map(Resource::id).collect();
-                out.head(format!("group {} {}", g.id, members.join(" ")));
+                let mut words = vec!["group", g.id.as_str()];
+                words.extend(g.children.iter().map(Resource::id));
+                out.head_words(&words);
                 out.pairs("params", &g.params);
                 out.pairs("meta", &g.meta);
             }
             Object::Clone(c) => {
-                out.head(format!("clone {} {}", c.id, c.child.id()));
+                out.head_words(&["clone", &c.id, c.child.id()]);
                 out.pairs("params", &c.params);
                 out.pairs("meta", &c.meta);
             }
@@ -234,7 +242,7 @@ pub fn agent_text(p: &Primitive) -> String {
 
 fn write_primitive(out: &mut Writer, p: &Primitive) {
     if p.class == "ocf" && p.provider.as_deref() == Some("heartbeat") {
-        out.head(format_args!("primitive {} {}", p.id, p.kind));
+        out.head_words(&["primitive", &p.id, &p.kind]);
     } else {
         out.head(format_args!("primitive {} {}", p.id, p.agent()));
     }
@@ -427,12 +435,27 @@ struct Writer {
     shown: Shown,
     line: usize,
     lines_in_object: usize,
+    /// Whether to record where each object starts (`shown.lines`).
+    with_lines: bool,
 }
 
 impl Writer {
     fn begin(&mut self, id: &str) {
-        self.shown.lines.push((id.to_string(), self.line + 1));
+        if self.with_lines {
+            self.shown.lines.push((id.to_string(), self.line + 1));
+        }
         self.lines_in_object = 0;
+    }
+
+    /// A head line of plain words (no formatting machinery: `show` writes thousands).
+    fn head_words(&mut self, words: &[&str]) {
+        for (index, word) in words.iter().enumerate() {
+            if index > 0 {
+                self.shown.text.push(' ');
+            }
+            self.shown.text.push_str(word);
+        }
+        self.lines_in_object = 1;
     }
 
     fn head(&mut self, text: impl std::fmt::Display) {
@@ -600,7 +623,7 @@ mod tests {
                     id: format!("c{index}"),
                     child: Box::new(child),
                     meta: nvlist(rng, "cmeta"),
-                    params: NvList::new(),
+                    params: nvlist(rng, "cparam"),
                 });
             }
         }

@@ -461,12 +461,7 @@ impl CibFile {
             rename_if_present(&self.backup_path(n), &self.backup_path(n + 1))
                 .map_err(|e| self.io(e))?;
         }
-        let newest = self.backup_path(1);
-        match fs::remove_file(&newest) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(self.io(e)),
-            _ => {}
-        }
-        link_if_present(&self.path, &newest).map_err(|e| self.io(e))?;
+        link_if_present(&self.path, &self.backup_path(1)).map_err(|e| self.io(e))?;
         Ok(())
     }
 }
@@ -480,8 +475,8 @@ fn rename_if_present(from: &Path, to: &Path) -> io::Result<bool> {
     }
 }
 
-/// Links `to` to the file at `from` (replacing nothing); `Ok(false)` when `from` does not
-/// exist.
+/// Makes `to` a second name of the file at `from`, replacing whatever `to` was; `Ok(false)`
+/// when `from` does not exist.
 fn link_if_present(from: &Path, to: &Path) -> io::Result<bool> {
     match fs::remove_file(to) {
         Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
@@ -607,6 +602,25 @@ mod tests {
         assert_eq!(file.load().unwrap().unwrap().epoch, 5);
         let back2 = decode(&fs::read(file.backup_path(2)).unwrap()).unwrap();
         assert_eq!(back2.epoch, 3);
+    }
+
+    #[test]
+    fn leftovers_of_an_interrupted_commit_do_no_harm() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = CibFile::new(dir.path().join("cib.json")).keeping(2);
+        for epoch in 1..=3 {
+            file.store(&sample(epoch), None).unwrap();
+        }
+        // As a crash between the last two renames leaves it: a retired version beside a
+        // spare holding a half-written one.
+        fs::write(dir.path().join(".cib.json.retired"), b"old").unwrap();
+        fs::write(dir.path().join(".cib.json.spare"), b"{\"format\":\"hak").unwrap();
+        file.store(&sample(4), None).unwrap();
+        assert_eq!(file.load().unwrap().unwrap().epoch, 4);
+        let back1 = decode(&fs::read(file.backup_path(1)).unwrap()).unwrap();
+        let back2 = decode(&fs::read(file.backup_path(2)).unwrap()).unwrap();
+        assert_eq!((back1.epoch, back2.epoch), (3, 2));
+        assert!(!dir.path().join(".cib.json.retired").exists());
     }
 
     #[test]

@@ -211,7 +211,8 @@ pub fn boot_script(stack: Stack, lab_dir: &Path, port: u16) -> String {
              chmod 750 \"$ROOT/run/crm\"\n",
         );
     }
-    text.push_str("mount --bind \"$ROOT/run\" /run\n");
+    // Recursive: a plain bind would leave the lab directory's mount behind.
+    text.push_str("mount --rbind \"$ROOT/run\" /run\n");
     match stack {
         Stack::Hakit => {}
         Stack::Pacemaker => text.push_str(
@@ -390,7 +391,7 @@ mod tests {
     #[test]
     fn boot_script_mounts_run_last_and_keeps_a_lab_under_run_reachable() {
         let script = boot_script(Stack::Pacemaker, Path::new("/run/ha-lab/bench"), 80);
-        let run = script.find("mount --bind \"$ROOT/run\" /run").unwrap();
+        let run = script.find("mount --rbind \"$ROOT/run\" /run").unwrap();
         let pacemaker = script
             .find("mount --bind \"$ROOT/var/lib/pacemaker\"")
             .unwrap();

@@ -180,6 +180,27 @@ pub(crate) struct Groups {
     table: BTreeMap<String, BTreeSet<Member>>,
     /// Local requests (applied to `table` only once the join is delivered).
     local: BTreeMap<ClientId, BTreeSet<String>>,
+    /// After a ring change, until every member's `State` is delivered.
+    sync: Option<Sync>,
+}
+
+/// The exchange of `State`s after a ring change. Nodes coming from different rings hold
+/// different tables until they have each other's `State`s, and would each see the others
+/// join at another point of the stream (where their `State` is delivered): one node would
+/// then deliver a message in a group it has not yet seen the sender join, or not deliver it
+/// at all, while another does. So every group message waits until the last member's
+/// `State`; then the `State`s are applied, every table is the same, and the held messages
+/// follow in order: the membership change falls at one point of the stream everywhere.
+/// Each member's `State` leads its send queue, so about one token rotation's worth of
+/// messages is ever held; a ring change before the last `State` ends the exchange.
+#[derive(Debug)]
+struct Sync {
+    /// Members of the new ring whose `State` has not been delivered yet.
+    waiting: BTreeSet<NodeId>,
+    /// `State`s delivered so far, in order.
+    states: Vec<(NodeId, RingId, GroupMsg)>,
+    /// Every other group message delivered meanwhile, in order.
+    held: Vec<(NodeId, RingId, GroupMsg)>,
 }
 
 /// A delivery to one local client.
@@ -254,8 +275,65 @@ impl Groups {
             .unwrap_or_default()
     }
 
-    /// Applies one delivered group message from `origin`; returns local deliveries.
+    /// Starts the `State` exchange of a new ring with these members (see [`Sync`]). Call
+    /// [`Groups::finish_sync`] first.
+    pub(crate) fn begin_sync(&mut self, members: &[NodeId]) {
+        debug_assert!(
+            self.sync.is_none(),
+            "the previous exchange was not finished"
+        );
+        self.sync = Some(Sync {
+            waiting: members.iter().copied().collect(),
+            states: Vec::new(),
+            held: Vec::new(),
+        });
+    }
+
+    /// Ends the `State` exchange, complete or not (the ring changed again first: the nodes
+    /// moving on together delivered the same part of it): applies the `State`s delivered,
+    /// then the held messages. Members whose `State` did not come lose their entries: the
+    /// nodes moving on together came from different rings, each with its own entries for
+    /// them, and only the `State`s they all delivered are the same.
+    pub(crate) fn finish_sync(&mut self, local: NodeId) -> Vec<Delivery> {
+        let Some(sync) = self.sync.take() else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (origin, ring, msg) in sync.states {
+            out.extend(self.apply_now(local, origin, ring, msg));
+        }
+        let silent: Vec<NodeId> = sync.waiting.into_iter().collect();
+        out.extend(self.remove_nodes(local, &silent));
+        for (origin, ring, msg) in sync.held {
+            out.extend(self.apply_now(local, origin, ring, msg));
+        }
+        out
+    }
+
+    /// Takes one delivered group message from `origin`; returns local deliveries (none while
+    /// the `State` exchange runs, all of them when its last `State` arrives).
     pub(crate) fn apply(
+        &mut self,
+        local: NodeId,
+        origin: NodeId,
+        ring: RingId,
+        msg: GroupMsg,
+    ) -> Vec<Delivery> {
+        let Some(sync) = &mut self.sync else {
+            return self.apply_now(local, origin, ring, msg);
+        };
+        if matches!(msg, GroupMsg::State { .. }) && sync.waiting.remove(&origin) {
+            sync.states.push((origin, ring, msg));
+            if sync.waiting.is_empty() {
+                return self.finish_sync(local);
+            }
+        } else {
+            sync.held.push((origin, ring, msg));
+        }
+        Vec::new()
+    }
+
+    fn apply_now(
         &mut self,
         local: NodeId,
         origin: NodeId,
@@ -511,6 +589,111 @@ mod tests {
             },
         );
         assert!(out.is_empty());
+    }
+
+    /// Nodes 1 and 2 come from rings of their own, each in group `g`, and node 1's message
+    /// is ordered between the two `State`s of the merged ring: both deliver it after both
+    /// joins, at the same point.
+    #[test]
+    fn after_a_merge_both_sides_see_the_join_at_the_same_point() {
+        let join = |groups: &mut Groups, node: NodeId, client: ClientId| {
+            groups.request_join(client, "g");
+            groups.apply(
+                node,
+                node,
+                RING,
+                GroupMsg::Join {
+                    group: "g".into(),
+                    client,
+                },
+            );
+        };
+        let (mut one, mut two) = (Groups::default(), Groups::default());
+        join(&mut one, 1, 7);
+        join(&mut two, 2, 9);
+        let stream = [
+            (
+                1,
+                GroupMsg::State {
+                    entries: one.local_state(),
+                },
+            ),
+            (
+                1,
+                GroupMsg::Data {
+                    group: "g".into(),
+                    client: 7,
+                    data: vec![1],
+                },
+            ),
+            (
+                2,
+                GroupMsg::State {
+                    entries: two.local_state(),
+                },
+            ),
+        ];
+        let mut seen = Vec::new();
+        for (local, groups) in [(1, &mut one), (2, &mut two)] {
+            groups.begin_sync(&[1, 2]);
+            let mut points = Vec::new();
+            for (origin, msg) in stream.clone() {
+                let out = groups.apply(local, origin, RING, msg);
+                points.push(
+                    out.into_iter()
+                        .map(|(_, event)| match event {
+                            GroupEvent::Joined { members, .. } => format!("view {members:?}"),
+                            GroupEvent::Message { from, .. } => format!("message from {from:?}"),
+                            GroupEvent::Left { .. } => "left".into(),
+                        })
+                        .collect::<Vec<_>>(),
+                );
+            }
+            seen.push(points);
+        }
+        let sender = Member { node: 1, client: 7 };
+        let members = vec![sender, Member { node: 2, client: 9 }];
+        assert_eq!(
+            seen[0],
+            [
+                vec![],
+                vec![],
+                vec![
+                    format!("view {members:?}"),
+                    format!("message from {sender:?}")
+                ]
+            ]
+        );
+        assert_eq!(seen[0], seen[1]);
+    }
+
+    /// The merged ring of nodes 1 and 4 breaks before node 4's `State` is delivered; both
+    /// move on together, having delivered the same part: their tables end the same.
+    #[test]
+    fn an_unfinished_exchange_leaves_the_same_table_on_the_nodes_moving_on() {
+        let mut tables = Vec::new();
+        for (local, client) in [(1, 7), (4, 9)] {
+            let mut groups = Groups::default();
+            groups.request_join(client, "g");
+            groups.apply(
+                local,
+                local,
+                RING,
+                GroupMsg::Join {
+                    group: "g".into(),
+                    client,
+                },
+            );
+            groups.begin_sync(&[1, 4]);
+            let state = GroupMsg::State {
+                entries: vec![("g".into(), 7)],
+            };
+            assert!(groups.apply(local, 1, RING, state).is_empty());
+            groups.finish_sync(local);
+            tables.push(groups.snapshot());
+        }
+        assert_eq!(tables[0], tables[1]);
+        assert_eq!(tables[0]["g"], [Member { node: 1, client: 7 }]);
     }
 
     #[test]

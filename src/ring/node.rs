@@ -38,6 +38,14 @@ pub const MAX_QUEUED_BYTES: usize = 64 << 20;
 const MAX_RTR: usize = 256;
 /// Messages further than this past our all-received point are dropped (resent later).
 const MAX_AHEAD: u64 = 1 << 16;
+/// After a token loss, a member whose join has not been heard within this many join
+/// intervals is failed without waiting for the consensus timeout. A live member answers
+/// the first join within a round trip; the extra intervals cover lost joins.
+pub const SUSPECT_JOIN_INTERVALS: u64 = 2;
+/// Token visits in a row with a message missing and our all-received point not moving
+/// before we give up on receiving it (Totem's fail-to-receive): the retransmissions asked
+/// for cannot reach us, and staying would hold the whole ring's window shut.
+pub const FAIL_TO_RECEIVE_VISITS: u32 = 100;
 
 /// What the shell hands the core.
 #[derive(Debug)]
@@ -151,6 +159,9 @@ pub enum GatherReason {
     Restarted(NodeId),
     /// The nodelist changed.
     Reload,
+    /// Messages the ring has did not reach us for many token visits (one-way cut): we
+    /// leave and form our own ring, and merge back when the traffic flows again.
+    FailedToReceive,
 }
 
 /// Something that happened, for logs, subscribers and tests. JSON tagged by `type`, e.g.
@@ -322,8 +333,11 @@ struct JoinSeen {
 struct Gather {
     proc_set: BTreeSet<NodeId>,
     fail_set: BTreeSet<NodeId>,
+    /// Joins heard in this gather round.
     joins: BTreeMap<NodeId, JoinSeen>,
     period_start: Instant,
+    /// Members of the ring whose token was lost: failed early unless their join comes.
+    suspects: BTreeSet<NodeId>,
 }
 
 struct CommitWait {
@@ -342,6 +356,13 @@ struct RingState {
     delivered: u64,
     last_token_seq: u64,
     previous_aru: u64,
+    /// Installed straight from the commit token (nothing to recover): the representative
+    /// starts the token when that commit token, with this hop count, comes back.
+    awaiting_commit: Option<u64>,
+    /// Our all-received point at the previous token visit, and how many visits in a row it
+    /// stayed below the token's sequence without moving.
+    aru_at_last_visit: u64,
+    stuck_visits: u32,
 }
 
 impl RingState {
@@ -355,6 +376,9 @@ impl RingState {
             delivered: 0,
             last_token_seq: 0,
             previous_aru: 0,
+            awaiting_commit: None,
+            aru_at_last_visit: 0,
+            stuck_visits: 0,
         }
     }
 
@@ -666,6 +690,7 @@ impl Node {
                         self.timers.arm(Timer::Join, self.now, self.config.join_ms);
                     }
                 }
+                Timer::Suspect => self.on_suspect_timeout(),
                 Timer::Consensus => self.on_consensus_timeout(),
                 Timer::Merge => self.send_merge_detect(),
             }
@@ -794,26 +819,54 @@ impl Node {
             .as_ref()
             .map(|v| v.members.iter().copied().collect())
             .unwrap_or_default();
-        proc_set.insert(self.local());
+        let local = self.local();
+        proc_set.insert(local);
         let known: Vec<NodeId> = proc_set
             .iter()
             .copied()
             .filter(|id| self.is_known(*id))
             .collect();
+        // Only a lost token makes the old members suspect: the ring broke somewhere, and
+        // every live member answers our join at once (an operational one enters gather on
+        // it). Other reasons (merge, restart, a join) give everybody the consensus time.
+        let suspects: BTreeSet<NodeId> = if reason == GatherReason::TokenLoss {
+            known.iter().copied().filter(|id| *id != local).collect()
+        } else {
+            BTreeSet::new()
+        };
+        let fail_set: BTreeSet<NodeId> = if reason == GatherReason::FailedToReceive {
+            known.iter().copied().filter(|id| *id != local).collect()
+        } else {
+            BTreeSet::new()
+        };
         self.phase = Phase::Gather(Gather {
             proc_set: known.into_iter().collect(),
-            fail_set: BTreeSet::new(),
+            fail_set,
             joins: BTreeMap::new(),
             period_start: self.now,
+            suspects,
         });
         self.send_join();
         self.timers.arm(Timer::Join, self.now, self.config.join_ms);
         self.timers
             .arm(Timer::Consensus, self.now, self.config.consensus_ms);
+        if reason == GatherReason::TokenLoss {
+            let wait = self.suspect_wait_ms();
+            self.timers.arm(Timer::Suspect, self.now, wait);
+        } else {
+            self.timers.cancel(Timer::Suspect);
+        }
         if reason == GatherReason::Boot {
             // Alone at start: form a singleton ring at once; joins from others merge it.
             self.check_consensus();
         }
+    }
+
+    /// Leaves the ring alone: every other node is in the fail set of our joins, so a
+    /// singleton ring forms at once; merging brings the others back when traffic flows.
+    fn enter_failed_to_receive(&mut self) {
+        self.enter_gather(GatherReason::FailedToReceive);
+        self.check_consensus();
     }
 
     fn is_known(&self, id: NodeId) -> bool {
@@ -873,22 +926,24 @@ impl Node {
         if gather.fail_set.contains(&sender) {
             return;
         }
+        if join.fail_set.contains(&local) {
+            // It gave up on us this round and forms a ring without us; our next join makes
+            // that ring gather again with fresh sets (merge). Failing it back instead would
+            // let joins from finished rounds, still in flight, split every later round too.
+            // To us it counts as silent, so the consensus (or suspect) timeout still applies.
+            return self.stale();
+        }
         let before = (gather.proc_set.len(), gather.fail_set.len());
         gather.proc_set.insert(sender);
-        if join.fail_set.contains(&local) {
-            // It gave up on us, so we cannot share a ring this round.
-            gather.fail_set.insert(sender);
-        } else {
-            for id in &join.proc_set {
-                if known.contains(id) && gather.proc_set.len() < MAX_NODES {
-                    gather.proc_set.insert(*id);
-                }
+        for id in &join.proc_set {
+            if known.contains(id) && gather.proc_set.len() < MAX_NODES {
+                gather.proc_set.insert(*id);
             }
-            for id in &join.fail_set {
-                if *id != local && known.contains(id) {
-                    gather.proc_set.insert(*id);
-                    gather.fail_set.insert(*id);
-                }
+        }
+        for id in &join.fail_set {
+            if *id != local && known.contains(id) {
+                gather.proc_set.insert(*id);
+                gather.fail_set.insert(*id);
             }
         }
         gather.joins.insert(
@@ -903,6 +958,35 @@ impl Node {
         if changed {
             self.send_join();
         }
+        self.check_consensus();
+    }
+
+    /// How long after a token loss silent members are failed: a few join intervals, never
+    /// more than the consensus timeout (which stays the bound for everything else).
+    fn suspect_wait_ms(&self) -> u64 {
+        (SUSPECT_JOIN_INTERVALS * self.config.join_ms).min(self.config.consensus_ms)
+    }
+
+    /// Suspects that have not sent a join since the gather began go to the fail set, so
+    /// the live nodes agree without waiting for the consensus timeout. A live node failed
+    /// this way (too slow to answer) forms its own ring and merges back (merge detect).
+    fn on_suspect_timeout(&mut self) {
+        let Phase::Gather(gather) = &mut self.phase else {
+            return;
+        };
+        let silent: Vec<NodeId> = gather
+            .suspects
+            .iter()
+            .copied()
+            .filter(|id| gather.proc_set.contains(id) && !gather.fail_set.contains(id))
+            .filter(|id| !gather.joins.contains_key(id))
+            .collect();
+        gather.suspects.clear();
+        if silent.is_empty() {
+            return;
+        }
+        gather.fail_set.extend(silent);
+        self.send_join();
         self.check_consensus();
     }
 
@@ -956,6 +1040,7 @@ impl Node {
         self.ring_seq_max = ring.seq;
         self.timers.cancel(Timer::Join);
         self.timers.cancel(Timer::Consensus);
+        self.timers.cancel(Timer::Suspect);
         if candidates.len() == 1 {
             return self.form_singleton(ring);
         }
@@ -1023,6 +1108,7 @@ impl Node {
                 commit.token_seq += 1;
                 self.timers.cancel(Timer::Join);
                 self.timers.cancel(Timer::Consensus);
+                self.timers.cancel(Timer::Suspect);
                 self.phase = Phase::Commit(CommitWait {
                     ring: commit.ring,
                     members: commit.members.clone(),
@@ -1040,6 +1126,17 @@ impl Node {
                 }
                 commit.token_seq += 1;
                 self.enter_recovery(&commit);
+                if nothing_to_recover(&commit.entries) {
+                    // Every transitional group delivered the same prefix and holds nothing
+                    // more: the delivery cut is already agreed, so the recovery rotations
+                    // have nothing to do. Install now; the second rotation tells everybody.
+                    self.install(0);
+                    if let Phase::Operational(ring) = &mut self.phase
+                        && ring.members.first() == Some(&local)
+                    {
+                        ring.awaiting_commit = Some(commit.token_seq);
+                    }
+                }
                 self.forward(Message::Commit(commit));
             }
             Phase::Recovery(recovery) => {
@@ -1071,7 +1168,34 @@ impl Node {
                 self.quiet_rotations = 0;
                 self.process_token(token, false);
             }
-            Phase::Operational(_) | Phase::Stopped => self.stale(),
+            Phase::Operational(ring) => {
+                let returned = ring.ring == commit.ring
+                    && ring
+                        .awaiting_commit
+                        .is_some_and(|sent| commit.token_seq > sent);
+                if !returned {
+                    return self.stale();
+                }
+                // Second rotation of a ring installed without recovery: start its token.
+                ring.awaiting_commit = None;
+                self.retransmit = None;
+                self.timers.cancel(Timer::TokenRetransmit);
+                let token = Token {
+                    ring: commit.ring,
+                    token_seq: commit.token_seq + 1,
+                    seq: 0,
+                    aru: 0,
+                    aru_id: 0,
+                    rtr: Vec::new(),
+                    recovering: false,
+                    busy: false,
+                    install: false,
+                    recovery_end: 0,
+                };
+                self.rotation_seq = 0;
+                self.process_token(token, false);
+            }
+            Phase::Stopped => self.stale(),
         }
     }
 
@@ -1169,6 +1293,16 @@ impl Node {
         let Some(ring) = self.ring_state() else {
             return;
         };
+        if ring.my_aru < token.seq && ring.my_aru == ring.aru_at_last_visit {
+            ring.stuck_visits += 1;
+        } else {
+            ring.stuck_visits = 0;
+        }
+        ring.aru_at_last_visit = ring.my_aru;
+        if ring.stuck_visits >= FAIL_TO_RECEIVE_VISITS {
+            // The token is dropped: the others lose it and reform without us.
+            return self.enter_failed_to_receive();
+        }
         ring.last_token_seq = ring.last_token_seq.max(token.token_seq);
         let is_rep = ring.members.first() == Some(&local);
         let my_aru = ring.my_aru;
@@ -1312,18 +1446,31 @@ impl Node {
     }
 
     fn on_mcast(&mut self, mcast: Mcast) {
-        let successor = {
-            let local = self.local();
+        {
             let Some(ring) = self.ring_state() else {
                 return self.stale();
             };
             if ring.ring != mcast.ring || mcast.seq > ring.my_aru + MAX_AHEAD {
                 return self.stale();
             }
-            successor_of(&ring.members, local)
+        }
+        // A message numbered after the token we passed on was numbered by a later holder,
+        // so our successor has that token; a message of the new ring means the commit token
+        // went all the way round. (A resent old message proves nothing: it may have left
+        // before our token arrived, and cancelling then would stall the ring on a lost token.)
+        let passed_on = match &self.retransmit {
+            Some((_, Message::Token(token))) => mcast.seq > token.seq,
+            Some((_, Message::Commit(commit))) => commit.ring == mcast.ring,
+            Some((
+                _,
+                Message::Join(_)
+                | Message::Mcast(_)
+                | Message::MergeDetect { .. }
+                | Message::Leave { .. },
+            ))
+            | None => false,
         };
-        // The successor sending means it holds the token we passed on.
-        if mcast.origin == successor {
+        if passed_on {
             self.retransmit = None;
             self.timers.cancel(Timer::TokenRetransmit);
         }
@@ -1510,7 +1657,9 @@ impl Node {
             .copied()
             .filter(|m| *m != local && !transitional.contains(m))
             .collect();
-        for (client, event) in self.groups.remove_nodes(local, &gone) {
+        let mut deliveries = self.groups.finish_sync(local);
+        deliveries.extend(self.groups.remove_nodes(local, &gone));
+        for (client, event) in deliveries {
             self.out.push(Output::Group { client, event });
         }
         let incarnations = members
@@ -1547,11 +1696,12 @@ impl Node {
             self.seen_all = true;
         }
         self.update_quorum();
+        // Every member announces its memberships, none or some: group messages wait for all
+        // of them (see `group::Sync`).
+        self.groups.begin_sync(&members);
         let state = self.groups.local_state();
-        if !state.is_empty() {
-            let bytes = GroupMsg::State { entries: state }.encode();
-            self.enqueue_front(&bytes);
-        }
+        let bytes = GroupMsg::State { entries: state }.encode();
+        self.enqueue_front(&bytes);
         if members.first() == Some(&local) && members.len() < self.known_nodes().len() + 1 {
             self.timers
                 .arm(Timer::Merge, self.now, self.config.merge_ms);
@@ -1796,6 +1946,17 @@ fn old_ring_from(ring: RingState) -> OldRing {
         delivered: ring.delivered,
         store,
     }
+}
+
+/// True when no member of any transitional group holds an old-ring message that another
+/// member of its group has not delivered: recovery would resend nothing.
+fn nothing_to_recover(entries: &[CommitEntry]) -> bool {
+    entries.iter().all(|e| {
+        entries
+            .iter()
+            .filter(|f| f.old_ring == e.old_ring)
+            .all(|f| f.old_high <= e.old_delivered)
+    })
 }
 
 fn nodelist_votes(config: &RingConfig) -> u32 {

@@ -11,6 +11,8 @@ pub enum Timer {
     TokenRetransmit,
     /// Pass on a token held while the ring is idle (or a singleton's own token).
     TokenHold,
+    /// Gather after a token loss: members not heard from by now are put in the fail set.
+    Suspect,
     /// Resend the join message while gathering.
     Join,
     /// Give up on nodes that have not agreed.
@@ -19,10 +21,12 @@ pub enum Timer {
     Merge,
 }
 
-const ALL: [Timer; 6] = [
+// Suspect before Join: a join sent in the same tick already carries the new fail set.
+const ALL: [Timer; 7] = [
     Timer::TokenLoss,
     Timer::TokenRetransmit,
     Timer::TokenHold,
+    Timer::Suspect,
     Timer::Join,
     Timer::Consensus,
     Timer::Merge,
@@ -31,7 +35,7 @@ const ALL: [Timer; 6] = [
 /// The deadline table.
 #[derive(Debug, Default, Clone)]
 pub struct Timers {
-    deadlines: [Option<Instant>; 6],
+    deadlines: [Option<Instant>; ALL.len()],
 }
 
 impl Timers {
@@ -69,6 +73,6 @@ impl Timers {
 
     /// Disarms everything.
     pub fn clear(&mut self) {
-        self.deadlines = [None; 6];
+        self.deadlines = [None; ALL.len()];
     }
 }

@@ -476,6 +476,7 @@ mod interactive {
                 .env("HA_INIT_DIR", init_dir(cib))
                 .env("TERM", "xterm")
                 .env("HOME", cib.parent().unwrap())
+                .env_remove("XDG_STATE_HOME")
                 .arg("--cib-file")
                 .arg(cib)
                 .args(args)
@@ -660,6 +661,29 @@ mod interactive {
         let shown = show(&cib);
         assert!(shown.contains("op monitor interval=10s"), "{shown}");
         assert!(shown.contains("primitive sleeper anything"), "{shown}");
+    }
+
+    #[test]
+    fn interrupting_the_question_keeps_the_level_and_the_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let cib = dir.path().join("cib.json");
+        let mut shell = Shell::start(&cib, &["configure"]);
+        shell.expect("crm(cib.json)configure# ");
+        shell.send("property stonith-enabled=false\r");
+        shell.expect("crm(cib.json)configure# ");
+        shell.send("end\r");
+        shell.expect("Do you want to commit them (y/n)? ");
+        shell.send("\x03");
+        shell.expect("still at the configure level with the changes pending");
+        shell.expect("crm(cib.json)configure# ");
+        shell.send("show changed\r");
+        shell.expect("stonith-enabled=false");
+        shell.expect("crm(cib.json)configure# ");
+        shell.send("commit\r");
+        shell.expect("crm(cib.json)configure# ");
+        shell.send("quit\r");
+        assert_eq!(shell.wait_exit(), 0);
+        assert!(show(&cib).contains("stonith-enabled=false"));
     }
 
     #[test]

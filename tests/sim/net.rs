@@ -7,8 +7,8 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use hakit::ring::{
-    AuthKey, GroupEvent, Input, Node, NodeId, Output, QuorumConfig, Request, RingConfig, RingEvent,
-    RingId, RingNode,
+    AuthKey, GroupEvent, Input, Member, Node, NodeId, Output, QuorumConfig, Request, RingConfig,
+    RingEvent, RingId, RingNode,
 };
 use hakit::rng::Rng;
 
@@ -40,6 +40,12 @@ struct SimNode {
     delivered: BTreeMap<RingId, Vec<u64>>,
     /// Group messages received: (sender node, payload).
     received: Vec<(NodeId, Vec<u8>)>,
+    /// The members of [`GROUP`] as last reported to this node's client.
+    group: Vec<Member>,
+    /// The position of the last delivered fragment, and how many group messages the node
+    /// has delivered since: a message comes out with its last fragment, or later, together
+    /// with others held back while a ring change settles (the same ones everywhere).
+    last_delivered: Option<(RingId, u64, usize)>,
 }
 
 struct InFlight {
@@ -67,14 +73,21 @@ pub(crate) struct SimNet {
     delay_ms: (u64, u64),
     blocked: BTreeSet<(NodeId, NodeId)>,
     restarts: BTreeMap<NodeId, u64>,
+    /// Nodes stopped until the given time (like SIGSTOP): no ticks, input held back.
+    clogged: BTreeMap<NodeId, Instant>,
     // checkers
     view_members: HashMap<RingId, Vec<NodeId>>,
     canonical: HashMap<(RingId, u64), (NodeId, u64)>,
     transitions: HashMap<(RingId, RingId), Vec<(NodeId, DeliveryLog)>>,
+    /// Where a group message came out (see `SimNode::last_delivered`) → the group's members
+    /// at that point.
+    group_at: HashMap<(RingId, u64, usize), Vec<Member>>,
     check_quorum: bool,
     pub(crate) trace: Vec<String>,
     pub(crate) datagrams: u64,
     steps: u64,
+    /// `HAKIT_SIM_STEPS`: a run taking more steps is a livelock.
+    max_steps: u64,
 }
 
 impl SimNet {
@@ -113,13 +126,19 @@ impl SimNet {
             delay_ms: (0, 2),
             blocked: BTreeSet::new(),
             restarts: BTreeMap::new(),
+            clogged: BTreeMap::new(),
             view_members: HashMap::new(),
             canonical: HashMap::new(),
             transitions: HashMap::new(),
+            group_at: HashMap::new(),
             check_quorum: true,
             trace: Vec::new(),
             datagrams: 0,
             steps: 0,
+            max_steps: std::env::var("HAKIT_SIM_STEPS")
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(3_000_000),
         };
         for &id in &ids {
             let mut config = RingConfig::new("sim", id, nodes_list.clone());
@@ -158,6 +177,8 @@ impl SimNet {
                 view: None,
                 delivered: BTreeMap::new(),
                 received: Vec::new(),
+                group: Vec::new(),
+                last_delivered: None,
             },
         );
         self.request(
@@ -213,7 +234,21 @@ impl SimNet {
     }
     pub(crate) fn restart(&mut self, id: NodeId) {
         self.trace.push(format!("{} restart {id}", self.ms()));
+        self.clogged.remove(&id);
         self.start(id);
+    }
+    /// Freezes `id` for `ms` (a stopped or overloaded process): its timers do not fire and
+    /// datagrams to it wait, in order, until it runs again.
+    pub(crate) fn clog(&mut self, id: NodeId, ms: u64) {
+        self.trace.push(format!("{} clog {id} {ms}", self.ms()));
+        self.clogged
+            .insert(id, self.now + Duration::from_millis(ms));
+    }
+    fn clogged_until(&self, id: NodeId) -> Option<Instant> {
+        self.clogged
+            .get(&id)
+            .copied()
+            .filter(|until| *until > self.now)
     }
     pub(crate) fn is_alive(&self, id: NodeId) -> bool {
         self.nodes.get(&id).is_some_and(|s| s.alive)
@@ -263,9 +298,15 @@ impl SimNet {
         let flight = self.queue.peek().map(|Reverse((at, _, _))| *at);
         let timer = self
             .nodes
-            .values()
-            .filter(|s| s.alive)
-            .filter_map(|s| s.node.next_deadline())
+            .iter()
+            .filter(|(_, s)| s.alive)
+            .filter_map(|(id, s)| {
+                let deadline = s.node.next_deadline()?;
+                Some(
+                    self.clogged_until(*id)
+                        .map_or(deadline, |until| deadline.max(until)),
+                )
+            })
             .min();
         match (flight, timer) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -273,14 +314,19 @@ impl SimNet {
         }
     }
 
+    fn write_trace(&self) {
+        if let Ok(path) = std::env::var("HAKIT_SIM_TRACE") {
+            let _ = std::fs::write(path, self.trace.join("\n"));
+        }
+    }
+
     fn step(&mut self) -> bool {
         self.steps += 1;
+        if self.steps >= self.max_steps {
+            self.write_trace();
+        }
         assert!(
-            self.steps
-                < std::env::var("HAKIT_SIM_STEPS")
-                    .ok()
-                    .and_then(|s| s.parse().ok())
-                    .unwrap_or(3_000_000),
+            self.steps < self.max_steps,
             "seed {}: runaway simulation at {} ms; trace tail: {:?}",
             self.seed,
             self.ms(),
@@ -296,6 +342,11 @@ impl SimNet {
                 break;
             }
             self.queue.pop();
+            if let Some(until) = self.clogged_until(self.flights[&key].to) {
+                self.counter += 1;
+                self.queue.push(Reverse((until, self.counter, key)));
+                continue;
+            }
             let flight = self.flights.remove(&key).unwrap();
             if !self.is_alive(flight.to) {
                 continue;
@@ -314,6 +365,7 @@ impl SimNet {
             .iter()
             .filter(|(_, s)| s.alive && s.node.next_deadline().is_some_and(|d| d <= now))
             .map(|(id, _)| *id)
+            .filter(|id| self.clogged_until(*id).is_none())
             .collect();
         for id in due {
             let outputs = self
@@ -347,12 +399,31 @@ impl SimNet {
                 Some(at) if at <= end => {
                     self.step();
                 }
-                _ => panic!(
-                    "seed {}: condition not reached within {limit_ms} ms (at {} ms); views: {:?}",
-                    self.seed,
-                    self.ms(),
-                    self.views()
-                ),
+                _ => {
+                    self.write_trace();
+                    let phases: Vec<String> = self
+                        .nodes
+                        .iter()
+                        .filter(|(_, s)| s.alive)
+                        .map(|(id, s)| {
+                            let st = s.node.status();
+                            let next = s.node.next_deadline().map(|d| {
+                                d.saturating_duration_since(self.epoch).as_millis() as u64
+                            });
+                            format!(
+                                "{id}: {} next tick at {next:?} ms, queued {} {:?}",
+                                st.phase, st.queued_messages, st.counters
+                            )
+                        })
+                        .collect();
+                    panic!(
+                        "seed {}: condition not reached within {limit_ms} ms (at {} ms); views: {:?}; nodes: {phases:#?}; trace tail:\n{}",
+                        self.seed,
+                        self.ms(),
+                        self.views(),
+                        self.trace[self.trace.len().saturating_sub(60)..].join("\n")
+                    )
+                }
             }
         }
     }
@@ -365,15 +436,7 @@ impl SimNet {
             match output {
                 Output::Send { to, bytes } => self.transmit(id, id_of(to), bytes),
                 Output::Event(event) => self.on_event(id, event),
-                Output::Group { client: _, event } => {
-                    if let GroupEvent::Message { from, data, .. } = event {
-                        self.nodes
-                            .get_mut(&id)
-                            .unwrap()
-                            .received
-                            .push((from.node, data));
-                    }
-                }
+                Output::Group { client: _, event } => self.on_group_event(id, event),
                 Output::Reply(_) => {}
             }
         }
@@ -448,6 +511,7 @@ impl SimNet {
                 digest,
             } => {
                 self.trace.push(format!("{ms} {id} deliver {ring}/{seq}"));
+                self.nodes.get_mut(&id).unwrap().last_delivered = Some((ring, seq, 0));
                 // Guarantee 2: one message per position, positions in increasing order.
                 let known = self
                     .canonical
@@ -476,6 +540,32 @@ impl SimNet {
             RingEvent::Gather { reason } => self.trace.push(format!("{ms} {id} gather {reason:?}")),
             RingEvent::Quorum(q) => self.trace.push(format!("{ms} {id} quorate {}", q.quorate)),
             RingEvent::Dropped { .. } | RingEvent::Stopped => {}
+        }
+    }
+
+    fn on_group_event(&mut self, id: NodeId, event: GroupEvent) {
+        let sim = self.nodes.get_mut(&id).unwrap();
+        match event {
+            GroupEvent::Joined { members, .. } | GroupEvent::Left { members, .. } => {
+                sim.group = members;
+            }
+            GroupEvent::Message { from, data, .. } => {
+                sim.received.push((from.node, data));
+                // Guarantee 7 (group changes at one point): every member delivers a group
+                // message with the same group membership.
+                let at = sim
+                    .last_delivered
+                    .as_mut()
+                    .expect("a message comes after a fragment");
+                at.2 += 1;
+                let at = *at;
+                let known = self.group_at.entry(at).or_insert_with(|| sim.group.clone());
+                assert_eq!(
+                    *known, sim.group,
+                    "seed {}: node {id} delivered message {} after {}/{} with another group membership",
+                    self.seed, at.2, at.0, at.1
+                );
+            }
         }
     }
 

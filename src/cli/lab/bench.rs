@@ -134,6 +134,10 @@ pub(super) fn run(args: &Args, name: LabName, bench: &BenchArgs, out: &mut dyn W
             "--plot needs a build with the plot feature (cargo build --release --features plot)"
         )));
     }
+    if bench.runs == 0 {
+        // Nothing to measure: report what --load brings.
+        stacks.clear();
+    }
     let mut all = Vec::new();
     for stack in stacks {
         let mut figures = StackFigures {
@@ -648,4 +652,43 @@ fn render_comparison(figures: &[Figure]) -> String {
         text.push('\n');
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comparison_divides_each_peer_p50_by_hakit_s() {
+        let figures = vec![
+            Figure::of(Stack::Hakit, "crash_gap_ms", &[900, 1000, 1100], None),
+            Figure::of(Stack::Pacemaker, "crash_gap_ms", &[6600], None),
+            Figure::of(Stack::Keepalived, "crash_gap_ms", &[], None),
+        ];
+        let table = render_comparison(&figures);
+        assert!(
+            table.contains("| crash_gap_ms | 1000 | 6600 | 6.6x | - | - |"),
+            "{table}"
+        );
+        assert!(table.contains("| metric | hakit | pacemaker | ratio | keepalived | ratio |"));
+    }
+
+    #[test]
+    fn saved_figures_load_back() {
+        let figures = StackFigures {
+            stack: Stack::Keepalived,
+            runs: 2,
+            load_average: (Some(1.5), None),
+            up_to_vip: vec![4100, 4200],
+            gaps: vec![(Fault::Crash, vec![3800, 3900])],
+            cli: Vec::new(),
+            rss_kib: vec![13000],
+            runs_with_two_copies: 0,
+            notes: BTreeSet::new(),
+        };
+        let json = serde_json::to_string(&vec![figures]).unwrap();
+        let loaded: Vec<StackFigures> = serde_json::from_str(&json).unwrap();
+        assert_eq!(loaded[0].gaps[0].1, vec![3800, 3900]);
+        assert_eq!(loaded[0].stack, Stack::Keepalived);
+    }
 }

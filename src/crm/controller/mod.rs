@@ -602,13 +602,18 @@ impl Controller {
 
     /// A leaving node is done once its executor runs nothing for the cluster and no
     /// resource is active here by its own history, or when it is alone (nobody to hand to).
+    /// A leaving DC also waits until its transitions are over, as Pacemaker's DC shuts down
+    /// only once idle: the starts elsewhere of what ran here are its to send, and nobody
+    /// would send them until the others noticed it gone.
     fn check_shutdown(&mut self, out: &mut Vec<Output>) {
         if !self.shutting_down || self.shutdown_reported {
             return;
         }
         let busy = self.local_ops.values().any(|l| l.op.interval_ms == 0);
         let active = self.own_history.iter().any(is_history_active);
-        if (!busy && !active) || !self.is_synced() {
+        let transitioning = self.is_dc()
+            && (self.needs_schedule || self.graph.as_ref().is_some_and(|g| !g.is_finished()));
+        if (!busy && !active && !transitioning) || !self.is_synced() {
             self.shutdown_reported = true;
             out.push(Output::ShutdownComplete);
         }

@@ -117,6 +117,8 @@ struct SimNode {
     replies: Vec<AdminReply>,
     events: Vec<CrmEvent>,
     done: bool,
+    /// Where every resource ran when this node reported its shutdown complete.
+    running_at_done: BTreeMap<String, Vec<NodeId>>,
 }
 
 /// Ordered group delivery to the members of the current view.
@@ -153,6 +155,7 @@ impl Sim {
                     replies: Vec::new(),
                     events: Vec::new(),
                     done: false,
+                    running_at_done: BTreeMap::new(),
                 },
             );
         }
@@ -187,7 +190,17 @@ impl Sim {
                 Output::Forget { .. } | Output::Persist(_) => {}
                 Output::Reply { reply, .. } => self.nodes.get_mut(&id).unwrap().replies.push(reply),
                 Output::Event(event) => self.nodes.get_mut(&id).unwrap().events.push(event),
-                Output::ShutdownComplete => self.nodes.get_mut(&id).unwrap().done = true,
+                Output::ShutdownComplete => {
+                    let mut placement: BTreeMap<String, Vec<NodeId>> = BTreeMap::new();
+                    for (node, sim) in &self.nodes {
+                        for (rsc, _) in sim.running.iter().filter(|(_, on)| **on) {
+                            placement.entry(rsc.clone()).or_default().push(*node);
+                        }
+                    }
+                    let node = self.nodes.get_mut(&id).unwrap();
+                    node.done = true;
+                    node.running_at_done = placement;
+                }
             }
         }
     }
@@ -746,12 +759,21 @@ fn a_controller_that_does_not_come_back_is_treated_as_lost_after_the_grace() {
 fn a_clean_shutdown_moves_the_group_away_before_reporting_done() {
     let (mut sim, first) = guide_sim(false);
     let other = 3 - first;
+    assert!(
+        sim.core(first).is_dc(),
+        "the DC leaves (the group runs there)"
+    );
     sim.feed(first, Input::Shutdown);
     assert!(!sim.nodes[&first].done, "resources still run here");
     sim.settle();
     assert!(sim.nodes[&first].done);
     assert_eq!(sim.where_running("vip"), vec![other]);
     assert_eq!(sim.where_running("gohttpd"), vec![other]);
+    // The leaving DC finished the transition before it went: once it is gone, nobody
+    // would start the group until the other node noticed and became DC.
+    let at_done = &sim.nodes[&first].running_at_done;
+    assert_eq!(at_done.get("vip"), Some(&vec![other]), "{at_done:?}");
+    assert_eq!(at_done.get("gohttpd"), Some(&vec![other]), "{at_done:?}");
 }
 
 #[test]
