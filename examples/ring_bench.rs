@@ -2,10 +2,11 @@
 //! for several ring sizes, ordered group throughput, and the RSS of an idle daemon.
 //!
 //!     cargo build --release --bins --examples
-//!     target/release/examples/ring_bench [--sizes 2,3,5,16,32] [--messages 20000]
+//!     target/release/examples/ring_bench [--sizes 2,3,5,16,32] [--messages 20000] [--window 256]
 //!
 //! Nodes are 127.0.0.1..N on one free UDP port, each with its own directories in a temporary
 //! directory, default timeouts (token 1000 ms, consensus 1200 ms). Prints one line per figure.
+//! Throughput pipelines `group_send` requests (`--window` unacknowledged at most).
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -40,6 +41,11 @@ fn bin(name: &str) -> PathBuf {
 
 impl Ring {
     fn start(n: u32) -> Ring {
+        Ring::start_with(n, "")
+    }
+
+    /// `extra` is added to the totem section (e.g. `netmtu: 9000`).
+    fn start_with(n: u32, extra: &str) -> Ring {
         let dir = tempfile::tempdir().unwrap();
         let port = std::net::UdpSocket::bind("127.0.0.1:0")
             .unwrap()
@@ -54,7 +60,7 @@ impl Ring {
             })
             .collect();
         let conf = format!(
-            "totem {{\n    version: 2\n    cluster_name: bench\n    transport: udpu\n    interface {{\n        ringnumber: 0\n        mcastport: {port}\n    }}\n}}\nnodelist {{\n{nodes}}}\nquorum {{\n    provider: corosync_votequorum\n}}\n"
+            "totem {{\n    version: 2\n    cluster_name: bench\n    transport: udpu\n    {extra}\n    interface {{\n        ringnumber: 0\n        mcastport: {port}\n    }}\n}}\nnodelist {{\n{nodes}}}\nquorum {{\n    provider: corosync_votequorum\n}}\n"
         );
         let key: Vec<u8> = (0..256u32).map(|i| (i * 13 + 1) as u8).collect();
         let mut ring = Ring {
@@ -147,8 +153,10 @@ fn failover(n: u32) {
     );
 }
 
-fn throughput(n: u32, messages: usize) {
-    let ring = Ring::start(n);
+/// Sends `count` 1 KiB messages through node 1 with up to `window` requests in flight
+/// (pipelined `group_send` lines, each acknowledged), while a client on node N counts them.
+fn throughput(n: u32, messages: usize, window: usize, extra: &str) {
+    let ring = Ring::start_with(n, extra);
     ring.wait_members(1, n as usize, Duration::from_secs(30));
     let mut receiver = ring.client(n);
     receiver
@@ -172,17 +180,80 @@ fn throughput(n: u32, messages: usize) {
         }
         got
     });
-    for _ in 0..messages {
-        sender
-            .call("group_send", json!({"group": "bench", "data": payload}))
-            .unwrap();
+    let mut next_id = 1_000_000u64;
+    let mut acked = 0usize;
+    let mut sent = 0usize;
+    while acked < messages {
+        // Top the window up with one write, then wait for at least one acknowledgement.
+        let mut batch = Vec::new();
+        while sent < messages && sent - acked < window {
+            next_id += 1;
+            let args = json!({"group": "bench", "data": payload});
+            batch.extend(hakit::ipc::encode_request(next_id, "group_send", &args).unwrap());
+            sent += 1;
+        }
+        if !batch.is_empty() {
+            sender.send_raw(&batch).unwrap();
+        }
+        loop {
+            let value = sender
+                .read_value()
+                .unwrap()
+                .expect("ring closed the connection");
+            if value.get("id").is_some() {
+                assert_eq!(value["ok"], true, "group_send refused: {value}");
+                acked += 1;
+                break;
+            }
+        }
     }
     let got = receiving.join().unwrap();
     let seconds = start.elapsed().as_secs_f64();
+    let label = if extra.is_empty() {
+        "default config"
+    } else {
+        extra.trim()
+    };
     println!(
-        "ordered 1 KiB messages, {n} nodes, one sender: {got} in {:.2} s = {:.0} msg/s",
+        "ordered 1 KiB messages, {n} nodes, one sender, {window} in flight ({label}): {got} in {:.2} s = {:.0} msg/s",
         seconds,
         got as f64 / seconds
+    );
+}
+
+/// Low-load latency: one 1 KiB message at a time from node 1, timed from the request to its
+/// delivery back to the sender (a group member gets its own messages in ring order).
+fn latency(n: u32, samples: usize) {
+    let ring = Ring::start(n);
+    ring.wait_members(1, n as usize, Duration::from_secs(30));
+    let mut sender = ring.client(1);
+    sender
+        .call("group_join", json!({"group": "bench"}))
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let payload = "y".repeat(1024);
+    let mut times = Vec::with_capacity(samples);
+    for _ in 0..samples {
+        let start = Instant::now();
+        sender
+            .call("group_send", json!({"group": "bench", "data": payload}))
+            .unwrap();
+        loop {
+            match sender.next_event() {
+                Ok(Some(event)) if event["type"] == "group_message" => break,
+                Ok(Some(_)) => {}
+                other => panic!("no delivery: {other:?}"),
+            }
+        }
+        times.push(start.elapsed());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    times.sort();
+    let at = |q: f64| times[((times.len() - 1) as f64 * q) as usize].as_secs_f64() * 1000.0;
+    println!(
+        "latency of one 1 KiB message at low load, {n} nodes: p50 {:.2} ms, p99 {:.2} ms",
+        at(0.5),
+        at(0.99)
     );
 }
 
@@ -214,7 +285,15 @@ fn main() {
     for n in sizes {
         failover(n);
     }
+    let window: usize = value("--window")
+        .and_then(|w| w.parse().ok())
+        .unwrap_or(256);
     for n in [2, 3, 5] {
-        throughput(n, messages);
+        latency(n, 200);
     }
+    for n in [2, 3, 5] {
+        throughput(n, messages, window, "");
+    }
+    // Loopback carries 64 KiB datagrams: several 1 KiB messages share one.
+    throughput(3, messages, window, "netmtu: 9000");
 }

@@ -203,6 +203,7 @@ pub fn run(args: &Args) -> CliResult {
             .join_multicast_v4(group.ip(), &interface)
             .with_context(|| format!("joining multicast group {}", group.ip()))?;
     }
+    grow_socket_buffers(&std_socket);
     std_socket
         .set_nonblocking(true)
         .context("setting the UDP socket non-blocking")?;
@@ -1121,6 +1122,22 @@ fn node_addresses(config: &RingConfig) -> BTreeMap<IpAddr, u32> {
 
 fn log(line: &str) {
     crate::sys::log::info("ha-ring", line);
+}
+
+/// Socket buffer size asked for: a token visit may send `max_messages` datagrams to every
+/// member at once, which the kernel's default (about 200 KiB) drops on the floor.
+const UDP_BUFFER_BYTES: usize = 4 << 20;
+
+/// Raises the UDP receive and send buffers (past `net.core.rmem_max` when running as root);
+/// a refusal only costs retransmissions, so it is not an error.
+fn grow_socket_buffers(socket: &std::net::UdpSocket) {
+    use nix::sys::socket::{setsockopt, sockopt};
+    if setsockopt(socket, sockopt::RcvBufForce, &UDP_BUFFER_BYTES).is_err() {
+        let _ = setsockopt(socket, sockopt::RcvBuf, &UDP_BUFFER_BYTES);
+    }
+    if setsockopt(socket, sockopt::SndBufForce, &UDP_BUFFER_BYTES).is_err() {
+        let _ = setsockopt(socket, sockopt::SndBuf, &UDP_BUFFER_BYTES);
+    }
 }
 
 /// Where the pid file of a daemon started with these paths lives.

@@ -16,6 +16,16 @@ pub const DEFAULT_TOKEN_MS: u64 = 1000;
 pub const DEFAULT_JOIN_MS: u64 = 50;
 /// Default token retransmits before the token counts as lost.
 pub const DEFAULT_TOKEN_RETRANSMITS: u32 = 4;
+/// Default `netmtu`: largest datagram the ring sends, IP and UDP headers included.
+pub const DEFAULT_NETMTU: u32 = 1500;
+/// Default `window_size`: most ordered messages outstanding on the ring.
+pub const DEFAULT_WINDOW_SIZE: u32 = 1024;
+/// Default `max_messages`: most ordered messages one node sends per token visit.
+pub const DEFAULT_MAX_MESSAGES: u32 = 256;
+/// Accepted `netmtu` range in bytes (loopback and jumbo frames allow up to 65535).
+pub const NETMTU_RANGE: (u64, u64) = (576, 65_535);
+/// Accepted `window_size` and `max_messages` range.
+pub const WINDOW_RANGE: (u64, u64) = (1, 65_536);
 /// Default UDP port (the multicast port, and the unicast port with `udpu`).
 pub const DEFAULT_MCASTPORT: u16 = 5405;
 /// Cluster name used when `totem.cluster_name` is not given.
@@ -42,6 +52,7 @@ pub const MAX_CLUSTER_NAME_BYTES: usize = 64;
 /// {"totem":{"version":2,"cluster_name":"hakit","secauth":true,"crypto_cipher":null,
 ///   "crypto_hash":null,"keyfile":null,"transport":"udpu","token_ms":1000,
 ///   "consensus_ms":1200,"join_ms":50,"token_retransmits_before_loss_const":4,
+///   "netmtu":1500,"window_size":1024,"max_messages":256,
 ///   "clear_node_high_bit":false,
 ///   "interfaces":[{"ringnumber":0,"bindnetaddr":"192.168.2.0","mcastaddr":null,
 ///     "mcastport":5405,"ttl":1}]},
@@ -96,6 +107,14 @@ pub struct Totem {
     pub join_ms: u64,
     /// `token_retransmits_before_loss_const`: token retransmits before it counts as lost.
     pub token_retransmits_before_loss_const: u32,
+    /// `netmtu`: largest datagram the ring sends (IP and UDP headers included); several
+    /// small messages share one datagram up to this size, larger ones are fragmented.
+    pub netmtu: u32,
+    /// `window_size`: most ordered messages outstanding on the ring (flow control).
+    pub window_size: u32,
+    /// `max_messages`: most ordered messages one node sends per token visit; at most
+    /// `window_size`.
+    pub max_messages: u32,
     /// `clear_node_high_bit`: clear bit 31 of node ids derived from IPv4 addresses.
     pub clear_node_high_bit: bool,
     /// `interface` subsections, ordered by ring number.
@@ -319,6 +338,9 @@ impl HaConf {
             "\ttoken_retransmits_before_loss_const: {}",
             t.token_retransmits_before_loss_const
         );
+        let _ = writeln!(out, "\tnetmtu: {}", t.netmtu);
+        let _ = writeln!(out, "\twindow_size: {}", t.window_size);
+        let _ = writeln!(out, "\tmax_messages: {}", t.max_messages);
         let _ = writeln!(
             out,
             "\tclear_node_high_bit: {}",
@@ -411,10 +433,7 @@ pub fn nodeid_from_ipv4(address: IpAddr, clear_high_bit: bool) -> Option<u32> {
 const TOTEM_UNUSED: &[&str] = &[
     "threads",
     "rrp_mode",
-    "max_messages",
     "vsftype",
-    "window_size",
-    "netmtu",
     "send_join",
     "merge",
     "downcheck",
@@ -819,6 +838,27 @@ fn build_totem(ctx: &mut Ctx<'_>, section: &Section, has_nodelist: bool) -> Tote
             parse_int_in(lo, hi),
         )
         .map_or(DEFAULT_TOKEN_RETRANSMITS, |(v, _)| narrow(v, u32::MAX));
+    let (lo, hi) = NETMTU_RANGE;
+    let netmtu = keys
+        .get(ctx, "netmtu", parse_int_in(lo, hi))
+        .map_or(DEFAULT_NETMTU, |(v, _)| narrow(v, DEFAULT_NETMTU));
+    let (lo, hi) = WINDOW_RANGE;
+    let window_size = keys
+        .get(ctx, "window_size", parse_int_in(lo, hi))
+        .map_or(DEFAULT_WINDOW_SIZE, |(v, _)| narrow(v, DEFAULT_WINDOW_SIZE));
+    let max_messages = match keys.get(ctx, "max_messages", parse_int_in(lo, hi)) {
+        Some((v, pos)) => {
+            if v > u64::from(window_size) {
+                ctx.error(
+                    pos,
+                    "totem.max_messages",
+                    format!("expected at most window_size ({window_size}), got {v}"),
+                );
+            }
+            narrow(v, DEFAULT_MAX_MESSAGES)
+        }
+        None => DEFAULT_MAX_MESSAGES.min(window_size),
+    };
     let clear_node_high_bit = keys
         .get(ctx, "clear_node_high_bit", parse_bool)
         .is_some_and(|(v, _)| v);
@@ -910,6 +950,9 @@ fn build_totem(ctx: &mut Ctx<'_>, section: &Section, has_nodelist: bool) -> Tote
         consensus_ms,
         join_ms,
         token_retransmits_before_loss_const,
+        netmtu,
+        window_size,
+        max_messages,
         clear_node_high_bit,
         interfaces: interfaces.into_iter().map(|(i, _)| i).collect(),
     }

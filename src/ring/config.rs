@@ -14,6 +14,11 @@ pub type NodeId = u32;
 
 /// Upper bound on configured or discovered nodes; joins and commit tokens stay bounded.
 pub const MAX_NODES: usize = 128;
+/// Bytes of a datagram that are not message data: IPv4 and UDP headers (28), our header
+/// (28), HMAC (32), GCM tag (16) and the ordered-message header of a resent message (86).
+pub const FRAME_OVERHEAD: usize = 190;
+/// Largest fragment: a maximal UDP datagram less the overhead.
+pub const MAX_FRAGMENT_BYTES: usize = super::wire::MAX_DATAGRAM + 28 - FRAME_OVERHEAD;
 
 /// One node of the nodelist.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -68,7 +73,8 @@ pub struct RingConfig {
     pub max_messages: u32,
     /// Most messages outstanding on the ring (flow control window).
     pub window_size: u32,
-    /// Largest datagram body; messages are fragmented to fit.
+    /// Largest piece of a message in one datagram (`netmtu` less the headers); larger
+    /// messages are fragmented, smaller ones share datagrams up to `netmtu`.
     pub fragment_bytes: usize,
     /// Encrypt datagrams with AES-256-GCM in addition to the HMAC.
     pub encrypt: bool,
@@ -125,9 +131,9 @@ impl RingConfig {
             join_ms: 50,
             consensus_ms: 0,
             merge_ms: 200,
-            max_messages: 64,
-            window_size: 256,
-            fragment_bytes: 1300,
+            max_messages: 256,
+            window_size: 1024,
+            fragment_bytes: 1500 - FRAME_OVERHEAD,
             encrypt: true,
             quorum: QuorumConfig::default(),
             incarnation: 1,
@@ -175,7 +181,7 @@ impl RingConfig {
         if self.hold_ms >= self.token_retransmit_ms {
             return Err(ConfigError::BadValue("hold"));
         }
-        if !(256..=60_000).contains(&self.fragment_bytes) {
+        if !(256..=MAX_FRAGMENT_BYTES).contains(&self.fragment_bytes) {
             return Err(ConfigError::BadValue("netmtu"));
         }
         if self.max_messages == 0 || self.window_size < self.max_messages {
@@ -213,6 +219,21 @@ mod tests {
         RingConfig::new("c", 1, vec![node(1), node(2)])
             .validate()
             .unwrap();
+    }
+
+    #[test]
+    fn totem_timeouts_and_flow_keys_of_the_conf_are_honoured() {
+        let text = "totem {\n version: 2\n cluster_name: c\n token: 2000\n consensus: 3000\n                     join: 80\n netmtu: 9000\n window_size: 500\n max_messages: 100\n}\n\
+                    nodelist {\n node {\n ring0_addr: 127.0.0.1\n nodeid: 1\n }\n}\n";
+        let conf = crate::conf::parse_str(text, "ha.conf").unwrap().conf;
+        let ip = "127.0.0.1".parse().unwrap();
+        let config = RingConfig::from_conf(&conf, 1, ip, false, 1).unwrap();
+        assert_eq!(
+            (config.token_ms, config.consensus_ms, config.join_ms),
+            (2000, 3000, 80)
+        );
+        assert_eq!(config.fragment_bytes, 9000 - FRAME_OVERHEAD);
+        assert_eq!((config.window_size, config.max_messages), (500, 100));
     }
 
     #[test]
@@ -290,6 +311,9 @@ impl RingConfig {
         config.hold_ms = config
             .hold_ms
             .min(config.token_retransmit_ms.saturating_sub(1));
+        config.fragment_bytes = (conf.totem.netmtu as usize).saturating_sub(FRAME_OVERHEAD);
+        config.window_size = conf.totem.window_size;
+        config.max_messages = conf.totem.max_messages;
         config.encrypt = encrypt;
         config.incarnation = incarnation;
         config.quorum = super::quorum::QuorumConfig {

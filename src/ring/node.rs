@@ -356,9 +356,6 @@ struct RingState {
     delivered: u64,
     last_token_seq: u64,
     previous_aru: u64,
-    /// Installed straight from the commit token (nothing to recover): the representative
-    /// starts the token when that commit token, with this hop count, comes back.
-    awaiting_commit: Option<u64>,
     /// Our all-received point at the previous token visit, and how many visits in a row it
     /// stayed below the token's sequence without moving.
     aru_at_last_visit: u64,
@@ -376,7 +373,6 @@ impl RingState {
             delivered: 0,
             last_token_seq: 0,
             previous_aru: 0,
-            awaiting_commit: None,
             aru_at_last_visit: 0,
             stuck_visits: 0,
         }
@@ -1126,17 +1122,6 @@ impl Node {
                 }
                 commit.token_seq += 1;
                 self.enter_recovery(&commit);
-                if nothing_to_recover(&commit.entries) {
-                    // Every transitional group delivered the same prefix and holds nothing
-                    // more: the delivery cut is already agreed, so the recovery rotations
-                    // have nothing to do. Install now; the second rotation tells everybody.
-                    self.install(0);
-                    if let Phase::Operational(ring) = &mut self.phase
-                        && ring.members.first() == Some(&local)
-                    {
-                        ring.awaiting_commit = Some(commit.token_seq);
-                    }
-                }
                 self.forward(Message::Commit(commit));
             }
             Phase::Recovery(recovery) => {
@@ -1168,34 +1153,7 @@ impl Node {
                 self.quiet_rotations = 0;
                 self.process_token(token, false);
             }
-            Phase::Operational(ring) => {
-                let returned = ring.ring == commit.ring
-                    && ring
-                        .awaiting_commit
-                        .is_some_and(|sent| commit.token_seq > sent);
-                if !returned {
-                    return self.stale();
-                }
-                // Second rotation of a ring installed without recovery: start its token.
-                ring.awaiting_commit = None;
-                self.retransmit = None;
-                self.timers.cancel(Timer::TokenRetransmit);
-                let token = Token {
-                    ring: commit.ring,
-                    token_seq: commit.token_seq + 1,
-                    seq: 0,
-                    aru: 0,
-                    aru_id: 0,
-                    rtr: Vec::new(),
-                    recovering: false,
-                    busy: false,
-                    install: false,
-                    recovery_end: 0,
-                };
-                self.rotation_seq = 0;
-                self.process_token(token, false);
-            }
-            Phase::Stopped => self.stale(),
+            Phase::Operational(_) | Phase::Stopped => self.stale(),
         }
     }
 
@@ -1946,17 +1904,6 @@ fn old_ring_from(ring: RingState) -> OldRing {
         delivered: ring.delivered,
         store,
     }
-}
-
-/// True when no member of any transitional group holds an old-ring message that another
-/// member of its group has not delivered: recovery would resend nothing.
-fn nothing_to_recover(entries: &[CommitEntry]) -> bool {
-    entries.iter().all(|e| {
-        entries
-            .iter()
-            .filter(|f| f.old_ring == e.old_ring)
-            .all(|f| f.old_high <= e.old_delivered)
-    })
 }
 
 fn nodelist_votes(config: &RingConfig) -> u32 {
