@@ -9,7 +9,7 @@ use clap::Args;
 
 use super::{CliResult, Failure, print_json_ok};
 use crate::crm::cib::{Cib, NodeState, NvList, OpRecord, ResourceHistory};
-use crate::crm::scheduler::{Explanation, Transition, effective_now, schedule, schedule_explained};
+use crate::crm::scheduler::{Explanation, Transition, effective_now, schedule_explained, simulate};
 use crate::crm::xml::parse_cib;
 
 /// Where the CIB comes from.
@@ -102,7 +102,7 @@ pub fn run_simulate(args: &SimulateArgs, json: bool, out: &mut dyn Write) -> Cli
         .now
         .unwrap_or_else(|| effective_now(&cib, wall_clock()));
     apply_what_if(&mut cib, args, now).map_err(Failure::usage)?;
-    let transition = schedule(&cib, now);
+    let transition = simulate(&cib, now);
     if json {
         print_json_ok(out, &transition).map_err(Failure::failed)?;
         return Ok(());

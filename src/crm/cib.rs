@@ -250,6 +250,10 @@ pub struct Op {
     pub name: String,
     /// Every other attribute in order: `interval`, `timeout`, `on-fail`, `role`, …
     pub attrs: NvList,
+    /// Agent parameters for this operation only (the op's `instance_attributes`, crm
+    /// `op_params`), e.g. `OCF_CHECK_LEVEL`.
+    #[serde(default, skip_serializing_if = "NvList::is_empty")]
+    pub params: NvList,
 }
 
 impl Op {
@@ -574,6 +578,23 @@ pub struct OpRecord {
     pub queue_time_ms: Option<u64>,
     /// Digest of the parameters the operation ran with.
     pub op_digest: Option<String>,
+    /// Digest of the parameters that need a restart to change (`op-restart-digest`); present
+    /// when the agent supports reload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub op_restart_digest: Option<String>,
+    /// The parameters `op_restart_digest` covers, space separated (`op-force-restart`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub op_force_restart: Option<String>,
+    /// Digest of the parameters without the private ones (`op-secure-digest`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub op_secure_digest: Option<String>,
+    /// The private parameters left out of `op_secure_digest` (`op-secure-params`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub op_secure_params: Option<String>,
+    /// Feature set of the node that recorded it (`crm_feature_set`): older ones digested the
+    /// private parameters differently.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crm_feature_set: Option<String>,
     /// The agent's reason for a failure.
     pub exit_reason: Option<String>,
     /// Node the operation ran on.
@@ -746,6 +767,7 @@ mod tests {
                 attrs: [("interval", "10s"), ("timeout", "20s")]
                     .into_iter()
                     .collect(),
+                params: NvList::new(),
             }],
             ..Primitive::default()
         };

@@ -5,6 +5,7 @@ pub mod cib;
 pub mod client;
 pub mod controller;
 pub mod date;
+pub mod digest;
 pub mod edit;
 pub mod group_link;
 pub mod ops;

@@ -258,6 +258,10 @@ fn write_primitive(out: &mut Writer, p: &Primitive) {
             push_quoted(&mut out.shown.text, id);
         }
         out.push_pairs(&op.attrs);
+        if !op.params.is_empty() {
+            out.shown.text.push_str(" op_params");
+            out.push_pairs(&op.params);
+        }
     }
 }
 
@@ -580,6 +584,7 @@ mod tests {
                     .into_iter()
                     .take(1 + rng.below(3) as usize)
                     .collect(),
+                    params: NvList::new(),
                 })
                 .collect();
             top.push(Resource::Primitive(Primitive {

@@ -1176,10 +1176,17 @@ fn parse_primitive(words: &mut Words<'_>) -> Result<Primitive, ParseError> {
                 let id = attrs.remove("id");
                 // As crmsh does: Pacemaker requires an interval, and 0 is what it means.
                 attrs.set_if_absent("interval", "0");
+                // crmsh's `op_params`: agent parameters for this operation only.
+                let mut params = NvList::new();
+                if words.peek_text() == Some("op_params") {
+                    words.take();
+                    parse_pairs(words, &mut params, "op_params")?;
+                }
                 primitive.ops.push(Op {
                     id,
                     name: name.text.clone(),
                     attrs,
+                    params,
                 });
             }
             other => {

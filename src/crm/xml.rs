@@ -371,6 +371,7 @@ impl CibReader {
                     id: None,
                     name: op.required("name")?.to_string(),
                     attrs,
+                    params: nvsets(op, "instance_attributes", &mut self.notes),
                 };
                 op_model.id = op
                     .attr("id")
@@ -584,6 +585,11 @@ fn op_record(op: &Element) -> Result<OpRecord, XmlError> {
         exec_time_ms: int("exec-time").map(|v| v.max(0) as u64),
         queue_time_ms: int("queue-time").map(|v| v.max(0) as u64),
         op_digest: op.attr("op-digest").map(str::to_string),
+        op_restart_digest: op.attr("op-restart-digest").map(str::to_string),
+        op_force_restart: op.attr("op-force-restart").map(str::to_string),
+        op_secure_digest: op.attr("op-secure-digest").map(str::to_string),
+        op_secure_params: op.attr("op-secure-params").map(str::to_string),
+        crm_feature_set: op.attr("crm_feature_set").map(str::to_string),
         exit_reason: op.attr("exit-reason").map(str::to_string),
         on_node: op.attr("on_node").map(str::to_string),
         transition_key: op.attr("transition-key").map(str::to_string),
@@ -880,7 +886,14 @@ impl Writer {
                 if op.attrs.get("interval").is_none() {
                     all.push(("interval", "0".to_string()));
                 }
-                self.empty("op", &all);
+                if op.params.is_empty() {
+                    self.empty("op", &all);
+                } else {
+                    let set_id = format!("{}-instance_attributes", all[0].1);
+                    self.open("op", &all);
+                    self.nvset("instance_attributes", &set_id, &op.params, false);
+                    self.close("op");
+                }
             }
             self.close("operations");
         }
@@ -1065,6 +1078,11 @@ impl Writer {
         }
         let optional_texts = [
             ("op-digest", &op.op_digest),
+            ("op-restart-digest", &op.op_restart_digest),
+            ("op-force-restart", &op.op_force_restart),
+            ("op-secure-digest", &op.op_secure_digest),
+            ("op-secure-params", &op.op_secure_params),
+            ("crm_feature_set", &op.crm_feature_set),
             ("exit-reason", &op.exit_reason),
             ("on_node", &op.on_node),
             ("transition-key", &op.transition_key),

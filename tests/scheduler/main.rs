@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 mod cli;
 mod props;
 
-use hakit::crm::scheduler::{Transition, schedule};
+use hakit::crm::scheduler::{Transition, simulate};
 use hakit::crm::xml::parse_cib;
 
 /// "Now" for cases without `execution-date`: after every timestamp in the corpus.
@@ -24,7 +24,8 @@ const FIXED_NOW: i64 = 1_767_225_600; // 2026-01-01
 fn run_case(xml: &str) -> Result<Transition, String> {
     let cib = parse_cib(xml).map_err(|e| e.to_string())?;
     let now = cib.status.execution_date.unwrap_or(FIXED_NOW);
-    Ok(schedule(&cib, now))
+    // As crm_simulate, which produced the expected outputs.
+    Ok(simulate(&cib, now))
 }
 
 fn summary_block(text: &str) -> Vec<String> {

@@ -354,6 +354,7 @@ pub(crate) fn dummy(id: &str) -> Resource {
         id: None,
         name: "monitor".into(),
         attrs: [("interval", "2s")].into_iter().collect(),
+        params: Default::default(),
     });
     Resource::Primitive(primitive)
 }

@@ -1349,6 +1349,7 @@ impl OpDone {
             on_node: Some(op.node.clone()),
             transition_key: Some(transition_key(op, action)),
             transition_magic: None,
+            ..OpRecord::default()
         }
     }
 }

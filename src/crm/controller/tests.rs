@@ -590,6 +590,7 @@ fn guide_configuration(c: &mut Configuration) {
             id: None,
             name: "monitor".into(),
             attrs: [("interval", "10s")].into_iter().collect(),
+            params: Default::default(),
         });
         Resource::Primitive(p)
     };

@@ -26,6 +26,8 @@ pub(super) mod flags {
     pub(in super::super) const FIRST_IMPLIES_THEN_GRAPHED: u32 = 1 << 6;
     pub(in super::super) const THEN_IMPLIES_FIRST_GRAPHED: u32 = 1 << 7;
     pub(in super::super) const SERIALIZE: u32 = 1 << 8;
+    /// A required `then` makes `first` unnecessary (a required stop cancels a reload).
+    pub(in super::super) const THEN_CANCELS_FIRST: u32 = 1 << 9;
 
     /// Flags for a configured order constraint (`inverse`: the symmetric stop-side copy).
     pub(in super::super) fn for_kind(
@@ -70,9 +72,24 @@ pub(super) fn custom_action(
     node: Option<usize>,
     optional: bool,
 ) -> usize {
+    // An action required before its node was known (a restart forced by a definition change)
+    // is taken over by the first request for it on a node, as Pacemaker assigns it there.
+    if sched.unplaced_actions > 0
+        && let (Some(r), Some(n)) = (rsc, node)
+        && sched.rscs[r].variant == Variant::Primitive
+        && sched
+            .find_action_exact(rsc, task, interval_ms, node)
+            .is_none()
+        && let Some(unplaced) = sched.find_action_exact(rsc, task, interval_ms, None)
+    {
+        sched.place_action(unplaced, n);
+    }
     let index = match sched.claim_action_slot(rsc, task, interval_ms, node) {
         Ok(i) => i,
         Err(index) => {
+            if node.is_none() && rsc.is_some_and(|r| sched.rscs[r].variant == Variant::Primitive) {
+                sched.unplaced_actions += 1;
+            }
             let needs = matches!(task, Task::Start | Task::Promote);
             sched.actions.push(Action {
                 rsc,
@@ -135,10 +152,14 @@ fn update_runnable(sched: &mut Sched, index: usize) {
     }
     let needs = needs_check && sched.rscs[rsc].needs_quorum;
     if !needs {
+        // Nothing (quorum, fencing) stands in its way, so no earlier reason holds either.
         sched.actions[index].runnable = true;
+        sched.actions[index].reason = None;
         return;
     }
+    // With quorum every policy acts as "ignore".
     if sched.options.quorate {
+        sched.actions[index].runnable = true;
         return;
     }
     match sched.options.no_quorum {
@@ -153,7 +174,7 @@ fn update_runnable(sched: &mut Sched, index: usize) {
                 set_reason(sched, index, "quorum freeze", true);
             }
         }
-        NoQuorum::Ignore | NoQuorum::Fence => {}
+        NoQuorum::Ignore | NoQuorum::Fence => sched.actions[index].runnable = true,
     }
 }
 
@@ -177,6 +198,38 @@ fn pseudo_op(sched: &mut Sched, rsc: usize, task: Task) -> usize {
     sched.actions[a].pseudo = true;
     sched.actions[a].runnable = true;
     a
+}
+
+/// Orders every `t1` action of `r1` before every `t2` action of `r2` (resolved once all
+/// actions exist).
+pub(super) fn order_actions_by_task(
+    sched: &mut Sched,
+    r1: usize,
+    t1: Task,
+    r2: usize,
+    t2: Task,
+    f: u32,
+) {
+    order_resource_actions(sched, r1, t1, r2, t2, f);
+}
+
+/// Orders the existing action `first` before every `then` action of `rsc`.
+pub(super) fn order_action_before_task(
+    sched: &mut Sched,
+    first: usize,
+    rsc: usize,
+    then: Task,
+    f: u32,
+) {
+    sched.orderings.push(OrderSpec {
+        rsc1: sched.actions[first].rsc,
+        task1: sched.actions[first].task,
+        action1: Some(first),
+        rsc2: Some(rsc),
+        task2: then,
+        action2: None,
+        flags: f,
+    });
 }
 
 fn order_resource_actions(sched: &mut Sched, r1: usize, t1: Task, r2: usize, t2: Task, f: u32) {
@@ -350,37 +403,6 @@ fn group_internal_constraints(sched: &mut Sched, group: usize) {
     }
 }
 
-/// A primitive whose agent (class, provider or type) differs from the one recorded on a node
-/// has its history there cleaned up, and is restarted where it is active (Pacemaker's
-/// `pcmk__rsc_agent_changed` and `pcmk__schedule_cleanup`).
-pub(super) fn handle_rsc_config_changes(sched: &mut Sched) {
-    if sched.agent_changes.is_empty() {
-        return;
-    }
-    let changes = std::mem::take(&mut sched.agent_changes);
-    for node in 0..sched.nodes.len() {
-        let Some(state) = sched.nodes[node].state else {
-            continue;
-        };
-        if !sched.nodes[node].online || sched.nodes[node].unclean {
-            continue;
-        }
-        for &(_, rsc) in changes.iter().filter(|&&(s, _)| s == state) {
-            if sched.rscs[rsc].running_on.contains(&node) {
-                stop_action(sched, rsc, node, false);
-                sched.rscs[rsc].start_pending = true;
-            }
-            if sched.rscs[rsc].failed {
-                continue;
-            }
-            custom_action(sched, Some(rsc), Task::Delete, 0, Some(node), false);
-            order_resource_actions(sched, rsc, Task::Stop, rsc, Task::Delete, ORDERED);
-            order_resource_actions(sched, rsc, Task::Delete, rsc, Task::Start, ORDERED);
-        }
-    }
-    sched.agent_changes = changes;
-}
-
 pub(super) fn schedule_resource_actions(sched: &mut Sched) {
     // Orphans with fail counts get them cleared where the node is up.
     for r in 0..sched.rscs.len() {
@@ -538,7 +560,9 @@ fn create_recurring_actions(sched: &mut Sched, rsc: usize) {
             .active_recurring
             .iter()
             .any(|a| a.node == node && a.interval_ms == interval);
-        let optional = start_optional && active;
+        // A recurring op whose parameters changed runs again even when already active.
+        let rescheduled = sched.rscs[rsc].rescheduled.contains(&(node, interval));
+        let optional = start_optional && active && !rescheduled;
         let mon = custom_action(
             sched,
             Some(rsc),
@@ -1190,6 +1214,16 @@ fn update_action_for_orderings(sched: &mut Sched, then: usize, depth: &mut usize
         let (first, relation) = (e.first as usize, e.flags);
         if relation == 0 {
             continue;
+        }
+        // A required `then` abandons `first` (a required stop cancels an agent reload).
+        if relation & THEN_CANCELS_FIRST != 0
+            && !sched.actions[then].optional
+            && let Some(r) = sched.actions[first].rsc
+        {
+            sched.actions[first].optional = true;
+            if sched.actions[first].task == Task::ReloadAgent {
+                sched.rscs[r].reload = false;
+            }
         }
         // An edge that only orders (a probe before its start, the commonest edge) changes no
         // flag; reading group flags has side effects, so only edges between primitives skip.

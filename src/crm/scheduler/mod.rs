@@ -15,6 +15,7 @@
 
 mod actions;
 mod assign;
+mod changes;
 mod render;
 mod task;
 mod unpack;
@@ -239,20 +240,27 @@ impl Transition {
 /// input: unknown references and impossible constraints are skipped or leave resources
 /// stopped, and [`Transition::notes`] says so.
 pub fn schedule(cib: &Cib, now: EpochSeconds) -> Transition {
-    run(cib, now, false)
+    run(cib, now, false, false)
+}
+
+/// Like [`schedule`], with `crm_simulate`'s assumption that the CIB may have its private
+/// parameters (passwords) masked: a history whose only changed parameters are private ones
+/// (the recorded `op-secure-digest` still matches) does not count as a definition change.
+pub fn simulate(cib: &Cib, now: EpochSeconds) -> Transition {
+    run(cib, now, false, true)
 }
 
 /// Like [`schedule`], and also records every score term so [`Transition::explain`] can say
 /// where each node's score came from. Same decisions, somewhat slower.
 pub fn schedule_explained(cib: &Cib, now: EpochSeconds) -> Transition {
-    run(cib, now, true)
+    run(cib, now, true, false)
 }
 
-fn run(cib: &Cib, now: EpochSeconds, record_terms: bool) -> Transition {
-    let mut sched = unpack::unpack(cib, now, record_terms);
+fn run(cib: &Cib, now: EpochSeconds, record_terms: bool, sanitized: bool) -> Transition {
+    let mut sched = unpack::unpack(cib, now, record_terms, sanitized);
     assign::apply_node_criteria(&mut sched);
     actions::create_internal_constraints(&mut sched);
-    actions::handle_rsc_config_changes(&mut sched);
+    changes::handle_rsc_config_changes(&mut sched, cib);
     assign::assign_resources(&mut sched);
     actions::schedule_resource_actions(&mut sched);
     actions::schedule_fencing_and_shutdowns(&mut sched);

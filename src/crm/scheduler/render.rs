@@ -389,6 +389,10 @@ fn summary_for(sched: &Sched, r: usize, out: &mut Vec<SummaryItem>) {
         if next.is_none() {
             return;
         }
+        if rsc.reload {
+            item(sched, "Reload", r, current, next, start, None, out);
+            return;
+        }
         let Some(start) = start.filter(|&s| !sched.actions[s].optional) else {
             return;
         };
@@ -426,6 +430,8 @@ fn summary_for(sched: &Sched, r: usize, out: &mut Vec<SummaryItem>) {
         item(sched, "Recover", r, current, next, stop, start, out);
     } else if moving {
         item(sched, "Move", r, current, next, stop, None, out);
+    } else if rsc.reload {
+        item(sched, "Reload", r, current, next, start, None, out);
     } else if stop.is_some_and(|s| !sched.actions[s].optional) {
         item(sched, "Restart", r, current, next, start, None, out);
     } else if orig_role == Role::Stopped && next_role > Role::Stopped {

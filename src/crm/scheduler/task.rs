@@ -15,6 +15,8 @@ pub(super) enum Task {
     Running,
     /// Milestone: every member (instance) stopped.
     Stopped,
+    /// Apply changed parameters without a restart (OCF `reload-agent`).
+    ReloadAgent,
     Delete,
     ClearFailcount,
     Stonith,
@@ -32,6 +34,7 @@ impl Task {
             Task::Demote => "demote",
             Task::Running => "running",
             Task::Stopped => "stopped",
+            Task::ReloadAgent => "reload-agent",
             Task::Delete => "delete",
             Task::ClearFailcount => "clear_failcount",
             Task::Stonith => "stonith",

@@ -34,6 +34,9 @@ pub(super) struct Options {
     pub(super) stop_all: bool,
     pub(super) startup_fencing: bool,
     pub(super) fencing_action: String,
+    /// Simulating on a CIB whose private parameters may be masked (`crm_simulate`'s default):
+    /// a change of only those is not a definition change.
+    pub(super) sanitized: bool,
 }
 
 /// A resource's role.
@@ -176,6 +179,12 @@ pub(super) struct Rsc {
     /// The same without monitors (probes are most actions; this keeps lookups short).
     pub(super) main_actions: Vec<usize>,
     pub(super) stop_reason: Option<String>,
+    /// Agent parameters, the parent's included (for operation digests).
+    pub(super) params: NvList,
+    /// An agent reload is scheduled (shown as "Reload").
+    pub(super) reload: bool,
+    /// Recurring ops to run again with changed parameters: (node, interval).
+    pub(super) rescheduled: Vec<(usize, u64)>,
 }
 
 impl Rsc {
@@ -225,6 +234,9 @@ impl Rsc {
             actions: Vec::new(),
             main_actions: Vec::new(),
             stop_reason: None,
+            params: NvList::new(),
+            reload: false,
+            rescheduled: Vec::new(),
         }
     }
 
@@ -439,6 +451,16 @@ impl Sched {
         }
     }
 
+    /// Gives the node-less action `index` its node (see `custom_action`).
+    pub(super) fn place_action(&mut self, index: usize, node: usize) {
+        let a = &self.actions[index];
+        self.action_index
+            .remove(&action_key(a.rsc, a.task, a.interval_ms, None));
+        self.actions[index].node = Some(node);
+        self.unplaced_actions = self.unplaced_actions.saturating_sub(1);
+        self.index_action(index);
+    }
+
     /// Registers a new action for [`Sched::find_action_exact`].
     pub(super) fn index_action(&mut self, index: usize) {
         let a = &self.actions[index];
@@ -522,6 +544,8 @@ pub(super) struct Sched {
     pub(super) locations: Vec<LocationRule>,
     pub(super) orderings: Vec<OrderSpec>,
     pub(super) actions: Vec<Action>,
+    /// Primitive actions created without a node and not yet placed on one.
+    pub(super) unplaced_actions: usize,
     /// Ordering edges between `actions` (see [`Edge`]).
     pub(super) edges: Vec<Edge>,
     pub(super) action_index: ActionIndex,
@@ -531,9 +555,6 @@ pub(super) struct Sched {
     /// Per resource id, the exit code of the first failed probe in the recorded status (the
     /// status display shows it beside a stopped resource).
     pub(super) failed_probe_rcs: HashMap<String, i32, FastBuildHasher>,
-    /// Recorded histories whose agent differs from the configured one: (node_state index,
-    /// resource), in status order.
-    pub(super) agent_changes: Vec<(usize, usize)>,
     /// Operation defaults (`op_defaults`), e.g. `on-fail`.
     pub(super) op_defaults: NvList,
     /// Whether score terms are recorded for explanations.
@@ -656,7 +677,7 @@ fn parse_seconds(text: &str) -> i64 {
         .unwrap_or(0)
 }
 
-pub(super) fn unpack(cib: &Cib, now: EpochSeconds, record_terms: bool) -> Sched {
+pub(super) fn unpack(cib: &Cib, now: EpochSeconds, record_terms: bool, sanitized: bool) -> Sched {
     let config = &cib.configuration;
     let props = &config.properties;
     let fencing_enabled = prop_bool(props, &["fencing-enabled", "stonith-enabled"], true);
@@ -686,6 +707,7 @@ pub(super) fn unpack(cib: &Cib, now: EpochSeconds, record_terms: bool) -> Sched 
         fencing_action: prop(props, &["fencing-action", "stonith-action"])
             .unwrap_or("reboot")
             .to_string(),
+        sanitized,
     };
 
     let mut nodes = Vec::new();
@@ -727,13 +749,13 @@ pub(super) fn unpack(cib: &Cib, now: EpochSeconds, record_terms: bool) -> Sched 
         locations: Vec::new(),
         orderings: Vec::new(),
         actions: Vec::new(),
+        unplaced_actions: 0,
         edges: Vec::new(),
         action_index: ActionIndex::default(),
         notes: Vec::new(),
         dc: None,
         execution_date: cib.status.execution_date,
         failed_probe_rcs: HashMap::default(),
-        agent_changes: Vec::new(),
         op_defaults: config.op_defaults.clone(),
         record_terms,
         rsc_ids: HashMap::default(),
@@ -840,6 +862,18 @@ fn add_resource(
     for (n, v) in cib.configuration.rsc_defaults.iter() {
         meta.set_if_absent(n, v);
     }
+    // Parameters likewise: own first, then the parent's.
+    let mut params = match resource {
+        CibResource::Primitive(p) => p.params.clone(),
+        CibResource::Group(g) => g.params.clone(),
+        CibResource::Clone(c) => c.params.clone(),
+    };
+    if let Some(p) = parent {
+        for (n, v) in sched.rscs[p].params.iter() {
+            params.set_if_absent(n, v);
+        }
+    }
+    rsc.params = params;
     if let CibResource::Primitive(p) = resource {
         rsc.class = p.class.clone();
         rsc.provider = p.provider.clone();
@@ -881,13 +915,24 @@ fn apply_meta(sched: &Sched, rsc: &mut Rsc, meta: NvList) {
         rsc.next_role = Role::Stopped;
     }
     rsc.is_fence_device = rsc.class.eq_ignore_ascii_case("stonith");
+    // Pacemaker's `unpack_requires`: an unset or invalid value takes the default, and what
+    // cannot apply (unfencing for a fence device or without fencing) falls back to quorum.
     let requires = get("requires").map(str::to_ascii_lowercase);
-    let default_requires = if sched.options.fencing_enabled && !rsc.is_fence_device {
+    let default_requires = if rsc.is_fence_device {
+        "quorum"
+    } else if sched.options.fencing_enabled {
         "fencing"
+    } else if sched.options.no_quorum == NoQuorum::Ignore {
+        "nothing"
     } else {
         "quorum"
     };
-    let requires = requires.as_deref().unwrap_or(default_requires);
+    let requires = match requires.as_deref() {
+        Some(value @ ("nothing" | "quorum" | "fencing")) => value,
+        Some("unfencing") if !rsc.is_fence_device && sched.options.fencing_enabled => "unfencing",
+        Some("unfencing") => "quorum",
+        _ => default_requires,
+    };
     rsc.needs_fencing = requires == "fencing" || requires == "unfencing";
     rsc.needs_quorum = requires != "nothing";
     rsc.meta = meta;
@@ -1209,7 +1254,7 @@ fn unpack_status(sched: &mut Sched, cib: &Cib) {
         .dc_uuid
         .as_deref()
         .and_then(|dc| sched.nodes.iter().position(|n| n.id == dc));
-    for (state_index, state) in cib.status.nodes.iter().enumerate() {
+    for state in &cib.status.nodes {
         for history in &state.resources {
             if let Some(rc) = history
                 .ops
@@ -1219,19 +1264,6 @@ fn unpack_status(sched: &mut Sched, cib: &Cib) {
                 && !sched.failed_probe_rcs.contains_key(history.id.as_str())
             {
                 sched.failed_probe_rcs.insert(history.id.clone(), rc);
-            }
-            if history.ops.is_empty() {
-                continue;
-            }
-            if let Some(rsc) = rsc_by_id(sched, &history.id) {
-                let r = &sched.rscs[rsc];
-                if r.variant == Variant::Primitive
-                    && (r.class != history.class
-                        || r.provider != history.provider
-                        || r.kind != history.kind)
-                {
-                    sched.agent_changes.push((state_index, rsc));
-                }
             }
         }
     }
@@ -1867,6 +1899,18 @@ fn check_operation_expiry(
         } else {
             expired = false;
         }
+    }
+    // A failure recorded while the parameters were different says nothing about the current
+    // definition: its fail count is cleared.
+    if !expired
+        && op.id.ends_with("_last_failure_0")
+        && matches!(op.operation.as_str(), "start" | "monitor")
+        && matches!(
+            super::changes::compare_digest(sched, rsc, op),
+            super::changes::DigestMatch::Mismatch | super::changes::DigestMatch::Restart
+        )
+    {
+        add_clear_failcount(sched, rsc, node, "resource parameters have changed");
     }
     if expired && is_probe(op) && matches!(exit, 0 | 7 | 8 | 190 | 191) {
         expired = false;
