@@ -643,6 +643,17 @@ impl Controller {
                 graph.fail_node(&member.name);
             }
         }
+        // Only the DC runs a transition. A node that no longer is (a node with a lower id
+        // joined: after a restart, it was alone for a moment) drops its graph: what it sent
+        // still runs and reports, and the DC decides again with those results.
+        if !self.is_dc()
+            && let Some(graph) = self.graph.take()
+        {
+            out.push(Output::Event(CrmEvent::TransitionDone {
+                id: graph.id,
+                aborted: true,
+            }));
+        }
         let alive: BTreeSet<NodeId> = self.members.iter().map(|m| m.id).collect();
         for commit in self.commits.values_mut() {
             commit.waiting.retain(|id| alive.contains(id));
@@ -1060,21 +1071,33 @@ impl Controller {
             rc: result.record.rc_code,
         }));
         let mut graph_done = false;
-        if let (Some(graph), Some((transition, index))) = (&mut self.graph, result.action)
-            && graph.id == transition
-        {
-            {
-                let expected = match graph.plan.actions.get(index).map(|a| &a.kind) {
-                    Some(ActionKind::Resource(op)) => {
-                        op.is_expected(result.record.rc_code) && result.record.op_status == 0
+        let mut foreign = false;
+        if let Some((transition, index)) = result.action {
+            // The action of this DC's graph, or one another DC sent (transition numbers are
+            // each DC's own, so the op must match too): that one is news to decide on.
+            let ours = self.graph.as_ref().and_then(|graph| {
+                match graph.plan.actions.get(index).map(|a| &a.kind) {
+                    Some(ActionKind::Resource(op))
+                        if graph.id == transition
+                            && op.rsc == result.rsc
+                            && op.node == result.node
+                            && op.operation == result.record.operation
+                            && op.interval_ms == result.record.interval_ms =>
+                    {
+                        Some(op.is_expected(result.record.rc_code) && result.record.op_status == 0)
                     }
-                    _ => false,
-                };
-                graph.complete(index, expected);
-                graph_done = true;
+                    _ => None,
+                }
+            });
+            match (ours, &mut self.graph) {
+                (Some(expected), Some(graph)) => {
+                    graph.complete(index, expected);
+                    graph_done = true;
+                }
+                _ => foreign = true,
             }
         }
-        if failed_unexpectedly {
+        if failed_unexpectedly || (foreign && self.is_dc()) {
             self.needs_schedule = true;
         }
         if graph_done {

@@ -279,6 +279,23 @@ impl Sim {
         panic!("simulation did not settle");
     }
 
+    /// Node `id` alone in a view of its own (cut off, or just started), with this quorum.
+    fn alone(&mut self, id: NodeId, view: u64, quorate: bool) {
+        self.members = vec![id];
+        let member = Member {
+            id,
+            name: format!("node{id}"),
+        };
+        self.feed(id, Input::Quorum { quorate });
+        self.feed(
+            id,
+            Input::View {
+                view,
+                members: vec![member],
+            },
+        );
+    }
+
     /// Lets simulated time pass and wakes every node.
     fn advance(&mut self, by: Duration) {
         self.elapsed += by;
@@ -776,6 +793,45 @@ fn a_clean_shutdown_moves_the_group_away_before_reporting_done() {
     assert_eq!(at_done.get("gohttpd"), Some(&vec![other]), "{at_done:?}");
 }
 
+/// A restarted node's controller can be alone for a moment before the rings merge: the DC
+/// of that view, it starts a transition (probes, then starts of the group there). Once the
+/// node with the lower id is in its view it is not the DC any more and sends nothing more of
+/// it: the group keeps running where it ran, once.
+#[test]
+fn a_node_that_was_dc_alone_for_a_moment_sends_nothing_more_once_it_is_not() {
+    let (mut sim, first) = guide_sim(true);
+    assert_eq!(first, 1, "the group runs on the DC");
+    let restarted = 2;
+    let stored = sim.core(restarted).cib().clone();
+    let now = sim.t0 + sim.elapsed;
+    let wall = 1_700_000_000 + sim.elapsed.as_secs() as i64;
+    let member = Member {
+        id: restarted,
+        name: format!("node{restarted}"),
+    };
+    sim.nodes.get_mut(&restarted).unwrap().core =
+        Controller::new(member, stored, real_scheduler(), now, wall);
+    sim.alone(restarted, 50, true);
+    sim.deliver_queued();
+    assert!(sim.core(restarted).is_dc());
+    assert!(
+        sim.pending_exec.iter().any(|(id, _, _)| *id == restarted),
+        "it probes what runs there"
+    );
+    // The rings merge before any of it ran.
+    sim.set_view(&[1, 2]);
+    sim.settle();
+    assert_eq!(sim.where_running("vip"), vec![1]);
+    assert_eq!(sim.where_running("gohttpd"), vec![1]);
+    assert!(
+        !sim.nodes[&1].events.iter().any(|e| matches!(
+            e,
+            CrmEvent::OpResult { node, operation, .. } if node == "node2" && operation == "start"
+        )),
+        "the former DC of one started something"
+    );
+}
+
 #[test]
 fn quorum_regained_before_the_merge_starts_nothing_until_the_view_is_merged() {
     // A lone node without quorum (no-quorum-policy=stop) learns from the ring that quorum is
@@ -791,19 +847,7 @@ fn quorum_regained_before_the_merge_starts_nothing_until_the_view_is_merged() {
     let active = sim.where_running("vip")[0];
     let other = 3 - active;
     // Split: `other` alone and without quorum.
-    sim.members = vec![other];
-    let lone = vec![Member {
-        id: other,
-        name: format!("node{other}"),
-    }];
-    sim.feed(other, Input::Quorum { quorate: false });
-    sim.feed(
-        other,
-        Input::View {
-            view: 99,
-            members: lone,
-        },
-    );
+    sim.alone(other, 99, false);
     sim.settle();
     assert!(sim.core(other).is_synced());
     // The ring says quorate again; the group view has not changed yet.
@@ -903,18 +947,7 @@ fn the_majority_waits_for_a_lost_node_to_stop_by_itself_before_recovering() {
 fn the_minority_stops_at_once_and_a_split_in_halves_does_not_wait() {
     let (mut sim, first) = three_node_sim_with_quorum_policy_stop();
     // `first` alone and without quorum: it stops without waiting.
-    sim.members = vec![first];
-    sim.feed(first, Input::Quorum { quorate: false });
-    sim.feed(
-        first,
-        Input::View {
-            view: 99,
-            members: vec![Member {
-                id: first,
-                name: format!("node{first}"),
-            }],
-        },
-    );
+    sim.alone(first, 99, false);
     sim.settle();
     assert!(sim.where_running("vip").is_empty(), "the minority stopped");
 
