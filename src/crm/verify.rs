@@ -738,6 +738,7 @@ mod tests {
             then: "nope".into(),
             then_action: None,
             symmetrical: None,
+            require_all: None,
             score: None,
         }));
         let errors = messages(&cib, Severity::Error);
@@ -805,6 +806,7 @@ mod tests {
             then: "b".into(),
             then_action: None,
             symmetrical: None,
+            require_all: None,
             score: None,
         }));
         let errors = messages(&cib, Severity::Error);
