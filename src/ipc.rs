@@ -641,6 +641,17 @@ impl<S: Read + Write + AsFd> Connection<S> {
         }
     }
 
+    /// Queues an event the caller serialised itself: exactly one JSON object with a
+    /// `type` and no `id`, followed by a newline. For hot paths that skip building a
+    /// [`Value`]; same bound and drop rule as [`Connection::send_event`].
+    pub fn send_event_line(&mut self, line: &[u8]) {
+        debug_assert!(line.ends_with(b"\n") && line.starts_with(b"{"));
+        if self.out.push(line).is_err() {
+            self.events_dropped += 1;
+            self.closing = true;
+        }
+    }
+
     fn queue(&mut self, line: &[u8]) {
         if self.out.push(line).is_err() {
             // A client that does not read its replies is cut off rather than buffered.

@@ -6,6 +6,7 @@
 //! `subscribe`, `group_join {group}`, `group_leave {group}`, `group_send {group, data}`,
 //! `reload`, `shutdown`. Events: `view`, `quorum`, `gather`, `group_view`, `group_message`.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -17,6 +18,7 @@ use clap::Parser;
 use mio::net::{UdpSocket, UnixListener, UnixStream};
 use mio::{Events, Interest, Poll, Token};
 use nix::sys::signal::Signal;
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::{CliResult, Failure};
@@ -28,7 +30,8 @@ use crate::ipc::{self, Connection, ErrorBody, PeerPolicy};
 use crate::paths::Paths;
 use crate::ring::cfgsync::{self, ConfigService, Facts, ServiceInput, ServiceOutput, Verdict};
 use crate::ring::{
-    AuthKey, GroupEvent, Input, Node, Output, Request, RingConfig, RingEvent, Transport,
+    AuthKey, GroupEvent, Input, Member, Node, Output, Request, RingConfig, RingEvent, RingId,
+    Transport,
 };
 use crate::sys::log::Logger;
 use crate::sys::signal::Signals;
@@ -440,10 +443,9 @@ impl Shell {
         for _ in 0..4096 {
             match self.udp.recv_from(buffer) {
                 Ok((len, from)) => {
-                    let bytes = buffer[..len].to_vec();
                     self.feed(Input::Datagram {
                         from,
-                        bytes: &bytes,
+                        bytes: &buffer[..len],
                     });
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
@@ -535,14 +537,14 @@ impl Shell {
                 from,
                 ring,
                 data,
-            } => json!({
-                "type": "group_message",
-                "group": group,
-                "from": from.node,
-                "client": from.client,
-                "ring": ring,
-                "data": String::from_utf8_lossy(&data),
-            }),
+            } => {
+                // The hot path: serialised straight from the bytes, no `Value` in between.
+                if let Some(c) = self.clients.get_mut(&token) {
+                    c.conn
+                        .send_event_line(&group_message_line(&group, from, ring, &data));
+                }
+                return;
+            }
             GroupEvent::Joined {
                 group,
                 member,
@@ -1114,6 +1116,37 @@ impl Shell {
             .collect();
         Value::Array(lines)
     }
+}
+
+/// One `group_message` event line: `{"type":"group_message","group":"g","from":2,
+/// "client":17,"ring":{...},"data":"..."}` and a newline. `data` is the message as text
+/// (invalid UTF-8 replaced).
+fn group_message_line(group: &str, from: Member, ring: RingId, data: &[u8]) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct Line<'a> {
+        r#type: &'static str,
+        group: &'a str,
+        from: u32,
+        client: u64,
+        ring: RingId,
+        data: Cow<'a, str>,
+    }
+    let data = match std::str::from_utf8(data) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(data),
+    };
+    let line = Line {
+        r#type: "group_message",
+        group,
+        from: from.node,
+        client: from.client,
+        ring,
+        data,
+    };
+    let mut bytes = Vec::with_capacity(line.data.len() + group.len() + 128);
+    serde_json::to_writer(&mut bytes, &line).expect("strings and numbers always serialise");
+    bytes.push(b'\n');
+    bytes
 }
 
 fn node_addresses(config: &RingConfig) -> BTreeMap<IpAddr, u32> {
