@@ -1006,54 +1006,93 @@ fn summary(demo: &mut Demo<'_>) -> io::Result<()> {
     Ok(())
 }
 
-/// A client in the lab's client namespace asking the service who serves it, every
-/// [`Poller::INTERVAL`], until stopped (or [`Poller::MAX_RUN`] passes).
+/// A client in the lab's client namespace asking the service who serves it, a new request
+/// every [`Poller::INTERVAL`] whether or not earlier ones have answered, until stopped (or
+/// [`Poller::MAX_RUN`] passes).
+///
+/// Requests overlap so that one sent just as the service moves (and lost on the way to the
+/// old node) does not hide the answers of the requests sent after it: the gap measured is
+/// the service's, not the client's timeout. Each request still gives up after
+/// [`Poller::TIMEOUT`], shorter than TCP's first SYN retransmission (1 s), so a request lost
+/// before the move cannot be answered late by the new node and shorten the gap.
 pub struct Poller {
     started: Instant,
     stop: Arc<AtomicBool>,
     samples: Arc<std::sync::Mutex<Vec<Sample>>>,
-    thread: Option<JoinHandle<()>>,
+    threads: Vec<JoinHandle<()>>,
 }
 
 impl Poller {
-    /// Time between probes.
-    pub const INTERVAL: Duration = Duration::from_millis(50);
-    /// Limit of one probe (connect, send, answer).
-    pub const TIMEOUT: Duration = Duration::from_millis(200);
+    /// Time between requests.
+    pub const INTERVAL: Duration = Duration::from_millis(20);
+    /// Limit of one request (connect, send, answer).
+    pub const TIMEOUT: Duration = Duration::from_millis(300);
+    /// Clients taking turns: enough that every slot has a free one while requests time out.
+    const CLIENTS: u32 = 16;
     /// A poller nobody stops still ends.
     pub const MAX_RUN: Duration = Duration::from_secs(600);
-    /// Samples kept (10 minutes at 20 per second).
-    const MAX_SAMPLES: usize = 12_000;
+    /// Samples kept (10 minutes at 50 per second).
+    const MAX_SAMPLES: usize = 30_000;
 
     /// Starts polling `addr:port` from the lab's client namespace.
     pub fn start(lab: &Lab, addr: Ipv4Addr, port: u16) -> Poller {
+        const _: () = assert!(
+            Poller::INTERVAL.as_millis() * Poller::CLIENTS as u128 > Poller::TIMEOUT.as_millis()
+        );
         let namespace = lab.topology().namespace(Member::Client);
         let started = Instant::now();
         let stop = Arc::new(AtomicBool::new(false));
         let samples = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let (thread_stop, thread_samples) = (Arc::clone(&stop), Arc::clone(&samples));
         let target = SocketAddr::from((addr, port));
-        let thread = std::thread::spawn(move || {
-            let _ = netns::run_in(&namespace, move || {
-                while !thread_stop.load(Ordering::SeqCst) && started.elapsed() < Self::MAX_RUN {
-                    let at = started.elapsed();
-                    let answered_by = labkit::http::get(target, Self::TIMEOUT)
-                        .ok()
-                        .and_then(|body| body.split_whitespace().next().map(str::to_string));
-                    let mut all = thread_samples.lock().expect("poller lock");
-                    if all.len() < Self::MAX_SAMPLES {
-                        all.push(Sample { at, answered_by });
-                    }
-                    drop(all);
-                    std::thread::sleep(Self::INTERVAL);
-                }
-            });
-        });
+        let threads = (0..Self::CLIENTS)
+            .map(|client| {
+                let (stop, samples) = (Arc::clone(&stop), Arc::clone(&samples));
+                let namespace = namespace.clone();
+                std::thread::spawn(move || {
+                    let _ = netns::run_in(&namespace, move || {
+                        Self::take_turns(client, started, target, &stop, &samples);
+                    });
+                })
+            })
+            .collect();
         Poller {
             started,
             stop,
             samples,
-            thread: Some(thread),
+            threads,
+        }
+    }
+
+    /// Client `client` sends the requests of slots `client`, `client + CLIENTS`, … (slot `n`
+    /// at `n * INTERVAL`), skipping slots that passed while its own request was pending.
+    fn take_turns(
+        client: u32,
+        started: Instant,
+        target: SocketAddr,
+        stop: &AtomicBool,
+        samples: &std::sync::Mutex<Vec<Sample>>,
+    ) {
+        let turn = Self::INTERVAL * Self::CLIENTS;
+        let mut slot = Self::INTERVAL * client;
+        while !stop.load(Ordering::SeqCst) && started.elapsed() < Self::MAX_RUN {
+            let now = started.elapsed();
+            if slot > now {
+                std::thread::sleep(slot - now);
+                continue;
+            }
+            let at = started.elapsed();
+            let answered_by = labkit::http::get(target, Self::TIMEOUT)
+                .ok()
+                .and_then(|body| body.split_whitespace().next().map(str::to_string));
+            let mut all = samples.lock().expect("poller lock");
+            if all.len() < Self::MAX_SAMPLES {
+                all.push(Sample { at, answered_by });
+            }
+            drop(all);
+            let done = started.elapsed();
+            while slot <= done {
+                slot += turn;
+            }
         }
     }
 
@@ -1067,9 +1106,12 @@ impl Poller {
         self.started
     }
 
-    /// Every probe so far, in time order.
+    /// Every request so far, in the order they were sent.
     pub fn samples(&self) -> Vec<Sample> {
-        self.samples.lock().expect("poller lock").clone()
+        let mut samples = self.samples.lock().expect("poller lock").clone();
+        // Requests finish out of order; the gap measures want them by sending time.
+        samples.sort_by_key(|s| s.at);
+        samples
     }
 
     /// The node that answered most recently.
@@ -1108,10 +1150,10 @@ impl Poller {
         }
     }
 
-    /// Stops polling and waits for the client thread.
-    pub fn stop(mut self) {
+    /// Stops polling and waits for the client threads.
+    pub fn stop(self) {
         self.stop.store(true, Ordering::SeqCst);
-        if let Some(thread) = self.thread.take() {
+        for thread in self.threads {
             let _ = thread.join();
         }
     }

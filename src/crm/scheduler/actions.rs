@@ -28,6 +28,9 @@ pub(super) mod flags {
     pub(in super::super) const SERIALIZE: u32 = 1 << 8;
     /// A required `then` makes `first` unnecessary (a required stop cancels a reload).
     pub(in super::super) const THEN_CANCELS_FIRST: u32 = 1 << 9;
+    /// Between two interleaved clones: the instances' own edges carry the ordering, so this
+    /// one changes no flag.
+    pub(in super::super) const INTERLEAVED: u32 = 1 << 10;
 
     /// Flags for a configured order constraint (`inverse`: the symmetric stop-side copy).
     pub(in super::super) fn for_kind(
@@ -247,9 +250,83 @@ fn order_resource_actions(sched: &mut Sched, r1: usize, t1: Task, r2: usize, t2:
 pub(super) fn create_internal_constraints(sched: &mut Sched) {
     let order = sched.order.clone();
     for r in order {
-        match sched.rscs[r].variant {
-            Variant::Primitive => primitive_internal_constraints(sched, r),
-            Variant::Group => group_internal_constraints(sched, r),
+        internal_constraints(sched, r);
+    }
+}
+
+fn internal_constraints(sched: &mut Sched, rsc: usize) {
+    match sched.rscs[rsc].variant {
+        Variant::Primitive => primitive_internal_constraints(sched, rsc),
+        Variant::Group => group_internal_constraints(sched, rsc),
+        Variant::Clone => clone_internal_constraints(sched, rsc),
+    }
+}
+
+/// A clone's start and stop pseudo-actions bracket every instance's, in instance-number
+/// order for ordered clones.
+fn clone_internal_constraints(sched: &mut Sched, clone: usize) {
+    order_resource_actions(sched, clone, Task::Stopped, clone, Task::Start, ORDERED);
+    order_resource_actions(
+        sched,
+        clone,
+        Task::Start,
+        clone,
+        Task::Running,
+        UNRUNNABLE_FIRST_BLOCKS,
+    );
+    order_resource_actions(
+        sched,
+        clone,
+        Task::Stop,
+        clone,
+        Task::Stopped,
+        UNRUNNABLE_FIRST_BLOCKS,
+    );
+    let ordered = sched.rscs[clone].clone.is_some_and(|c| c.ordered);
+    let mut instances = sched.rscs[clone].children.clone();
+    if ordered {
+        instances.sort_by_key(|&i| super::clone::instance_number(&sched.rscs[i].id));
+        sched.rscs[clone].children = instances.clone();
+    }
+    for (i, &instance) in instances.iter().enumerate() {
+        internal_constraints(sched, instance);
+        order_resource_actions(
+            sched,
+            clone,
+            Task::Start,
+            instance,
+            Task::Start,
+            UNRUNNABLE_FIRST_BLOCKS | THEN_IMPLIES_FIRST_GRAPHED,
+        );
+        order_resource_actions(
+            sched,
+            instance,
+            Task::Start,
+            clone,
+            Task::Running,
+            FIRST_IMPLIES_THEN_GRAPHED,
+        );
+        order_resource_actions(
+            sched,
+            clone,
+            Task::Stop,
+            instance,
+            Task::Stop,
+            THEN_IMPLIES_FIRST_GRAPHED,
+        );
+        order_resource_actions(
+            sched,
+            instance,
+            Task::Stop,
+            clone,
+            Task::Stopped,
+            FIRST_IMPLIES_THEN_GRAPHED,
+        );
+        if ordered {
+            for &later in &instances[i + 1..] {
+                order_resource_actions(sched, instance, Task::Start, later, Task::Start, ORDERED);
+                order_resource_actions(sched, later, Task::Stop, instance, Task::Stop, ORDERED);
+            }
         }
     }
 }
@@ -434,7 +511,71 @@ fn create_actions(sched: &mut Sched, rsc: usize) {
             }
         }
         Variant::Primitive => primitive_create_actions(sched, rsc),
+        Variant::Clone => clone_create_actions(sched, rsc),
     }
+}
+
+/// What the instances of a collective do in this transition.
+#[derive(Debug, Default, Clone, Copy)]
+struct InstanceState {
+    starting: bool,
+    stopping: bool,
+    restarting: bool,
+    active: bool,
+}
+
+fn check_instance_state(sched: &Sched, rsc: usize, state: &mut InstanceState) {
+    let r = &sched.rscs[rsc];
+    if r.variant != Variant::Primitive {
+        for &child in &r.children {
+            check_instance_state(sched, child, state);
+        }
+        return;
+    }
+    let (mut starting, mut stopping) = (false, false);
+    for &a in &r.main_actions {
+        let action = &sched.actions[a];
+        match action.task {
+            Task::Start if !action.optional && action.runnable => starting = true,
+            Task::Stop if !action.optional && (action.pseudo || action.runnable) => stopping = true,
+            _ => {}
+        }
+    }
+    state.active |= !r.running_on.is_empty();
+    state.starting |= starting;
+    state.stopping |= stopping;
+    state.restarting |= starting && stopping;
+}
+
+/// Instance actions, then the clone's start/running/stop/stopped pseudo-actions, required
+/// when some instance starts (stops).
+fn clone_create_actions(sched: &mut Sched, clone: usize) {
+    let mut state = InstanceState::default();
+    for instance in sched.rscs[clone].children.clone() {
+        create_actions(sched, instance);
+        check_instance_state(sched, instance, &mut state);
+    }
+    let start = collective_pseudo_op(sched, clone, Task::Start, !state.starting, true);
+    let running = collective_pseudo_op(sched, clone, Task::Running, !state.starting, false);
+    if state.active || state.starting {
+        sched.actions[running].runnable = true;
+    }
+    let stop = collective_pseudo_op(sched, clone, Task::Stop, !state.stopping, true);
+    let stopped = collective_pseudo_op(sched, clone, Task::Stopped, !state.stopping, true);
+    let _ = (start, stop, stopped, state.restarting);
+}
+
+fn collective_pseudo_op(
+    sched: &mut Sched,
+    rsc: usize,
+    task: Task,
+    optional: bool,
+    runnable: bool,
+) -> usize {
+    let a = custom_action(sched, Some(rsc), task, 0, None, optional);
+    sched.actions[a].pseudo = true;
+    sched.actions[a].runnable = runnable;
+    a
 }
 
 fn primitive_create_actions(sched: &mut Sched, rsc: usize) {
@@ -588,14 +729,37 @@ fn create_recurring_actions(sched: &mut Sched, rsc: usize) {
     }
 }
 
+/// What gets probed for one top-level resource.
+enum ProbeUnit {
+    Primitive(usize),
+    /// An anonymous clone probes one instance per node, a unique one every instance.
+    Clone(usize),
+}
+
 fn schedule_probes(sched: &mut Sched) {
     let order = sched.order.clone();
-    let mut prims = Vec::new();
+    let mut units = Vec::new();
+    let mut count = 0;
     for r in order {
         match sched.rscs[r].variant {
-            Variant::Primitive => prims.push(r),
-            Variant::Group => prims.extend(sched.rscs[r].children.iter().copied()),
+            Variant::Primitive => units.push(ProbeUnit::Primitive(r)),
+            Variant::Group => {
+                units.extend(
+                    sched.rscs[r]
+                        .children
+                        .iter()
+                        .map(|&m| ProbeUnit::Primitive(m)),
+                );
+            }
+            Variant::Clone => {
+                // Instances are probed (and later listed) by instance number.
+                let mut instances = sched.rscs[r].children.clone();
+                instances.sort_by_key(|&i| super::clone::instance_number(&sched.rscs[i].id));
+                sched.rscs[r].children = instances;
+                units.push(ProbeUnit::Clone(r));
+            }
         }
+        count += 1;
     }
     // Probes are most of a large transition: size the tables once instead of growing them.
     let probe_nodes = sched
@@ -603,38 +767,95 @@ fn schedule_probes(sched: &mut Sched) {
         .iter()
         .filter(|n| n.online && !n.unclean)
         .count();
-    let expected = prims.len() * (probe_nodes + 4);
+    let expected = units.len().max(count) * (probe_nodes + 4);
     sched.actions.reserve(expected);
     sched.action_index.reserve(expected);
-    sched.orderings.reserve(prims.len() * probe_nodes);
-    for &r in &prims {
-        sched.rscs[r].actions.reserve(probe_nodes + 2);
+    sched.orderings.reserve(units.len() * probe_nodes);
+    for unit in &units {
+        if let ProbeUnit::Primitive(r) = *unit {
+            sched.rscs[r].actions.reserve(probe_nodes + 2);
+        }
     }
     for node in 0..sched.nodes.len() {
         let n = &sched.nodes[node];
         if !n.online || n.unclean {
             continue;
         }
-        for &r in &prims {
-            if sched.rscs[r].orphan || sched.rscs[r].probed[node] {
-                continue;
+        for unit in &units {
+            match *unit {
+                ProbeUnit::Primitive(r) => probe_primitive(sched, r, node),
+                ProbeUnit::Clone(c) => probe_clone(sched, c, node),
             }
-            let probe = custom_action(sched, Some(r), Task::Monitor, 0, Some(node), false);
-            // A resource that cannot be probed somewhere must not start until it can.
-            let mut flags = ORDERED;
-            if !sched.actions[probe].runnable && sched.rscs[r].running_on.is_empty() {
-                flags |= UNRUNNABLE_FIRST_BLOCKS;
-            }
-            sched.orderings.push(OrderSpec {
-                rsc1: Some(r),
-                task1: Task::Monitor,
-                action1: Some(probe),
-                rsc2: Some(r),
-                task2: Task::Start,
-                action2: None,
-                flags,
-            });
         }
+    }
+}
+
+fn probe_primitive(sched: &mut Sched, r: usize, node: usize) {
+    if sched.rscs[r].orphan || sched.rscs[r].removed || sched.rscs[r].probed[node] {
+        return;
+    }
+    let probe = custom_action(sched, Some(r), Task::Monitor, 0, Some(node), false);
+    // A resource that cannot be probed somewhere must not start until it can.
+    let mut flags = ORDERED;
+    if !sched.actions[probe].runnable && sched.rscs[r].running_on.is_empty() {
+        flags |= UNRUNNABLE_FIRST_BLOCKS;
+    }
+    sched.orderings.push(OrderSpec {
+        rsc1: Some(r),
+        task1: Task::Monitor,
+        action1: Some(probe),
+        rsc2: Some(r),
+        task2: Task::Start,
+        action2: None,
+        flags,
+    });
+}
+
+/// Probes every primitive in `rsc` (an instance, a group or a primitive).
+fn probe_tree(sched: &mut Sched, rsc: usize, node: usize) {
+    match sched.rscs[rsc].variant {
+        Variant::Primitive => probe_primitive(sched, rsc, node),
+        Variant::Group | Variant::Clone => {
+            for child in sched.rscs[rsc].children.clone() {
+                probe_tree(sched, child, node);
+            }
+        }
+    }
+}
+
+fn probed_on(sched: &Sched, rsc: usize, node: usize) -> bool {
+    let r = &sched.rscs[rsc];
+    if r.variant == Variant::Primitive {
+        return r.probed[node];
+    }
+    r.children.iter().any(|&c| probed_on(sched, c, node))
+}
+
+fn probe_clone(sched: &mut Sched, clone: usize, node: usize) {
+    let instances = sched.rscs[clone].children.clone();
+    if sched.rscs[clone].clone.is_some_and(|c| c.unique) {
+        for instance in instances {
+            probe_tree(sched, instance, node);
+        }
+        return;
+    }
+    // Any instance tells whether the clone runs there: the one already probed or placed
+    // there, else the first.
+    let placed = |i: usize| {
+        let first = match sched.rscs[i].variant {
+            Variant::Primitive => i,
+            _ => sched.rscs[i].children.first().copied().unwrap_or(i),
+        };
+        sched.rscs[first].assigned == Some(node)
+    };
+    let chosen = instances
+        .iter()
+        .copied()
+        .find(|&i| probed_on(sched, i, node))
+        .or_else(|| instances.iter().copied().find(|&i| placed(i)))
+        .or_else(|| instances.first().copied());
+    if let Some(instance) = chosen {
+        probe_tree(sched, instance, node);
     }
 }
 
@@ -748,7 +969,7 @@ fn action_for_ordering(sched: &Sched, first: usize, then: usize) -> usize {
     let (Some(fr), Some(tr)) = (sched.actions[first].rsc, sched.actions[then].rsc) else {
         return first;
     };
-    if fr == tr || is_ancestor(sched, fr, tr) || sched.rscs[fr].variant != Variant::Group {
+    if fr == tr || is_ancestor(sched, fr, tr) || sched.rscs[fr].variant == Variant::Primitive {
         return first;
     }
     let milestone = match sched.actions[first].task {
@@ -797,7 +1018,12 @@ pub(super) fn apply_orderings(sched: &mut Sched) {
         for &first in &firsts {
             for &then in &thens {
                 let first = action_for_ordering(sched, first, then);
-                order_actions(sched, first, then, spec.flags);
+                if can_interleave_actions(sched, first, then) {
+                    order_actions(sched, first, then, spec.flags | INTERLEAVED);
+                    interleave(sched, first, then, spec.flags);
+                } else {
+                    order_actions(sched, first, then, spec.flags);
+                }
             }
         }
     }
@@ -815,14 +1041,105 @@ fn flag_bits(a: &Action) -> (bool, bool) {
     (a.optional, a.runnable)
 }
 
+/// Whether an ordering between two clones' actions goes instance by instance: the clone
+/// whose instances move second (the `then` one, or the `first` one when stopping) must be
+/// `interleave`d.
+fn can_interleave_actions(sched: &Sched, first: usize, then: usize) -> bool {
+    let (Some(fr), Some(tr)) = (sched.actions[first].rsc, sched.actions[then].rsc) else {
+        return false;
+    };
+    if fr == tr
+        || sched.rscs[fr].variant != Variant::Clone
+        || sched.rscs[tr].variant != Variant::Clone
+    {
+        return false;
+    }
+    let decider = if matches!(sched.actions[then].task, Task::Stop | Task::Demote) {
+        fr
+    } else {
+        tr
+    };
+    sched.rscs[decider].clone.is_some_and(|c| c.interleave)
+}
+
+/// The task an instance carries for a collective action: primitives have no milestones, so
+/// `running` is their `start` and `stopped` their `stop`.
+fn instance_task(sched: &Sched, instance: usize, task: Task) -> Task {
+    if sched.rscs[instance].variant != Variant::Primitive {
+        return task;
+    }
+    match task {
+        Task::Running => Task::Start,
+        Task::Stopped => Task::Stop,
+        other => other,
+    }
+}
+
+/// The instance's action for `task` (its first one, on `node` when given).
+fn instance_action(
+    sched: &Sched,
+    instance: usize,
+    task: Task,
+    node: Option<usize>,
+) -> Option<usize> {
+    let node = node.filter(|_| sched.rscs[instance].variant == Variant::Primitive);
+    sched.rscs[instance]
+        .main_actions
+        .iter()
+        .copied()
+        .find(|&a| {
+            let action = &sched.actions[a];
+            action.task == task
+                && action.interval_ms == 0
+                && (node.is_none() || action.node == node)
+        })
+}
+
+/// Orders each instance of `then`'s clone after the instance of `first`'s clone on the same
+/// node (the current one when stopping). An instance with no partner may not start when the
+/// ordering requires `first`.
+fn interleave(sched: &mut Sched, first: usize, then: usize, flags: u32) {
+    let (Some(first_clone), Some(then_clone)) = (sched.actions[first].rsc, sched.actions[then].rsc)
+    else {
+        return;
+    };
+    let current = sched.actions[first].task == Task::Stopped;
+    let then_task = sched.actions[then].task;
+    let first_task = sched.actions[first].task;
+    for then_instance in sched.rscs[then_clone].children.clone() {
+        let partner =
+            super::clone::compatible_instance_for(sched, then_instance, first_clone, current);
+        let Some(first_instance) = partner else {
+            if !current && flags & (UNRUNNABLE_FIRST_BLOCKS | FIRST_IMPLIES_THEN) != 0 {
+                super::assign::assign_resource_with(sched, then_instance, None, true, true);
+            }
+            continue;
+        };
+        let Some(first_action) = instance_action(
+            sched,
+            first_instance,
+            instance_task(sched, first_instance, first_task),
+            None,
+        ) else {
+            continue;
+        };
+        let Some(then_action) = instance_action(sched, then_instance, then_task, None) else {
+            continue;
+        };
+        order_actions(sched, first_action, then_action, flags);
+    }
+}
+
 /// The flags of `action` as seen by an ordering: a group action is required when any member's
 /// matching action is, and its milestones are unrunnable when a member's action is.
 fn action_flags_for_ordering(sched: &mut Sched, action: usize) -> (bool, bool) {
     let Some(rsc) = sched.actions[action].rsc else {
         return flag_bits(&sched.actions[action]);
     };
-    if sched.rscs[rsc].variant != Variant::Group {
-        return flag_bits(&sched.actions[action]);
+    match sched.rscs[rsc].variant {
+        Variant::Primitive => return flag_bits(&sched.actions[action]),
+        Variant::Clone => return clone_action_flags(sched, rsc, action),
+        Variant::Group => {}
     }
     let mut optional = true;
     let mut runnable = true;
@@ -864,6 +1181,30 @@ fn action_flags_for_ordering(sched: &mut Sched, action: usize) -> (bool, bool) {
         }
     }
     (optional, runnable)
+}
+
+/// A clone action is required when any instance's is, and runnable when any instance's is.
+fn clone_action_flags(sched: &mut Sched, clone: usize, action: usize) -> (bool, bool) {
+    let task = sched.actions[action].task;
+    let node = sched.actions[action].node;
+    let mut optional = true;
+    let mut any_runnable = false;
+    for instance in sched.rscs[clone].children.clone() {
+        let itask = instance_task(sched, instance, task);
+        let Some(ia) = instance_action(sched, instance, itask, node) else {
+            continue;
+        };
+        let (io, ir) = action_flags_for_ordering(sched, ia);
+        if optional && !io {
+            optional = false;
+            sched.actions[action].optional = false;
+        }
+        any_runnable |= ir;
+    }
+    if !any_runnable && node.is_none() {
+        sched.actions[action].runnable = false;
+    }
+    (optional, any_runnable)
 }
 
 fn reason_text(sched: &Sched, action: usize, runnable_flag: bool) -> String {
@@ -1042,6 +1383,38 @@ fn update(
         kind,
         depth,
     );
+    if sched.rscs[dispatch_rsc].variant == Variant::Clone
+        && let Some(then_rsc) = sched.actions[then].rsc
+        && sched.rscs[then_rsc].variant == Variant::Clone
+    {
+        // Each instance's matching action follows too, when it can run at all.
+        let task = sched.actions[then].task;
+        let node = sched.actions[then].node;
+        for instance in sched.rscs[then_rsc].children.clone() {
+            let Some(ia) = instance_action(sched, instance, task, node) else {
+                continue;
+            };
+            if !action_flags_for_ordering(sched, ia).1 {
+                continue;
+            }
+            let c = update(
+                sched,
+                instance,
+                first,
+                ia,
+                first_optional,
+                first_runnable,
+                filter_optional,
+                filter_runnable,
+                kind,
+                depth,
+            );
+            if c & CHANGED_THEN != 0 {
+                update_successors(sched, ia, depth);
+            }
+            changed |= c;
+        }
+    }
     if sched.rscs[dispatch_rsc].variant == Variant::Group
         && let Some(then_rsc) = sched.actions[then].rsc
         && sched.rscs[then_rsc].variant == Variant::Group
@@ -1212,7 +1585,7 @@ fn update_action_for_orderings(sched: &mut Sched, then: usize, depth: &mut usize
     while let Some(&e) = sched.edges.get(edge as usize) {
         edge = e.next_before;
         let (first, relation) = (e.first as usize, e.flags);
-        if relation == 0 {
+        if relation == 0 || relation & INTERLEAVED != 0 {
             continue;
         }
         // A required `then` abandons `first` (a required stop cancels an agent reload).

@@ -29,6 +29,11 @@ pub(super) fn apply_node_criteria(sched: &mut Sched) {
 fn apply_location(sched: &mut Sched, rsc: usize, nodes: &[(usize, Score)], id: &str) {
     let tag = format!("location {id}");
     add_location_scores(sched, rsc, nodes, &tag);
+    if sched.rscs[rsc].variant == Variant::Clone {
+        for instance in sched.rscs[rsc].children.clone() {
+            apply_location(sched, instance, nodes, id);
+        }
+    }
     if sched.rscs[rsc].variant == Variant::Group {
         let children = sched.rscs[rsc].children.clone();
         for (i, child) in children.into_iter().enumerate() {
@@ -106,14 +111,32 @@ pub(super) fn assign_resources(sched: &mut Sched) {
     }
 }
 
-fn assign(sched: &mut Sched, rsc: usize) -> Option<usize> {
+pub(super) fn assign(sched: &mut Sched, rsc: usize) -> Option<usize> {
+    assign_with(sched, rsc, None, true)
+}
+
+/// Places `rsc`, on `prefer` when that is as good as the best node. Without `stop_if_fail`
+/// a failed placement leaves roles and actions alone, so it can be retried (clone instances
+/// tried on their current node).
+pub(super) fn assign_with(
+    sched: &mut Sched,
+    rsc: usize,
+    prefer: Option<usize>,
+    stop_if_fail: bool,
+) -> Option<usize> {
     match sched.rscs[rsc].variant {
-        Variant::Group => assign_group(sched, rsc),
-        Variant::Primitive => assign_primitive(sched, rsc),
+        Variant::Group => assign_group(sched, rsc, prefer, stop_if_fail),
+        Variant::Primitive => assign_primitive(sched, rsc, prefer, stop_if_fail),
+        Variant::Clone => super::clone::assign_clone(sched, rsc),
     }
 }
 
-fn assign_group(sched: &mut Sched, rsc: usize) -> Option<usize> {
+fn assign_group(
+    sched: &mut Sched,
+    rsc: usize,
+    prefer: Option<usize>,
+    stop_if_fail: bool,
+) -> Option<usize> {
     if !sched.rscs[rsc].unassigned {
         return sched.rscs[rsc].assigned;
     }
@@ -129,7 +152,7 @@ fn assign_group(sched: &mut Sched, rsc: usize) -> Option<usize> {
     sched.rscs[rsc].orig_role = sched.rscs[children[0]].orig_role;
     let mut first = None;
     for child in &children {
-        let node = assign(sched, *child);
+        let node = assign_with(sched, *child, prefer, stop_if_fail);
         if first.is_none() {
             first = node;
         }
@@ -147,11 +170,26 @@ fn assign_group(sched: &mut Sched, rsc: usize) -> Option<usize> {
 /// member (plus the other members' explicit ones), sorted by primary priority.
 fn this_with_colocations(sched: &Sched, rsc: usize) -> Vec<usize> {
     let mut list = sched.rscs[rsc].this_with.clone();
+    if let Some(parent) = sched.rscs[rsc].parent
+        && sched.rscs[parent].variant == Variant::Clone
+    {
+        // Every instance of a clone carries the clone's colocations.
+        for &c in &sched.rscs[parent].this_with {
+            super::unpack::insert_sorted(sched, &mut list, c, false);
+        }
+        return list;
+    }
     if let Some(parent) = sched.rscs[rsc].parent {
         let children = &sched.rscs[parent].children;
         if children.first() == Some(&rsc) {
             for &c in &sched.rscs[parent].this_with {
                 super::unpack::insert_sorted(sched, &mut list, c, false);
+            }
+            // A cloned group's first member carries the clone's too.
+            if let Some(clone) = sched.rscs[parent].parent {
+                for &c in &sched.rscs[clone].this_with {
+                    super::unpack::insert_sorted(sched, &mut list, c, false);
+                }
             }
             for &member in children {
                 if member == rsc {
@@ -186,11 +224,24 @@ fn this_with_colocations(sched: &Sched, rsc: usize) -> Vec<usize> {
 /// last member (plus the other members' explicit ones).
 fn with_this_colocations(sched: &Sched, rsc: usize) -> Vec<usize> {
     let mut list = sched.rscs[rsc].with_this.clone();
+    if let Some(parent) = sched.rscs[rsc].parent
+        && sched.rscs[parent].variant == Variant::Clone
+    {
+        for &c in &sched.rscs[parent].with_this {
+            super::unpack::insert_sorted(sched, &mut list, c, true);
+        }
+        return list;
+    }
     if let Some(parent) = sched.rscs[rsc].parent {
         let children = &sched.rscs[parent].children;
         if children.last() == Some(&rsc) {
             for &c in &sched.rscs[parent].with_this {
                 super::unpack::insert_sorted(sched, &mut list, c, true);
+            }
+            if let Some(clone) = sched.rscs[parent].parent {
+                for &c in &sched.rscs[clone].with_this {
+                    super::unpack::insert_sorted(sched, &mut list, c, true);
+                }
             }
             for &member in children {
                 if member == rsc {
@@ -211,11 +262,16 @@ fn is_mandatory(score: Score) -> bool {
     score.is_infinity() || score.is_neg_infinity()
 }
 
-fn assign_primitive(sched: &mut Sched, rsc: usize) -> Option<usize> {
+fn assign_primitive(
+    sched: &mut Sched,
+    rsc: usize,
+    prefer: Option<usize>,
+    stop_if_fail: bool,
+) -> Option<usize> {
     if let Some(parent) = sched.rscs[rsc].parent
         && !sched.rscs[parent].assigning
     {
-        assign(sched, parent);
+        assign_with(sched, parent, prefer, stop_if_fail);
     }
     if !sched.rscs[rsc].unassigned {
         return sched.rscs[rsc].assigned;
@@ -260,12 +316,14 @@ fn assign_primitive(sched: &mut Sched, rsc: usize) -> Option<usize> {
     if !sched.rscs[rsc].managed {
         sched.rscs[rsc].next_role = sched.rscs[rsc].orig_role;
         let current = current_node(sched, rsc);
-        assign_resource(sched, rsc, current, true);
+        assign_resource_with(sched, rsc, current, true, stop_if_fail);
     } else if sched.options.stop_all {
-        sched.rscs[rsc].stop_reason = Some("stop-all-resources".into());
-        assign_resource(sched, rsc, None, true);
+        if stop_if_fail {
+            sched.rscs[rsc].stop_reason = Some("stop-all-resources".into());
+        }
+        assign_resource_with(sched, rsc, None, true, stop_if_fail);
     } else {
-        assign_best_node(sched, rsc);
+        assign_best_node(sched, rsc, prefer, stop_if_fail);
     }
     sched.rscs[rsc].assigning = false;
     sched.rscs[rsc].assigned
@@ -306,8 +364,14 @@ fn apply_this_with(sched: &mut Sched, coloc: usize, rsc: usize) {
 
 /// Applies a colocation on behalf of the dependent primitive `dependent`, whose primary may be
 /// a group (then its first or, for mandatory ones, last member stands for it).
-fn apply_coloc_score(sched: &mut Sched, dependent: usize, primary: usize, coloc: usize) {
+pub(super) fn apply_coloc_score(sched: &mut Sched, dependent: usize, primary: usize, coloc: usize) {
     let primary = match sched.rscs[primary].variant {
+        Variant::Clone => {
+            if sched.rscs[dependent].unassigned {
+                super::clone::apply_coloc_with_clone(sched, dependent, primary, coloc);
+            }
+            return;
+        }
         Variant::Group => {
             if sched.rscs[primary].unassigned {
                 return;
@@ -384,7 +448,7 @@ fn any_node_available(sched: &Sched, allowed: &[Option<Score>]) -> bool {
         .any(|(n, s)| s.is_some_and(|s| s.value() >= 0) && sched.available[n])
 }
 
-fn add_dependent_scores(sched: &mut Sched, coloc: usize, primary: usize) {
+pub(super) fn add_dependent_scores(sched: &mut Sched, coloc: usize, primary: usize) {
     if !sched.colocs[coloc].influence {
         return;
     }
@@ -419,7 +483,7 @@ fn add_colocated_node_scores(
             Some(&m) => m,
             None => return false,
         },
-        Variant::Primitive => source,
+        Variant::Primitive | Variant::Clone => source,
     };
     if sched.rscs[source].updating_nodes {
         return false;
@@ -572,33 +636,64 @@ pub(super) fn sorted_allowed_nodes(sched: &Sched, rsc: usize) -> Vec<usize> {
     keyed.into_iter().map(|k| k.4).collect()
 }
 
-fn assign_best_node(sched: &mut Sched, rsc: usize) {
+fn assign_best_node(sched: &mut Sched, rsc: usize, prefer: Option<usize>, stop_if_fail: bool) {
     let running = current_node(sched, rsc);
     let allowed = &sched.rscs[rsc].allowed;
     let best = (0..sched.nodes.len())
         .filter(|&n| allowed[n].is_some())
         .min_by_key(|&n| node_key(sched, rsc, running, n));
     let score_of = |n: usize| allowed[n].unwrap_or(Score::NEG_INFINITY);
-    let mut chosen = best;
-    // A resource stays where it runs when that node ties with the best one. Nodes with the
-    // best score are the first ones in sorted order and all available, so a tie is exactly
-    // "the running node is available and scores the same".
-    if let Some(best) = best
-        && score_of(best).value() > 0
-        && sched.nodes[best].is_available()
-        && let Some(running) = running
-        && sched.nodes[running].is_available()
-        && score_of(running).value() >= 0
-        && score_of(running) == score_of(best)
-    {
-        chosen = Some(running);
+    // A preferred node (a clone instance's current one) wins when it is as good as the best.
+    let mut chosen = prefer.filter(|&p| {
+        allowed[p].is_some()
+            && best.is_some_and(|b| score_of(p) >= score_of(b))
+            && score_of(p).value() >= 0
+            && sched.nodes[p].is_available()
+    });
+    if chosen.is_none() {
+        chosen = best;
+        // A resource stays where it runs when that node ties with the best one. Nodes with
+        // the best score are the first ones in sorted order and all available, so a tie is
+        // exactly "the running node is available and scores the same". Instances of unique
+        // clones were already kept where they run, if anywhere.
+        let unique_instance = sched.rscs[rsc]
+            .parent
+            .and_then(|p| sched.rscs[p].clone)
+            .is_some_and(|c| c.unique);
+        if let Some(best) = best
+            && !unique_instance
+            && score_of(best).value() > 0
+            && sched.nodes[best].is_available()
+            && let Some(running) = running
+            && sched.nodes[running].is_available()
+            && score_of(running).value() >= 0
+            && score_of(running) == score_of(best)
+        {
+            chosen = Some(running);
+        }
     }
-    assign_resource(sched, rsc, chosen, false);
+    assign_resource_with(sched, rsc, chosen, false, stop_if_fail);
 }
 
-/// Records the placement (`None` = stopped). Without `force`, a node with a negative score or
-/// that cannot run resources is refused and the resource stops.
-pub(super) fn assign_resource(sched: &mut Sched, rsc: usize, node: Option<usize>, force: bool) {
+/// Records the placement (`None` = stopped), for a resource and its children. Without
+/// `force`, a node with a negative score or that cannot run resources is refused and the
+/// resource stops; without `stop_if_fail` such a failure changes no role and no action.
+pub(super) fn assign_resource_with(
+    sched: &mut Sched,
+    rsc: usize,
+    node: Option<usize>,
+    force: bool,
+    stop_if_fail: bool,
+) {
+    if sched.rscs[rsc].variant != Variant::Primitive {
+        for child in sched.rscs[rsc].children.clone() {
+            assign_resource_with(sched, child, node, force, stop_if_fail);
+        }
+        let r = &mut sched.rscs[rsc];
+        r.unassigned = false;
+        r.assigned = node;
+        return;
+    }
     let mut node = node;
     if !force
         && let Some(n) = node
@@ -608,17 +703,23 @@ pub(super) fn assign_resource(sched: &mut Sched, rsc: usize, node: Option<usize>
             < 0
             || !sched.nodes[n].is_available())
     {
-        sched.rscs[rsc].next_role = Role::Stopped;
-        if sched.rscs[rsc].stop_reason.is_none() {
-            sched.rscs[rsc].stop_reason = Some("no node can run it".into());
+        if stop_if_fail {
+            sched.rscs[rsc].next_role = Role::Stopped;
+            if sched.rscs[rsc].stop_reason.is_none() {
+                sched.rscs[rsc].stop_reason = Some("no node can run it".into());
+            }
         }
         node = None;
     }
+    unassign(sched, rsc);
     let r = &mut sched.rscs[rsc];
     r.assigned = node;
     r.unassigned = false;
     match node {
         None => {
+            if !stop_if_fail {
+                return;
+            }
             r.next_role = Role::Stopped;
             let actions = r.main_actions.clone();
             for a in actions {
@@ -633,5 +734,19 @@ pub(super) fn assign_resource(sched: &mut Sched, rsc: usize, node: Option<usize>
         Some(n) => {
             sched.nodes[n].num_resources += 1;
         }
+    }
+}
+
+/// Takes back a placement (Pacemaker's `pcmk__unassign_resource`), children included.
+pub(super) fn unassign(sched: &mut Sched, rsc: usize) {
+    for child in sched.rscs[rsc].children.clone() {
+        unassign(sched, child);
+    }
+    let r = &mut sched.rscs[rsc];
+    r.unassigned = true;
+    if let Some(old) = r.assigned.take()
+        && r.variant == Variant::Primitive
+    {
+        sched.nodes[old].num_resources = sched.nodes[old].num_resources.saturating_sub(1);
     }
 }

@@ -208,10 +208,11 @@ pub(super) fn handle_rsc_config_changes(sched: &mut Sched, cib: &Cib) {
             if history.ops.is_empty() {
                 continue;
             }
-            let Some(rsc) = super::unpack::rsc_by_id(sched, &history.id) else {
+            let Some(&rsc) = sched.history_rscs.get(&(node, history.id.clone())) else {
                 continue;
             };
-            if sched.rscs[rsc].variant != Variant::Primitive {
+            let r = &sched.rscs[rsc];
+            if r.variant != Variant::Primitive || r.orphan || r.removed {
                 continue;
             }
             let r = &sched.rscs[rsc];

@@ -16,6 +16,7 @@
 mod actions;
 mod assign;
 mod changes;
+mod clone;
 mod render;
 mod task;
 mod unpack;

@@ -167,12 +167,19 @@ fn is_in_graph(sched: &Sched, a: usize) -> bool {
 }
 
 pub(super) fn primitives_in_order(sched: &Sched) -> Vec<usize> {
-    let mut out = Vec::new();
-    for &r in &sched.order {
+    fn walk(sched: &Sched, r: usize, out: &mut Vec<usize>) {
         match sched.rscs[r].variant {
             Variant::Primitive => out.push(r),
-            Variant::Group => out.extend(sched.rscs[r].children.iter().copied()),
+            Variant::Group | Variant::Clone => {
+                for &c in &sched.rscs[r].children {
+                    walk(sched, c, out);
+                }
+            }
         }
+    }
+    let mut out = Vec::new();
+    for &r in &sched.order {
+        walk(sched, r, &mut out);
     }
     out
 }
@@ -557,6 +564,7 @@ fn status_text(sched: &Sched, view: &StateView) -> String {
                     out.push_str(&format!("      * {}\n", primitive_line(sched, view, c)));
                 }
             }
+            Variant::Clone => clone_status(sched, view, r, &mut out),
         }
     }
     out
@@ -671,7 +679,7 @@ fn action_line(sched: &Sched, a: usize) -> Option<String> {
             let id = &sched.rscs[r].id;
             if action.pseudo {
                 let key = match (sched.rscs[r].variant, action.task) {
-                    (Variant::Group, t) => format!("{id}_{t}_0"),
+                    (Variant::Group | Variant::Clone, t) => format!("{id}_{t}_0"),
                     (Variant::Primitive, t) => format!("{id}_{t}_0"),
                 };
                 return Some(format!("Pseudo action:   {key}"));
@@ -797,6 +805,7 @@ pub(super) fn scores_text(sched: &Sched) -> String {
         let label = match rsc.variant {
             Variant::Primitive => "pcmk__primitive_assign",
             Variant::Group => "pcmk__group_assign",
+            Variant::Clone => "pcmk__clone_assign",
         };
         for (n, score) in rsc.allowed.iter().enumerate() {
             if let Some(score) = score {
@@ -837,12 +846,106 @@ pub(super) fn explain(sched: &Sched, id: &str) -> Option<Explanation> {
     let r = sched.rscs.iter().position(|r| r.id == id)?;
     match sched.rscs[r].variant {
         Variant::Primitive => Some(explain_primitive(sched, r)),
-        Variant::Group => {
-            let first = sched.rscs[r].children.first().copied()?;
+        Variant::Group | Variant::Clone => {
+            let first = primitives_under(sched, r).first().copied()?;
             let mut e = explain_primitive(sched, first);
             e.resource = sched.rscs[r].id.clone();
             Some(e)
         }
+    }
+}
+
+/// The primitives inside `rsc`, in order.
+fn primitives_under(sched: &Sched, rsc: usize) -> Vec<usize> {
+    let r = &sched.rscs[rsc];
+    if r.variant == Variant::Primitive {
+        return vec![rsc];
+    }
+    r.children
+        .iter()
+        .flat_map(|&c| primitives_under(sched, c))
+        .collect()
+}
+
+/// A clone in the status block: unique clones list every instance, anonymous ones group the
+/// nodes by state (`Started: [ node1 node2 ]`).
+fn clone_status(sched: &Sched, view: &StateView, clone: usize, out: &mut String) {
+    let rsc = &sched.rscs[clone];
+    let Some(&first) = rsc.children.first() else {
+        return;
+    };
+    let child_id = super::unpack::strip_instance(&sched.rscs[first].id);
+    let unique = rsc.clone.is_some_and(|c| c.unique);
+    let mut flags = Vec::new();
+    if unique {
+        flags.push("unique");
+    }
+    if rsc
+        .meta
+        .get("target-role")
+        .is_some_and(|v| v.eq_ignore_ascii_case("stopped"))
+    {
+        flags.push("disabled");
+    }
+    if rsc.maintenance || sched.options.maintenance_mode {
+        flags.push("maintenance");
+    } else if !rsc.managed {
+        flags.push("unmanaged");
+    }
+    let suffix = if flags.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", flags.join(", "))
+    };
+    out.push_str(&format!(
+        "    * Clone Set: {} [{child_id}]{suffix}:\n",
+        rsc.id
+    ));
+    if unique {
+        for &instance in &rsc.children {
+            for p in primitives_under(sched, instance) {
+                out.push_str(&format!("      * {}\n", primitive_line(sched, view, p)));
+            }
+        }
+        return;
+    }
+    let mut started: Vec<&str> = Vec::new();
+    let mut active = vec![false; sched.nodes.len()];
+    for &instance in &rsc.children {
+        let prims = primitives_under(sched, instance);
+        let healthy = prims.iter().all(|&p| !view.failed[p]);
+        let nodes: Vec<usize> = prims
+            .iter()
+            .flat_map(|&p| view.running[p].iter().copied())
+            .collect();
+        for &n in &nodes {
+            active[n] = true;
+        }
+        if let Some(&n) = nodes.first()
+            && healthy
+            && prims.iter().all(|&p| view.running[p].contains(&n))
+        {
+            started.push(&sched.nodes[n].name);
+        } else {
+            for p in prims {
+                if !view.running[p].is_empty() {
+                    out.push_str(&format!("      * {}\n", primitive_line(sched, view, p)));
+                }
+            }
+        }
+    }
+    started.sort_by(|a, b| natural_cmp(a, b));
+    started.dedup();
+    if !started.is_empty() {
+        out.push_str(&format!("      * Started: [ {} ]\n", started.join(" ")));
+    }
+    let mut stopped: Vec<&str> = (0..sched.nodes.len())
+        .filter(|&n| !active[n] && rsc.allowed[n].is_some())
+        .map(|n| sched.nodes[n].name.as_str())
+        .collect();
+    stopped.sort_by(|a, b| natural_cmp(a, b));
+    if !stopped.is_empty() {
+        out.push_str(&format!("      * Stopped: [ {} ]\n", stopped.join(" ")));
     }
 }
 

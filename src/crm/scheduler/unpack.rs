@@ -116,6 +116,23 @@ impl NodeInfo {
 pub(super) enum Variant {
     Primitive,
     Group,
+    /// Its children are the instances (`rsc:0`, `rsc:1`, …), primitives or groups.
+    Clone,
+}
+
+/// What a clone's meta attributes say about its instances.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct CloneInfo {
+    /// `clone-max`: instances in total (default: one per node).
+    pub(super) max: usize,
+    /// `clone-node-max`: instances per node (always 1 for anonymous clones).
+    pub(super) node_max: usize,
+    /// `globally-unique`: instances are distinct (else any instance is as good as another).
+    pub(super) unique: bool,
+    /// `interleave`: orderings and colocations with other clones go instance by instance.
+    pub(super) interleave: bool,
+    /// `ordered`: instances start one after the other.
+    pub(super) ordered: bool,
 }
 
 /// A recurring operation found active in the history.
@@ -181,6 +198,12 @@ pub(super) struct Rsc {
     pub(super) stop_reason: Option<String>,
     /// Agent parameters, the parent's included (for operation digests).
     pub(super) params: NvList,
+    /// Set for clones.
+    pub(super) clone: Option<CloneInfo>,
+    /// A clone instance that may not run (beyond `clone-max`, or only in the history).
+    pub(super) removed: bool,
+    /// For clones: instances assigned per node so far.
+    pub(super) instance_counts: Vec<usize>,
     /// An agent reload is scheduled (shown as "Reload").
     pub(super) reload: bool,
     /// Recurring ops to run again with changed parameters: (node, interval).
@@ -235,6 +258,9 @@ impl Rsc {
             main_actions: Vec::new(),
             stop_reason: None,
             params: NvList::new(),
+            clone: None,
+            removed: false,
+            instance_counts: Vec::new(),
             reload: false,
             rescheduled: Vec::new(),
         }
@@ -569,6 +595,11 @@ pub(super) struct Sched {
     pub(super) node_name_rank: Vec<usize>,
     /// Node names to indexes.
     pub(super) node_ids: HashMap<String, usize, FastBuildHasher>,
+    /// Ids of resources inside clones, without the instance number, to the clone.
+    pub(super) clone_bases: HashMap<String, usize, FastBuildHasher>,
+    /// Resource a history entry stands for, per (node, history id), as resolved when the
+    /// status was read (clone histories map to instances).
+    pub(super) history_rscs: HashMap<(usize, String), usize, FastBuildHasher>,
     /// Orphaned resource ids to indexes.
     pub(super) orphan_ids: HashMap<String, usize, FastBuildHasher>,
 }
@@ -764,6 +795,8 @@ pub(super) fn unpack(cib: &Cib, now: EpochSeconds, record_terms: bool, sanitized
         available: Vec::new(),
         node_ids: HashMap::default(),
         orphan_ids: HashMap::default(),
+        clone_bases: HashMap::default(),
+        history_rscs: HashMap::default(),
     };
     for (i, n) in sched.nodes.iter().enumerate() {
         sched.node_ids.entry(n.name.clone()).or_insert(i);
@@ -792,20 +825,32 @@ pub(super) fn unpack(cib: &Cib, now: EpochSeconds, record_terms: bool, sanitized
     let mut top = Vec::new();
     for resource in &config.resources {
         match resource {
-            CibResource::Primitive(_) | CibResource::Group(_) => {
-                let index = add_resource(&mut sched, cib, resource, None, node_count);
+            CibResource::Primitive(_) | CibResource::Group(_) | CibResource::Clone(_) => {
+                let index = add_resource(&mut sched, cib, resource, None, node_count, "");
                 top.push(index);
-            }
-            CibResource::Clone(c) => {
-                sched.note(format!(
-                    "clone {} is not supported yet and was ignored",
-                    c.id
-                ));
             }
         }
     }
     for (i, r) in sched.rscs.iter().enumerate() {
         sched.rsc_ids.entry(r.id.clone()).or_insert(i);
+    }
+    // A clone's child is known by its own id too (constraints may name it): instance 0's
+    // resources stand for the clone.
+    for clone in 0..sched.rscs.len() {
+        if sched.rscs[clone].variant != Variant::Clone {
+            continue;
+        }
+        let mut stack: Vec<usize> = sched.rscs[clone]
+            .children
+            .first()
+            .copied()
+            .into_iter()
+            .collect();
+        while let Some(r) = stack.pop() {
+            stack.extend(sched.rscs[r].children.iter().copied());
+            let base = strip_instance(&sched.rscs[r].id).to_string();
+            sched.clone_bases.entry(base).or_insert(clone);
+        }
     }
     if record_terms {
         for r in sched.rscs.iter_mut() {
@@ -837,23 +882,33 @@ fn has_fence_device(resource: &CibResource) -> bool {
     }
 }
 
+/// Adds `resource` (and its children) to the model. `suffix` (`:3`) makes the ids of a clone
+/// instance's resources.
 fn add_resource(
     sched: &mut Sched,
     cib: &Cib,
     resource: &CibResource,
     parent: Option<usize>,
     node_count: usize,
+    suffix: &str,
 ) -> usize {
     let (id, variant) = match resource {
-        CibResource::Primitive(p) => (p.id.clone(), Variant::Primitive),
-        CibResource::Group(g) => (g.id.clone(), Variant::Group),
-        CibResource::Clone(c) => (c.id.clone(), Variant::Group),
+        CibResource::Primitive(p) => (format!("{}{suffix}", p.id), Variant::Primitive),
+        CibResource::Group(g) => (format!("{}{suffix}", g.id), Variant::Group),
+        CibResource::Clone(c) => (c.id.clone(), Variant::Clone),
     };
     let index = sched.rscs.len();
     let mut rsc = Rsc::new(id, variant, node_count);
     rsc.parent = parent;
     // Own meta first, then the parent's, then rsc_defaults: the first value wins.
     let mut meta = resource.meta().clone();
+    if let CibResource::Clone(_) = resource {
+        for (n, v) in cib.configuration.rsc_defaults.iter() {
+            meta.set_if_absent(n, v);
+        }
+        // Clones are slightly sticky, so instances are not shuffled for nothing.
+        meta.set_if_absent("resource-stickiness", "1");
+    }
     if let Some(p) = parent {
         for (n, v) in sched.rscs[p].meta.iter() {
             meta.set_if_absent(n, v);
@@ -880,15 +935,83 @@ fn add_resource(
         rsc.kind = p.kind.clone();
         rsc.ops = p.ops.clone();
     }
+    if let CibResource::Clone(_) = resource {
+        rsc.clone = Some(clone_info(&meta, node_count));
+        rsc.instance_counts = vec![0; node_count];
+    }
     apply_meta(sched, &mut rsc, meta);
     sched.rscs.push(rsc);
-    if let CibResource::Group(g) = resource {
-        for child in &g.children {
-            let c = add_resource(sched, cib, child, Some(index), node_count);
-            sched.rscs[index].children.push(c);
+    match resource {
+        CibResource::Group(g) => {
+            for child in &g.children {
+                let c = add_resource(sched, cib, child, Some(index), node_count, suffix);
+                sched.rscs[index].children.push(c);
+            }
         }
+        CibResource::Clone(c) => {
+            let max = sched.rscs[index].clone.map_or(0, |i| i.max);
+            // Even without instances one is made, so histories find their clone.
+            for number in 0..max.max(1) {
+                let instance = add_instance(sched, cib, &c.child, index, number, node_count);
+                if number >= max {
+                    mark_removed(sched, instance);
+                }
+            }
+        }
+        CibResource::Primitive(_) => {}
     }
     index
+}
+
+/// Instance `number` of `clone`, made from its `child` definition.
+fn add_instance(
+    sched: &mut Sched,
+    cib: &Cib,
+    child: &CibResource,
+    clone: usize,
+    number: usize,
+    node_count: usize,
+) -> usize {
+    let instance = add_resource(
+        sched,
+        cib,
+        child,
+        Some(clone),
+        node_count,
+        &format!(":{number}"),
+    );
+    sched.rscs[clone].children.push(instance);
+    instance
+}
+
+/// An instance beyond `clone-max` (or recorded but no longer configured): it may only stop.
+fn mark_removed(sched: &mut Sched, rsc: usize) {
+    sched.rscs[rsc].removed = true;
+    for child in sched.rscs[rsc].children.clone() {
+        mark_removed(sched, child);
+    }
+}
+
+fn meta_count(meta: &NvList, name: &str, default: usize) -> usize {
+    meta.get(name)
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .map_or(default, |v| v.max(0) as usize)
+}
+
+fn clone_info(meta: &NvList, node_count: usize) -> CloneInfo {
+    let unique = meta
+        .get("globally-unique")
+        .and_then(parse_bool)
+        .unwrap_or(false);
+    let flag = |name: &str| meta.get(name).and_then(parse_bool).unwrap_or(false);
+    let node_max = meta_count(meta, "clone-node-max", 1);
+    CloneInfo {
+        max: meta_count(meta, "clone-max", node_count.max(1)),
+        node_max: if unique { node_max } else { node_max.min(1) },
+        unique,
+        interleave: flag("interleave"),
+        ordered: flag("ordered"),
+    }
 }
 
 fn apply_meta(sched: &Sched, rsc: &mut Rsc, meta: NvList) {
@@ -942,9 +1065,159 @@ fn node_by_name(sched: &Sched, name: &str) -> Option<usize> {
     sched.node_ids.get(name).copied()
 }
 
-/// The configured (not orphaned) resource with this id.
-pub(super) fn rsc_by_id(sched: &Sched, id: &str) -> Option<usize> {
-    sched.rsc_ids.get(id).copied()
+/// The resource a constraint names: the exact id, or a clone by its child's id.
+pub(super) fn constraint_rsc(sched: &Sched, id: &str) -> Option<usize> {
+    sched
+        .rsc_ids
+        .get(id)
+        .or_else(|| sched.clone_bases.get(id))
+        .copied()
+}
+
+/// `rsc:3` without the instance number; other ids unchanged.
+pub(super) fn strip_instance(id: &str) -> &str {
+    match id.rsplit_once(':') {
+        Some((base, number))
+            if !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            base
+        }
+        _ => id,
+    }
+}
+
+/// The primitive a history entry on `node` belongs to (Pacemaker's `unpack_find_resource`):
+/// the configured primitive with that id, or for an anonymous clone the instance active on
+/// the node, else a free one, else a new orphan instance. `None` for an orphan.
+fn history_resource(sched: &mut Sched, cib: &Cib, node: usize, id: &str) -> Option<usize> {
+    let found = match sched.rsc_ids.get(id).copied() {
+        Some(r) if sched.rscs[r].variant == Variant::Primitive => Some(r),
+        Some(_) => return None,
+        None => {
+            let zero = format!("{}:0", strip_instance(id));
+            sched
+                .rsc_ids
+                .get(&zero)
+                .copied()
+                .filter(|&r| sched.rscs[r].variant == Variant::Primitive)
+                .filter(|&r| {
+                    super::clone::clone_of(sched, r)
+                        .and_then(|c| sched.rscs[c].clone)
+                        .is_some_and(|c| !c.unique)
+                })
+        }
+    }?;
+    match super::clone::clone_of(sched, found) {
+        Some(clone) if sched.rscs[clone].clone.is_some_and(|c| !c.unique) => Some(
+            find_anonymous_instance(sched, cib, node, clone, strip_instance(id)),
+        ),
+        _ => Some(found),
+    }
+}
+
+/// The resource with base id `base` inside clone instance `instance`.
+fn instance_member(sched: &Sched, instance: usize, base: &str) -> Option<usize> {
+    let mut stack = vec![instance];
+    while let Some(r) = stack.pop() {
+        if sched.rscs[r].variant == Variant::Primitive && strip_instance(&sched.rscs[r].id) == base
+        {
+            return Some(r);
+        }
+        stack.extend(sched.rscs[r].children.iter().rev().copied());
+    }
+    None
+}
+
+/// Pacemaker's `find_anonymous_clone`: any instance of an anonymous clone may stand for a
+/// history entry; one already active on the node wins, else the first free one.
+fn find_anonymous_instance(
+    sched: &mut Sched,
+    cib: &Cib,
+    node: usize,
+    clone: usize,
+    base: &str,
+) -> usize {
+    let mut found = None;
+    let mut inactive = None;
+    let mut skip_inactive = false;
+    for instance in sched.rscs[clone].children.clone() {
+        if found.is_some() {
+            break;
+        }
+        let mut locations = super::clone::active_nodes(sched, instance);
+        if locations.is_empty()
+            && let Some(pending) = pending_node(sched, instance)
+        {
+            locations.push(pending);
+        }
+        if let Some(&location) = locations.first() {
+            if location == node
+                && let Some(r) = instance_member(sched, instance, base)
+            {
+                if sched.rscs[r].running_on.is_empty() {
+                    found = Some(r);
+                } else {
+                    // A second history of the same instance on one node: an orphan.
+                    skip_inactive = true;
+                }
+            }
+        } else if !skip_inactive && inactive.is_none() && !sched.rscs[instance].blocked {
+            inactive = instance_member(sched, instance, base)
+                .filter(|&r| pending_node(sched, r).is_none_or(|p| p == node));
+        }
+    }
+    if found.is_none() && !skip_inactive {
+        found = inactive;
+    }
+    // Without fencing, an instance on a lost node must not use up an instance number.
+    if let Some(r) = found
+        && !sched.rscs[r].needs_fencing
+        && (!sched.nodes[node].online || sched.nodes[node].unclean)
+    {
+        found = None;
+    }
+    match found {
+        Some(r) => r,
+        None => add_orphan_instance(sched, cib, clone, base),
+    }
+}
+
+fn pending_node(sched: &Sched, rsc: usize) -> Option<usize> {
+    let r = &sched.rscs[rsc];
+    r.pending_task
+        .as_ref()
+        .map(|(_, n)| *n)
+        .or_else(|| r.children.iter().find_map(|&c| pending_node(sched, c)))
+}
+
+/// A new instance of `clone` beyond `clone-max` for a history no instance can take; it may
+/// only stop. Returns its resource with base id `base`.
+fn add_orphan_instance(sched: &mut Sched, cib: &Cib, clone: usize, base: &str) -> usize {
+    let definition = cib
+        .configuration
+        .resources
+        .iter()
+        .find_map(|r| match r {
+            CibResource::Clone(c) if c.id == sched.rscs[clone].id => Some(c),
+            _ => None,
+        })
+        .expect("a clone in the model comes from the configuration");
+    let number = sched.rscs[clone].children.len();
+    let first_new = sched.rscs.len();
+    let node_count = sched.nodes.len();
+    let instance = add_instance(sched, cib, &definition.child, clone, number, node_count);
+    mark_removed(sched, instance);
+    for r in first_new..sched.rscs.len() {
+        if sched.options.symmetric {
+            sched.rscs[r].allowed = vec![Some(Score::ZERO); node_count];
+        }
+        if sched.record_terms {
+            sched.rscs[r].terms = vec![Vec::new(); node_count];
+        }
+        let id = sched.rscs[r].id.clone();
+        sched.rsc_ids.entry(id).or_insert(r);
+    }
+    instance_member(sched, instance, base).unwrap_or(instance)
 }
 
 fn unpack_constraints(sched: &mut Sched, cib: &Cib) {
@@ -953,7 +1226,7 @@ fn unpack_constraints(sched: &mut Sched, cib: &Cib) {
     for constraint in &cib.configuration.constraints {
         match constraint {
             Constraint::Location(loc) => {
-                let Some(rsc) = rsc_by_id(sched, &loc.rsc) else {
+                let Some(rsc) = constraint_rsc(sched, &loc.rsc) else {
                     sched.note(format!(
                         "location {}: unknown resource {} (constraint ignored)",
                         loc.id, loc.rsc
@@ -1004,9 +1277,10 @@ fn unpack_constraints(sched: &mut Sched, cib: &Cib) {
                 }
             }
             Constraint::Colocation(col) => {
-                let (Some(dependent), Some(primary)) =
-                    (rsc_by_id(sched, &col.rsc), rsc_by_id(sched, &col.with_rsc))
-                else {
+                let (Some(dependent), Some(primary)) = (
+                    constraint_rsc(sched, &col.rsc),
+                    constraint_rsc(sched, &col.with_rsc),
+                ) else {
                     sched.note(format!(
                         "colocation {}: unknown resource (constraint ignored)",
                         col.id
@@ -1020,8 +1294,8 @@ fn unpack_constraints(sched: &mut Sched, cib: &Cib) {
             }
             Constraint::Order(order) => {
                 let (Some(first), Some(then)) = (
-                    rsc_by_id(sched, &order.first),
-                    rsc_by_id(sched, &order.then),
+                    constraint_rsc(sched, &order.first),
+                    constraint_rsc(sched, &order.then),
                 ) else {
                     sched.note(format!(
                         "order {}: unknown resource (constraint ignored)",
@@ -1327,7 +1601,7 @@ fn unpack_status(sched: &mut Sched, cib: &Cib) {
         }
         let state = &cib.status.nodes[state_index];
         for history in &state.resources {
-            unpack_lrm_resource(sched, node, history);
+            unpack_lrm_resource(sched, cib, node, history);
         }
     }
 }
@@ -1402,19 +1676,13 @@ fn determine_online_status(sched: &mut Sched, node: usize, state: &cib::NodeStat
     }
 }
 
-fn unpack_lrm_resource(sched: &mut Sched, node: usize, history: &cib::ResourceHistory) {
+fn unpack_lrm_resource(sched: &mut Sched, cib: &Cib, node: usize, history: &cib::ResourceHistory) {
     if history.ops.is_empty() {
         return;
     }
-    let rsc = match rsc_by_id(sched, &history.id)
-        .filter(|&r| sched.rscs[r].variant == Variant::Primitive)
-    {
+    let rsc = match history_resource(sched, cib, node, &history.id) {
         Some(r) => r,
-        None => match sched
-            .rscs
-            .iter()
-            .position(|r| r.orphan && r.id == history.id)
-        {
+        None => match sched.orphan_ids.get(history.id.as_str()).copied() {
             Some(r) => r,
             None => {
                 let index = sched.rscs.len();
@@ -1443,6 +1711,7 @@ fn unpack_lrm_resource(sched: &mut Sched, node: usize, history: &cib::ResourceHi
             }
         },
     };
+    sched.history_rscs.insert((node, history.id.clone()), rsc);
     let saved_role = sched.rscs[rsc].orig_role;
     sched.rscs[rsc].orig_role = Role::Unknown;
     let mut ops: Vec<&OpRecord> = history.ops.iter().collect();
