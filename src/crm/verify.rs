@@ -727,6 +727,7 @@ mod tests {
             then: "nope".into(),
             then_action: None,
             symmetrical: None,
+            require_all: None,
             score: None,
         }));
         let errors = messages(&cib, Severity::Error);
@@ -794,6 +795,7 @@ mod tests {
             then: "b".into(),
             then_action: None,
             symmetrical: None,
+            require_all: None,
             score: None,
         }));
         let errors = messages(&cib, Severity::Error);
