@@ -297,7 +297,26 @@ const TAG_LEAVE: u8 = 6;
 impl Message {
     /// Encodes the body (without header and MAC).
     pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer(Vec::with_capacity(64));
+        let mut out = Vec::with_capacity(self.size_hint());
+        self.encode_into(&mut out);
+        out
+    }
+
+    /// About how many bytes `encode` produces (exact up to the fixed fields).
+    pub fn size_hint(&self) -> usize {
+        match self {
+            Message::Mcast(mcast) => fragment_len(&mcast.body) + 96,
+            Message::Join(_)
+            | Message::Commit(_)
+            | Message::Token(_)
+            | Message::MergeDetect { .. }
+            | Message::Leave { .. } => 64,
+        }
+    }
+
+    /// Appends the encoded body to `out`.
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
+        let mut w = Writer(std::mem::take(out));
         match self {
             Message::Join(join) => {
                 w.u8(TAG_JOIN);
@@ -337,7 +356,6 @@ impl Message {
                 w.u64(token.recovery_end);
             }
             Message::Mcast(mcast) => {
-                w.0.reserve(fragment_len(&mcast.body) + 64);
                 w.u8(TAG_MCAST);
                 w.ring(mcast.ring);
                 w.u64(mcast.seq);
@@ -370,7 +388,7 @@ impl Message {
                 w.opt_ring(*ring);
             }
         }
-        w.0
+        *out = w.0;
     }
 
     /// Decodes a body; trailing bytes are malformed.
