@@ -2,7 +2,7 @@
 //! for several ring sizes, ordered group throughput, and the RSS of an idle daemon.
 //!
 //!     cargo build --release --bins --examples
-//!     target/release/examples/ring_bench [--sizes 2,3,5,16,32] [--messages 20000] [--window 256]
+//!     target/release/examples/ring_bench [--sizes 2,3,5,16,32] [--messages 20000] [--window 256] [--throughput-only]
 //!
 //! Nodes are 127.0.0.1..N on one free UDP port, each with its own directories in a temporary
 //! directory, default timeouts (token 1000 ms, consensus 1200 ms). Prints one line per figure.
@@ -138,6 +138,14 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// Nanoseconds a process has run on a CPU (user and system), from `/proc/PID/schedstat`.
+fn cpu_ns(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/schedstat"))
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
 fn failover(n: u32) {
     let mut ring = Ring::start(n);
     ring.wait_members(1, n as usize, Duration::from_secs(30));
@@ -168,6 +176,8 @@ fn throughput(n: u32, messages: usize, window: usize, extra: &str) {
         .unwrap();
     std::thread::sleep(Duration::from_millis(500));
     let payload = "x".repeat(1024);
+    let pids: Vec<u32> = (1..=n).map(|id| ring.pid(id)).collect();
+    let cpu_before: u64 = pids.iter().map(|pid| cpu_ns(*pid)).sum();
     let start = Instant::now();
     let receiving = std::thread::spawn(move || {
         let mut got = 0;
@@ -209,15 +219,17 @@ fn throughput(n: u32, messages: usize, window: usize, extra: &str) {
     }
     let got = receiving.join().unwrap();
     let seconds = start.elapsed().as_secs_f64();
+    let cpu = pids.iter().map(|pid| cpu_ns(*pid)).sum::<u64>() - cpu_before;
     let label = if extra.is_empty() {
         "default config"
     } else {
         extra.trim()
     };
     println!(
-        "ordered 1 KiB messages, {n} nodes, one sender, {window} in flight ({label}): {got} in {:.2} s = {:.0} msg/s",
+        "ordered 1 KiB messages, {n} nodes, one sender, {window} in flight ({label}): {got} in {:.2} s = {:.0} msg/s; ha-ring CPU {:.1} us per message (all nodes)",
         seconds,
-        got as f64 / seconds
+        got as f64 / seconds,
+        cpu as f64 / 1000.0 / got.max(1) as f64
     );
 }
 
@@ -273,6 +285,19 @@ fn main() {
     let messages: usize = value("--messages")
         .and_then(|m| m.parse().ok())
         .unwrap_or(20_000);
+    let window = || -> usize {
+        value("--window")
+            .and_then(|w| w.parse().ok())
+            .unwrap_or(256)
+    };
+    // `--throughput-only`: skip the idle, failover and latency figures.
+    let throughput_only = args.iter().any(|a| a == "--throughput-only");
+    if throughput_only {
+        for n in sizes {
+            throughput(n, messages, window(), "");
+        }
+        return;
+    }
     {
         let ring = Ring::start(3);
         ring.wait_members(1, 3, Duration::from_secs(30));
@@ -285,15 +310,12 @@ fn main() {
     for n in sizes {
         failover(n);
     }
-    let window: usize = value("--window")
-        .and_then(|w| w.parse().ok())
-        .unwrap_or(256);
     for n in [2, 3, 5] {
         latency(n, 200);
     }
     for n in [2, 3, 5] {
-        throughput(n, messages, window, "");
+        throughput(n, messages, window(), "");
     }
     // Loopback carries 64 KiB datagrams: several 1 KiB messages share one.
-    throughput(3, messages, window, "netmtu: 9000");
+    throughput(3, messages, window(), "netmtu: 9000");
 }

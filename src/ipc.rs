@@ -236,6 +236,9 @@ pub struct Oversized;
 #[derive(Debug)]
 pub struct LineBuffer {
     buf: Vec<u8>,
+    /// Start of the bytes not yet returned as lines (the consumed front is dropped on
+    /// the next push, so taking a line never moves the rest of the buffer).
+    start: usize,
     /// Bytes of `buf` already searched for a newline.
     scanned: usize,
     max: usize,
@@ -256,6 +259,7 @@ impl LineBuffer {
     pub fn new(max: usize) -> LineBuffer {
         LineBuffer {
             buf: Vec::new(),
+            start: 0,
             scanned: 0,
             max,
             state: LineState::Open,
@@ -267,6 +271,11 @@ impl LineBuffer {
     pub fn push(&mut self, bytes: &[u8]) {
         if self.state != LineState::Open {
             return;
+        }
+        if self.start > 0 {
+            self.buf.drain(..self.start);
+            self.scanned -= self.start;
+            self.start = 0;
         }
         self.buf.extend_from_slice(bytes);
         let unfinished = match self.buf.iter().rposition(|&b| b == b'\n') {
@@ -281,6 +290,7 @@ impl LineBuffer {
 
     fn overflow(&mut self) {
         self.buf = Vec::new();
+        self.start = 0;
         self.scanned = 0;
         self.state = LineState::Overflowed;
     }
@@ -304,13 +314,18 @@ impl LineBuffer {
             }
             Some(offset) => {
                 let end = self.scanned + offset;
-                if end > self.max {
+                if end - self.start > self.max {
                     self.overflow();
                     return self.next_line();
                 }
-                let mut line: Vec<u8> = self.buf.drain(..=end).collect();
-                line.pop();
-                self.scanned = 0;
+                let line = self.buf[self.start..end].to_vec();
+                self.start = end + 1;
+                self.scanned = self.start;
+                if self.start == self.buf.len() {
+                    self.buf.clear();
+                    self.start = 0;
+                    self.scanned = 0;
+                }
                 Some(Ok(line))
             }
         }
@@ -318,7 +333,7 @@ impl LineBuffer {
 
     /// Bytes held (for bounds checks and status counters).
     pub fn buffered(&self) -> usize {
-        self.buf.len()
+        self.buf.len() - self.start
     }
 
     /// True once an oversized line was seen.
@@ -636,6 +651,17 @@ impl<S: Read + Write + AsFd> Connection<S> {
     /// connection is then closed, since the client missed events).
     pub fn send_event(&mut self, event: &impl Serialize) {
         if self.out.push(&encode_event(event)).is_err() {
+            self.events_dropped += 1;
+            self.closing = true;
+        }
+    }
+
+    /// Queues an event the caller serialised itself: exactly one JSON object with a
+    /// `type` and no `id`, followed by a newline. For hot paths that skip building a
+    /// [`Value`]; same bound and drop rule as [`Connection::send_event`].
+    pub fn send_event_line(&mut self, line: &[u8]) {
+        debug_assert!(line.ends_with(b"\n") && line.starts_with(b"{"));
+        if self.out.push(line).is_err() {
             self.events_dropped += 1;
             self.closing = true;
         }

@@ -6,6 +6,7 @@
 //! `subscribe`, `group_join {group}`, `group_leave {group}`, `group_send {group, data}`,
 //! `reload`, `shutdown`. Events: `view`, `quorum`, `gather`, `group_view`, `group_message`.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -28,7 +29,8 @@ use crate::ipc::{self, Connection, ErrorBody, PeerPolicy};
 use crate::paths::Paths;
 use crate::ring::cfgsync::{self, ConfigService, Facts, ServiceInput, ServiceOutput, Verdict};
 use crate::ring::{
-    AuthKey, GroupEvent, Input, Node, Output, Request, RingConfig, RingEvent, Transport,
+    AuthKey, GroupEvent, Input, Member, Node, Output, Request, RingConfig, RingEvent, RingId,
+    Transport,
 };
 use crate::sys::log::Logger;
 use crate::sys::signal::Signals;
@@ -440,10 +442,9 @@ impl Shell {
         for _ in 0..4096 {
             match self.udp.recv_from(buffer) {
                 Ok((len, from)) => {
-                    let bytes = buffer[..len].to_vec();
                     self.feed(Input::Datagram {
                         from,
-                        bytes: &bytes,
+                        bytes: &buffer[..len],
                     });
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
@@ -535,14 +536,14 @@ impl Shell {
                 from,
                 ring,
                 data,
-            } => json!({
-                "type": "group_message",
-                "group": group,
-                "from": from.node,
-                "client": from.client,
-                "ring": ring,
-                "data": String::from_utf8_lossy(&data),
-            }),
+            } => {
+                // The hot path: serialised straight from the bytes, no `Value` in between.
+                if let Some(c) = self.clients.get_mut(&token) {
+                    c.conn
+                        .send_event_line(&group_message_line(&group, from, ring, &data));
+                }
+                return;
+            }
             GroupEvent::Joined {
                 group,
                 member,
@@ -1116,6 +1117,81 @@ impl Shell {
     }
 }
 
+/// One `group_message` event line: `{"type":"group_message","group":"g","from":2,
+/// "client":17,"ring":{"seq":4,"rep":1,"incarnation":7},"data":"..."}` and a newline.
+/// `data` is the message as text (invalid UTF-8 replaced). Written by hand: this runs for
+/// every message delivered to every local member, and the payload dominates the line.
+fn group_message_line(group: &str, from: Member, ring: RingId, data: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let text = match std::str::from_utf8(data) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(data),
+    };
+    let mut line = Vec::with_capacity(text.len() + group.len() + 160);
+    line.extend_from_slice(b"{\"type\":\"group_message\",\"group\":");
+    push_json_string(&mut line, group);
+    let _ = write!(
+        line,
+        ",\"from\":{},\"client\":{},\"ring\":{{\"seq\":{},\"rep\":{},\"incarnation\":{}}},\"data\":",
+        from.node, from.client, ring.seq, ring.rep, ring.incarnation
+    );
+    push_json_string(&mut line, &text);
+    line.extend_from_slice(b"}\n");
+    line
+}
+
+/// Appends `text` as a JSON string. Runs of bytes that need no escape are found eight at
+/// a time and copied whole.
+fn push_json_string(out: &mut Vec<u8>, text: &str) {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // Non-zero when some byte of `word` is below `n` (n ≤ 128; exact as a filter).
+    let has_below = |word: u64, n: u64| word.wrapping_sub(ONES * n) & !word & HIGHS;
+    let has_byte = |word: u64, b: u8| has_below(word ^ (ONES * u64::from(b)), 1);
+    let bytes = text.as_bytes();
+    out.push(b'"');
+    let mut plain_from = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if let Some(chunk) = bytes.get(i..i + 8) {
+            let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+            if has_below(word, 0x20) | has_byte(word, b'"') | has_byte(word, b'\\') == 0 {
+                i += 8;
+                continue;
+            }
+        }
+        let escape: &[u8] = match bytes[i] {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            b if b < 0x20 => {
+                out.extend_from_slice(&bytes[plain_from..i]);
+                let hex = b"0123456789abcdef";
+                out.extend_from_slice(b"\\u00");
+                out.push(hex[usize::from(b >> 4)]);
+                out.push(hex[usize::from(b & 15)]);
+                i += 1;
+                plain_from = i;
+                continue;
+            }
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        out.extend_from_slice(&bytes[plain_from..i]);
+        out.extend_from_slice(escape);
+        i += 1;
+        plain_from = i;
+    }
+    out.extend_from_slice(&bytes[plain_from..]);
+    out.push(b'"');
+}
+
 fn node_addresses(config: &RingConfig) -> BTreeMap<IpAddr, u32> {
     config.nodes.iter().map(|n| (n.addr.ip(), n.id)).collect()
 }
@@ -1143,4 +1219,66 @@ fn grow_socket_buffers(socket: &std::net::UdpSocket) {
 /// Where the pid file of a daemon started with these paths lives.
 pub fn pid_file(paths: &Paths) -> PathBuf {
     paths.run_dir.join("ring.pid")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_strings_match_serde_json() {
+        let samples = [
+            "",
+            "plain ascii text longer than one word",
+            "quote \" and backslash \\ inside",
+            "\"\"\"\"\"\"\"\"\"",
+            "controls \u{0}\u{1}\u{8}\u{c}\n\r\t\u{1f}\u{7f} end",
+            "unicode é ü 日本 🎉 and \\\"mixed\"",
+            "{\"json\":\"inside\",\"n\":[1,2,3]}",
+        ];
+        for text in samples {
+            let mut ours = Vec::new();
+            push_json_string(&mut ours, text);
+            assert_eq!(
+                String::from_utf8(ours).unwrap(),
+                serde_json::to_string(text).unwrap(),
+                "{text:?}"
+            );
+        }
+        // Every single byte value and position within a word.
+        for byte in 0u8..128 {
+            for at in 0..10 {
+                let mut text = "abcdefghij".to_string().into_bytes();
+                text[at] = byte;
+                let text = String::from_utf8(text).unwrap();
+                let mut ours = Vec::new();
+                push_json_string(&mut ours, &text);
+                assert_eq!(
+                    String::from_utf8(ours).unwrap(),
+                    serde_json::to_string(&text).unwrap()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn group_message_lines_parse_back() {
+        let ring = RingId {
+            seq: 4,
+            rep: 1,
+            incarnation: 7,
+        };
+        let from = Member {
+            node: 2,
+            client: 17,
+        };
+        let line = group_message_line("g\"1", from, ring, b"da\"ta\n\xff");
+        assert_eq!(line.last(), Some(&b'\n'));
+        let value: Value = serde_json::from_slice(&line).unwrap();
+        assert_eq!(
+            value,
+            json!({"type": "group_message", "group": "g\"1", "from": 2, "client": 17,
+                   "ring": {"seq": 4, "rep": 1, "incarnation": 7}, "data": "da\"ta\n\u{fffd}"})
+        );
+    }
 }

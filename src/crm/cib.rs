@@ -469,6 +469,10 @@ pub struct Order {
     pub then_action: Option<String>,
     /// Whether the reverse order applies to stops (default true). `None` means unset.
     pub symmetrical: Option<bool>,
+    /// `require-all=false`: `then` needs only one instance of the clone `first` (the older
+    /// spelling of the clone's `clone-min=1`). `None` means unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_all: Option<bool>,
     /// Legacy numeric score form (0 means optional) when the input used one.
     pub score: Option<Score>,
 }

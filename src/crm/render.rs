@@ -379,6 +379,9 @@ fn write_order(out: &mut Writer, o: &Order) {
     if let Some(symmetrical) = o.symmetrical {
         let _ = write!(head, " symmetrical={symmetrical}");
     }
+    if let Some(require_all) = o.require_all {
+        let _ = write!(head, " require-all={require_all}");
+    }
     out.head(head);
 }
 
@@ -742,6 +745,7 @@ mod tests {
                             then: b,
                             then_action: rng.chance(40).then(|| "promote".to_string()),
                             symmetrical: [None, Some(true), Some(false)][rng.below(3) as usize],
+                            require_all: [None, Some(false)][rng.below(2) as usize],
                             score: legacy,
                         })
                     }

@@ -1585,6 +1585,7 @@ fn parse_order(words: &mut Words<'_>) -> Result<Order, ParseError> {
         then,
         then_action,
         symmetrical: None,
+        require_all: None,
         score,
     };
     for action in [&order.first_action, &order.then_action]
@@ -1608,11 +1609,19 @@ fn parse_order(words: &mut Words<'_>) -> Result<Order, ParseError> {
                     )
                 })?);
             }
+            Some(("require-all", value)) => {
+                order.require_all = Some(parse_bool(value).ok_or_else(|| {
+                    ParseError::new(
+                        token.pos,
+                        format!("invalid require-all value \"{value}\" (expected true or false)"),
+                    )
+                })?);
+            }
             _ => {
                 return Err(ParseError::new(
                     token.pos,
                     format!(
-                        "unexpected \"{}\" in order (expected symmetrical=true|false; resource sets are not supported)",
+                        "unexpected \"{}\" in order (expected symmetrical=true|false or require-all=true|false; resource sets are not supported)",
                         token.text
                     ),
                 ));

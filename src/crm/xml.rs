@@ -460,6 +460,7 @@ impl CibReader {
                     then: element.required("then")?.to_string(),
                     then_action: element.attr("then-action").map(str::to_string),
                     symmetrical: element.attr("symmetrical").and_then(parse_bool),
+                    require_all: element.attr("require-all").and_then(parse_bool),
                     score,
                 })))
             }
@@ -1005,6 +1006,9 @@ impl Writer {
                 }
                 if let Some(symmetrical) = o.symmetrical {
                     attrs.push(("symmetrical", symmetrical.to_string()));
+                }
+                if let Some(require_all) = o.require_all {
+                    attrs.push(("require-all", require_all.to_string()));
                 }
                 self.empty("rsc_order", &attrs);
             }

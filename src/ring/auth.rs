@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::aead::{AeadInOut, KeyInit, Tag};
 use aes_gcm::{Aes256Gcm, Nonce};
 use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
@@ -154,6 +154,12 @@ impl Auth {
 
     /// Wraps a message body into a datagram: header, body (encrypted if configured), HMAC.
     pub fn seal(&mut self, body: &[u8]) -> Vec<u8> {
+        self.seal_with(body.len(), |out| out.extend_from_slice(body))
+    }
+
+    /// Like [`Auth::seal`], with the body written straight into the datagram by `write`
+    /// (about `body_len` bytes), so it is neither built nor copied on its own.
+    pub fn seal_with(&mut self, body_len: usize, write: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
         self.counter += 1;
         let header = Header {
             flags: if self.encrypt { FLAG_ENCRYPTED } else { 0 },
@@ -162,24 +168,17 @@ impl Auth {
             incarnation: self.incarnation,
             counter: self.counter,
         };
-        let mut out = Vec::with_capacity(HEADER_LEN + body.len() + GCM_TAG_LEN + MAC_LEN);
+        let mut out = Vec::with_capacity(HEADER_LEN + body_len + GCM_TAG_LEN + MAC_LEN);
         header.encode(&mut out);
+        write(&mut out);
         if self.encrypt {
             let nonce = nonce_for(self.counter);
-            let aad = out.clone();
-            let sealed = self
+            let (aad, body) = out.split_at_mut(HEADER_LEN);
+            let tag = self
                 .own_cipher
-                .encrypt(
-                    &nonce,
-                    Payload {
-                        msg: body,
-                        aad: &aad,
-                    },
-                )
+                .encrypt_inout_detached(&nonce, aad, body.into())
                 .expect("AES-GCM encrypts any datagram-sized body");
-            out.extend_from_slice(&sealed);
-        } else {
-            out.extend_from_slice(body);
+            out.extend_from_slice(&tag);
         }
         let mut mac = self.mac.clone();
         mac.update(&out);
@@ -220,22 +219,35 @@ impl Auth {
             return Err(DropReason::Replay);
         }
         let body = if self.encrypt {
-            let cipher = match self.peers.get(&header.sender) {
-                Some(w) if w.incarnation == header.incarnation && w.cipher.is_some() => {
-                    w.cipher.clone().expect("checked above")
-                }
-                _ => aead_for(&self.hkdf, header.sender, header.incarnation),
+            let known = self
+                .peers
+                .get(&header.sender)
+                .is_some_and(|w| w.incarnation == header.incarnation && w.cipher.is_some());
+            let fresh = (!known).then(|| aead_for(&self.hkdf, header.sender, header.incarnation));
+            let cipher = match &fresh {
+                Some(cipher) => cipher,
+                None => self
+                    .peers
+                    .get(&header.sender)
+                    .and_then(|w| w.cipher.as_ref())
+                    .expect("checked above"),
             };
-            let body = cipher
-                .decrypt(
+            let sealed = &signed[HEADER_LEN..];
+            let Some(split) = sealed.len().checked_sub(GCM_TAG_LEN) else {
+                return Err(DropReason::BadMac);
+            };
+            let (ciphertext, tag) = sealed.split_at(split);
+            let tag = Tag::<Aes256Gcm>::try_from(tag).map_err(|_| DropReason::BadMac)?;
+            let mut body = ciphertext.to_vec();
+            cipher
+                .decrypt_inout_detached(
                     &nonce_for(header.counter),
-                    Payload {
-                        msg: &signed[HEADER_LEN..],
-                        aad: &signed[..HEADER_LEN],
-                    },
+                    &signed[..HEADER_LEN],
+                    body.as_mut_slice().into(),
+                    &tag,
                 )
                 .map_err(|_| DropReason::BadMac)?;
-            self.remember(&header, Some(cipher));
+            self.remember(&header, fresh);
             body
         } else {
             self.remember(&header, None);

@@ -73,6 +73,7 @@ pub fn feed_sealed_bodies(t0: Instant, input: &[u8]) {
     let config = config(1);
     let encrypt = config.encrypt;
     let mut node = Node::new(config, key(), 7, t0);
+    node.set_delivery_trace(true);
     let mut senders = [
         Auth::new(&key(), CLUSTER, 2, 1, encrypt),
         Auth::new(&key(), CLUSTER, 3, 1, encrypt),

@@ -371,14 +371,25 @@ impl Groups {
                     client,
                 };
                 if self.table.get(&group).is_some_and(|m| m.contains(&from)) {
-                    for target in self.local_members_of(local, &group) {
+                    let mut targets = self.local_members_of(local, &group);
+                    // The last target takes the bytes; the others get copies.
+                    if let Some(last) = targets.pop() {
+                        for target in targets {
+                            let event = GroupEvent::Message {
+                                group: group.clone(),
+                                from,
+                                ring,
+                                data: data.clone(),
+                            };
+                            out.push((target, event));
+                        }
                         let event = GroupEvent::Message {
-                            group: group.clone(),
+                            group,
                             from,
                             ring,
-                            data: data.clone(),
+                            data,
                         };
-                        out.push((target, event));
+                        out.push((last, event));
                     }
                 }
             }

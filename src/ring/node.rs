@@ -189,7 +189,8 @@ pub enum RingEvent {
     },
     /// Quorum changed.
     Quorum(QuorumState),
-    /// One ordered message was delivered (ring order).
+    /// One ordered message was delivered (ring order); only with
+    /// [`Node::set_delivery_trace`].
     Delivered {
         /// Ring it was ordered in.
         ring: RingId,
@@ -259,6 +260,8 @@ pub struct Counters {
     pub dropped_replay: u64,
     /// Dropped: authentic but stale (old ring, duplicate).
     pub dropped_stale: u64,
+    /// Requests sent to the representative to pass on an idle token (see `hold_ms`).
+    pub token_requests: u64,
     /// Messages resent on request.
     pub retransmits: u64,
     /// Tokens resent.
@@ -378,8 +381,13 @@ impl RingState {
         }
     }
 
+    /// Whether `seq` is new to us.
+    fn wants(&self, seq: u64) -> bool {
+        seq > self.my_aru && !self.store.contains_key(&seq)
+    }
+
     fn insert(&mut self, seq: u64, origin: NodeId, body: McastBody) -> bool {
-        if seq <= self.my_aru || self.store.contains_key(&seq) {
+        if !self.wants(seq) {
             return false;
         }
         self.store.insert(seq, (origin, body));
@@ -448,6 +456,8 @@ pub struct Node {
     quiet_rotations: u32,
     member_since: BTreeMap<NodeId, Instant>,
     out: Vec<Output>,
+    /// Report every delivered fragment (`RingEvent::Delivered`); off in the daemon.
+    trace_deliveries: bool,
 }
 
 impl Node {
@@ -485,6 +495,7 @@ impl Node {
             quiet_rotations: 0,
             member_since: BTreeMap::new(),
             out: Vec::new(),
+            trace_deliveries: false,
             config,
         };
         node.enter_gather(GatherReason::Boot);
@@ -504,6 +515,13 @@ impl Node {
             self.check_invariants();
         }
         std::mem::take(&mut self.out)
+    }
+
+    /// Turns `RingEvent::Delivered` on or off (off by default). The simulation checks
+    /// order and virtual synchrony with them; the daemon has no use for one event and one
+    /// digest of every fragment.
+    pub fn set_delivery_trace(&mut self, on: bool) {
+        self.trace_deliveries = on;
     }
 
     /// Earliest time the node wants a `Tick`.
@@ -606,6 +624,7 @@ impl Node {
             Message::Mcast(mcast) => self.on_mcast(mcast),
             Message::MergeDetect { ring } => self.on_merge_detect(header.sender, ring),
             Message::Leave { ring: _ } => self.on_leave(header.sender),
+            Message::TokenWanted { ring } => self.on_token_wanted(header.sender, ring),
         }
     }
 
@@ -712,7 +731,7 @@ impl Node {
                     return Err(RequestError::TooManyGroups);
                 }
                 self.groups.request_join(client, &group);
-                self.enqueue(&GroupMsg::Join { group, client }.encode());
+                self.enqueue(GroupMsg::Join { group, client }.encode());
                 Ok(())
             }
             Request::GroupLeave { client, group } => {
@@ -720,7 +739,7 @@ impl Node {
                     return Err(RequestError::NotJoined);
                 }
                 self.groups.request_leave(client, &group);
-                self.enqueue(&GroupMsg::Leave { group, client }.encode());
+                self.enqueue(GroupMsg::Leave { group, client }.encode());
                 Ok(())
             }
             Request::GroupSend {
@@ -738,7 +757,7 @@ impl Node {
                     return Err(RequestError::QueueFull);
                 }
                 self.enqueue(
-                    &GroupMsg::Data {
+                    GroupMsg::Data {
                         group,
                         client,
                         data,
@@ -749,7 +768,7 @@ impl Node {
             }
             Request::ClientGone { client } => {
                 for group in self.groups.forget_client(client) {
-                    self.enqueue(&GroupMsg::Leave { group, client }.encode());
+                    self.enqueue(GroupMsg::Leave { group, client }.encode());
                 }
                 Ok(())
             }
@@ -1380,8 +1399,11 @@ impl Node {
                 origin: local,
                 body,
             };
-            self.broadcast_members(&members, &Message::Mcast(mcast.clone()));
-            self.accept_mcast(mcast);
+            let message = Message::Mcast(mcast);
+            self.broadcast_members(&members, &message);
+            if let Message::Mcast(mcast) = message {
+                self.accept_mcast(mcast);
+            }
         }
         let Some(ring) = self.ring_state() else {
             return;
@@ -1424,7 +1446,8 @@ impl Node {
                 Message::Join(_)
                 | Message::Mcast(_)
                 | Message::MergeDetect { .. }
-                | Message::Leave { .. },
+                | Message::Leave { .. }
+                | Message::TokenWanted { .. },
             ))
             | None => false,
         };
@@ -1444,7 +1467,7 @@ impl Node {
         let Some(ring) = self.ring_state() else {
             return false;
         };
-        if !ring.insert(mcast.seq, mcast.origin, mcast.body.clone()) {
+        if !ring.wants(mcast.seq) {
             return false;
         }
         if let McastBody::Recovered {
@@ -1452,116 +1475,123 @@ impl Node {
             old_seq,
             old_origin,
             fragment,
-        } = mcast.body
+        } = &mcast.body
             && let Some(old) = self
                 .old
                 .as_mut()
-                .filter(|o| o.ring == old_ring && old_seq > o.delivered)
+                .filter(|o| o.ring == *old_ring && *old_seq > o.delivered)
         {
-            old.store.entry(old_seq).or_insert((old_origin, fragment));
+            old.store
+                .entry(*old_seq)
+                .or_insert_with(|| (*old_origin, fragment.clone()));
+        }
+        if let Some(ring) = self.ring_state() {
+            ring.insert(mcast.seq, mcast.origin, mcast.body);
         }
         true
     }
 
     fn deliver_ready(&mut self) {
-        loop {
-            let Phase::Operational(ring) = &mut self.phase else {
-                return;
-            };
-            if ring.delivered >= ring.my_aru {
-                return;
-            }
+        let Phase::Operational(ring) = &mut self.phase else {
+            return;
+        };
+        // Delivery borrows the stored fragments in place: no copy per message.
+        let mut sink = DeliverySink {
+            local: self.config.local_id,
+            max_fragments: (MAX_MESSAGE / self.config.fragment_bytes + 2) as u32,
+            trace: self.trace_deliveries,
+            counters: &mut self.counters,
+            out: &mut self.out,
+            partial: &mut self.partial,
+            groups: &mut self.groups,
+        };
+        while ring.delivered < ring.my_aru {
             ring.delivered += 1;
             let seq = ring.delivered;
-            let ring_id = ring.ring;
-            let Some((origin, body)) = ring.store.get(&seq).cloned() else {
-                continue;
-            };
-            match body {
-                McastBody::App(fragment) => self.deliver_fragment(ring_id, seq, origin, fragment),
-                McastBody::Recovered { .. } => {}
+            match ring.store.get(&seq) {
+                Some((origin, McastBody::App(fragment))) => {
+                    sink.fragment(ring.ring, seq, *origin, fragment)
+                }
+                Some((_, McastBody::Recovered { .. })) | None => {}
             }
         }
     }
 
-    fn deliver_fragment(&mut self, ring: RingId, seq: u64, origin: NodeId, fragment: Fragment) {
-        self.counters.delivered += 1;
-        self.out.push(Output::Event(RingEvent::Delivered {
-            ring,
-            seq,
-            origin,
-            digest: fnv1a(&fragment.data),
-        }));
-        if fragment.count == 1 {
-            return self.deliver_message(ring, origin, &fragment.data);
-        }
-        let max_count = (MAX_MESSAGE / self.config.fragment_bytes + 2) as u32;
-        if fragment.count > max_count {
-            self.partial.remove(&origin);
-            return;
-        }
-        if fragment.index == 0 {
-            let mut data = Vec::with_capacity(fragment.data.len() * fragment.count as usize);
-            data.extend_from_slice(&fragment.data);
-            self.partial.insert(
-                origin,
-                Partial {
-                    msg_id: fragment.msg_id,
-                    next_index: 1,
-                    count: fragment.count,
-                    data,
-                },
-            );
-            return;
-        }
-        let Some(partial) = self.partial.get_mut(&origin) else {
-            return;
-        };
-        if partial.msg_id != fragment.msg_id
-            || partial.next_index != fragment.index
-            || partial.count != fragment.count
-        {
-            // A piece is missing (its start was cut at a ring change): drop the whole message.
-            self.partial.remove(&origin);
-            return;
-        }
-        partial.data.extend_from_slice(&fragment.data);
-        partial.next_index += 1;
-        if partial.next_index == partial.count {
-            let partial = self.partial.remove(&origin).expect("present above");
-            self.deliver_message(ring, origin, &partial.data);
+    fn delivery_sink(&mut self) -> DeliverySink<'_> {
+        DeliverySink {
+            local: self.config.local_id,
+            max_fragments: (MAX_MESSAGE / self.config.fragment_bytes + 2) as u32,
+            trace: self.trace_deliveries,
+            counters: &mut self.counters,
+            out: &mut self.out,
+            partial: &mut self.partial,
+            groups: &mut self.groups,
         }
     }
 
-    fn deliver_message(&mut self, ring: RingId, origin: NodeId, data: &[u8]) {
-        let Ok(msg) = GroupMsg::decode(data) else {
-            self.counters.dropped_malformed += 1;
-            return;
-        };
-        let local = self.local();
-        for (client, event) in self.groups.apply(local, origin, ring, msg) {
-            self.out.push(Output::Group { client, event });
-        }
-    }
-
-    fn enqueue(&mut self, bytes: &[u8]) {
+    fn enqueue(&mut self, bytes: Vec<u8>) {
+        let was_idle = self.queue.is_empty();
         let msg_id = self.next_msg_id;
         self.next_msg_id += 1;
         let size = self.config.fragment_bytes;
         let count = bytes.len().div_ceil(size).max(1) as u32;
-        for index in 0..count {
-            let start = index as usize * size;
-            let data = bytes[start..(start + size).min(bytes.len())].to_vec();
-            self.queued_bytes += data.len();
+        if count == 1 {
+            // The common case: the message is its own only fragment, no copy.
+            self.queued_bytes += bytes.len();
             self.queue.push_back(Fragment {
                 msg_id,
-                index,
+                index: 0,
                 count,
-                data,
+                data: bytes,
             });
+        } else {
+            for index in 0..count {
+                let start = index as usize * size;
+                let data = bytes[start..(start + size).min(bytes.len())].to_vec();
+                self.queued_bytes += data.len();
+                self.queue.push_back(Fragment {
+                    msg_id,
+                    index,
+                    count,
+                    data,
+                });
+            }
         }
         if self.held.is_some() {
             // An idle token waits with us: let it go now.
+            self.timers.arm(Timer::TokenHold, self.now, 0);
+        } else if was_idle {
+            self.want_token();
+        }
+    }
+
+    /// Asks the representative, which may be holding an idle token for up to `hold_ms`, to
+    /// pass it on now: without this a message queued elsewhere waits out the hold, once for
+    /// every ordered round of a request and its answers.
+    fn want_token(&mut self) {
+        let local = self.local();
+        let Phase::Operational(ring) = &self.phase else {
+            return;
+        };
+        let Some(&rep) = ring.members.first() else {
+            return;
+        };
+        if rep == local {
+            return;
+        }
+        let message = Message::TokenWanted { ring: ring.ring };
+        self.counters.token_requests += 1;
+        self.send_to(rep, &message);
+    }
+
+    /// A member has messages queued: an idle token we hold goes on now.
+    fn on_token_wanted(&mut self, sender: NodeId, ring: RingId) {
+        let ours = matches!(&self.phase,
+            Phase::Operational(current) if current.ring == ring && current.members.contains(&sender));
+        if !ours {
+            return self.stale();
+        }
+        if self.held.is_some() {
             self.timers.arm(Timer::TokenHold, self.now, 0);
         }
     }
@@ -1582,11 +1612,12 @@ impl Node {
         let local = self.local();
         if let Some(old) = self.old.take() {
             let first = old.delivered + 1;
+            let mut sink = self.delivery_sink();
             for (next, (seq, (origin, fragment))) in (first..).zip(old.store.range(first..)) {
                 if *seq != next {
                     break; // the first gap nobody in our transitional group can fill
                 }
-                self.deliver_fragment(old.ring, *seq, *origin, fragment.clone());
+                sink.fragment(old.ring, *seq, *origin, fragment);
             }
         }
         self.partial.clear();
@@ -1659,7 +1690,7 @@ impl Node {
         self.groups.begin_sync(&members);
         let state = self.groups.local_state();
         let bytes = GroupMsg::State { entries: state }.encode();
-        self.enqueue_front(&bytes);
+        self.enqueue_front(bytes);
         if members.first() == Some(&local) && members.len() < self.known_nodes().len() + 1 {
             self.timers
                 .arm(Timer::Merge, self.now, self.config.merge_ms);
@@ -1667,7 +1698,7 @@ impl Node {
         self.deliver_ready();
     }
 
-    fn enqueue_front(&mut self, bytes: &[u8]) {
+    fn enqueue_front(&mut self, bytes: Vec<u8>) {
         let before = self.queue.len();
         self.enqueue(bytes);
         let added: Vec<Fragment> = self.queue.drain(before..).collect();
@@ -1768,8 +1799,13 @@ impl Node {
             .or_else(|| self.learned.get(&id).copied())
     }
 
+    fn seal(&mut self, message: &Message) -> Vec<u8> {
+        self.auth
+            .seal_with(message.size_hint(), |out| message.encode_into(out))
+    }
+
     fn send_addr(&mut self, to: SocketAddr, message: &Message) {
-        let bytes = self.auth.seal(&message.encode());
+        let bytes = self.seal(message);
         self.counters.datagrams_out += 1;
         self.out.push(Output::Send { to, bytes });
     }
@@ -1786,7 +1822,7 @@ impl Node {
         match self.config.transport {
             Transport::Udp { group } => self.send_addr(group, message),
             Transport::Udpu => {
-                let bytes = self.auth.seal(&message.encode());
+                let bytes = self.seal(message);
                 for id in members.iter().filter(|id| **id != local) {
                     if let Some(to) = self.addr_of(*id) {
                         self.counters.datagrams_out += 1;
@@ -1881,6 +1917,82 @@ impl Node {
             self.queued_bytes <= MAX_QUEUED_BYTES + MAX_MESSAGE * 2,
             "send queue unbounded"
         );
+    }
+}
+
+/// What delivering needs of the node, borrowed apart from the ring's message store so
+/// fragments are delivered where they are stored.
+struct DeliverySink<'a> {
+    local: NodeId,
+    /// Most fragments a message may have.
+    max_fragments: u32,
+    /// Emit `RingEvent::Delivered` (with its digest) for every fragment.
+    trace: bool,
+    counters: &'a mut Counters,
+    out: &'a mut Vec<Output>,
+    partial: &'a mut HashMap<NodeId, Partial>,
+    groups: &'a mut Groups,
+}
+
+impl DeliverySink<'_> {
+    fn fragment(&mut self, ring: RingId, seq: u64, origin: NodeId, fragment: &Fragment) {
+        self.counters.delivered += 1;
+        if self.trace {
+            self.out.push(Output::Event(RingEvent::Delivered {
+                ring,
+                seq,
+                origin,
+                digest: fnv1a(&fragment.data),
+            }));
+        }
+        if fragment.count == 1 {
+            return self.message(ring, origin, &fragment.data);
+        }
+        if fragment.count > self.max_fragments {
+            self.partial.remove(&origin);
+            return;
+        }
+        if fragment.index == 0 {
+            let mut data = Vec::with_capacity(fragment.data.len() * fragment.count as usize);
+            data.extend_from_slice(&fragment.data);
+            self.partial.insert(
+                origin,
+                Partial {
+                    msg_id: fragment.msg_id,
+                    next_index: 1,
+                    count: fragment.count,
+                    data,
+                },
+            );
+            return;
+        }
+        let Some(partial) = self.partial.get_mut(&origin) else {
+            return;
+        };
+        if partial.msg_id != fragment.msg_id
+            || partial.next_index != fragment.index
+            || partial.count != fragment.count
+        {
+            // A piece is missing (its start was cut at a ring change): drop the whole message.
+            self.partial.remove(&origin);
+            return;
+        }
+        partial.data.extend_from_slice(&fragment.data);
+        partial.next_index += 1;
+        if partial.next_index == partial.count {
+            let partial = self.partial.remove(&origin).expect("present above");
+            self.message(ring, origin, &partial.data);
+        }
+    }
+
+    fn message(&mut self, ring: RingId, origin: NodeId, data: &[u8]) {
+        let Ok(msg) = GroupMsg::decode(data) else {
+            self.counters.dropped_malformed += 1;
+            return;
+        };
+        for (client, event) in self.groups.apply(self.local, origin, ring, msg) {
+            self.out.push(Output::Group { client, event });
+        }
     }
 }
 

@@ -285,6 +285,12 @@ pub enum Message {
         /// Ring being left.
         ring: Option<RingId>,
     },
+    /// To the representative: the sender has messages queued, so a token held while the
+    /// ring was idle should move on now instead of after the hold time.
+    TokenWanted {
+        /// Sender's ring.
+        ring: RingId,
+    },
 }
 
 const TAG_JOIN: u8 = 1;
@@ -293,11 +299,32 @@ const TAG_TOKEN: u8 = 3;
 const TAG_MCAST: u8 = 4;
 const TAG_MERGE: u8 = 5;
 const TAG_LEAVE: u8 = 6;
+const TAG_TOKEN_WANTED: u8 = 7;
 
 impl Message {
     /// Encodes the body (without header and MAC).
     pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer(Vec::with_capacity(64));
+        let mut out = Vec::with_capacity(self.size_hint());
+        self.encode_into(&mut out);
+        out
+    }
+
+    /// About how many bytes `encode` produces (exact up to the fixed fields).
+    pub fn size_hint(&self) -> usize {
+        match self {
+            Message::Mcast(mcast) => fragment_len(&mcast.body) + 96,
+            Message::Join(_)
+            | Message::Commit(_)
+            | Message::Token(_)
+            | Message::MergeDetect { .. }
+            | Message::Leave { .. }
+            | Message::TokenWanted { .. } => 64,
+        }
+    }
+
+    /// Appends the encoded body to `out`.
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
+        let mut w = Writer(std::mem::take(out));
         match self {
             Message::Join(join) => {
                 w.u8(TAG_JOIN);
@@ -337,7 +364,6 @@ impl Message {
                 w.u64(token.recovery_end);
             }
             Message::Mcast(mcast) => {
-                w.0.reserve(fragment_len(&mcast.body) + 64);
                 w.u8(TAG_MCAST);
                 w.ring(mcast.ring);
                 w.u64(mcast.seq);
@@ -369,8 +395,12 @@ impl Message {
                 w.u8(TAG_LEAVE);
                 w.opt_ring(*ring);
             }
+            Message::TokenWanted { ring } => {
+                w.u8(TAG_TOKEN_WANTED);
+                w.ring(*ring);
+            }
         }
-        w.0
+        *out = w.0;
     }
 
     /// Decodes a body; trailing bytes are malformed.
@@ -456,6 +486,7 @@ impl Message {
             TAG_LEAVE => Message::Leave {
                 ring: r.opt_ring()?,
             },
+            TAG_TOKEN_WANTED => Message::TokenWanted { ring: r.ring()? },
             _ => return Err(DropReason::Malformed),
         };
         if !r.is_empty() {
@@ -680,6 +711,7 @@ mod tests {
             }),
             Message::MergeDetect { ring: ring() },
             Message::Leave { ring: None },
+            Message::TokenWanted { ring: ring() },
         ]
     }
 

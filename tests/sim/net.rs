@@ -163,12 +163,14 @@ impl SimNet {
         *restarts += 1;
         let mut config = self.configs[&id].clone();
         config.incarnation = *restarts;
-        let node = Node::new(
+        let mut node = Node::new(
             config,
             self.key.clone(),
             self.seed ^ (*restarts << 32),
             self.now,
         );
+        // The order and virtual-synchrony checks read every delivery.
+        node.set_delivery_trace(true);
         self.nodes.insert(
             id,
             SimNode {

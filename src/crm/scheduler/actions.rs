@@ -31,6 +31,9 @@ pub(super) mod flags {
     /// Between two interleaved clones: the instances' own edges carry the ordering, so this
     /// one changes no flag.
     pub(in super::super) const INTERLEAVED: u32 = 1 << 10;
+    /// `first` counts towards the runnable instances `then` needs (see
+    /// `Action::min_runnable_before`).
+    pub(in super::super) const MIN_RUNNABLE: u32 = 1 << 11;
 
     /// Flags for a configured order constraint (`inverse`: the symmetric stop-side copy).
     pub(in super::super) fn for_kind(
@@ -990,15 +993,21 @@ pub(super) fn apply_orderings(sched: &mut Sched) {
     let mut firsts = Vec::new();
     let mut thens = Vec::new();
     for spec in &specs {
-        let Some(r1) = spec.rsc1 else { continue };
-        match spec.action1 {
-            Some(a) => {
+        let r1 = match (spec.action1, spec.rsc1) {
+            (Some(a), r1) => {
                 firsts.clear();
                 firsts.push(a);
+                r1
             }
-            None => find_actions_by_task(sched, r1, spec.task1, &mut firsts),
-        }
-        if firsts.is_empty() {
+            (None, Some(r1)) => {
+                find_actions_by_task(sched, r1, spec.task1, &mut firsts);
+                Some(r1)
+            }
+            (None, None) => continue,
+        };
+        if firsts.is_empty()
+            && let Some(r1) = r1
+        {
             if Some(r1) == spec.rsc2 {
                 continue;
             }
@@ -1009,13 +1018,13 @@ pub(super) fn apply_orderings(sched: &mut Sched) {
             let a = custom_action(sched, Some(r1), spec.task1, 0, None, true);
             firsts.push(a);
         }
-        let Some(r2) = spec.rsc2 else { continue };
-        match spec.action2 {
-            Some(a) => {
+        match (spec.action2, spec.rsc2) {
+            (Some(a), _) => {
                 thens.clear();
                 thens.push(a);
             }
-            None => find_actions_by_task(sched, r2, spec.task2, &mut thens),
+            (None, Some(r2)) => find_actions_by_task(sched, r2, spec.task2, &mut thens),
+            (None, None) => continue,
         }
         for &first in &firsts {
             for &then in &thens {
@@ -1216,9 +1225,10 @@ fn reason_text(sched: &Sched, action: usize, runnable_flag: bool) -> String {
     } else {
         "required"
     };
-    match a.rsc {
-        Some(r) => format!("{change} {} {}", sched.rscs[r].id, a.task),
-        None => format!("{change} {}", a.task),
+    match (a.rsc, a.task, &a.note) {
+        (Some(r), _, _) => format!("{change} {} {}", sched.rscs[r].id, a.task),
+        (None, Task::OneOrMore, Some(name)) => format!("{change} {name}"),
+        (None, _, _) => format!("{change} {}", a.task),
     }
 }
 
@@ -1554,6 +1564,15 @@ fn update_for_ordering_flags(
             depth,
         );
     }
+    if relation & MIN_RUNNABLE != 0 && then_rsc.is_none() && first_runnable {
+        // One more runnable instance: enough of them make `then` runnable.
+        let a = &mut sched.actions[then];
+        a.runnable_before += 1;
+        if a.runnable_before >= a.min_runnable_before && !a.runnable {
+            a.runnable = true;
+            changed |= CHANGED_THEN;
+        }
+    }
     let _ = then_flags;
     if relation & (FIRST_IMPLIES_THEN | THEN_IMPLIES_FIRST | INTERMEDIATE_STOP) != 0
         && let Some(fr) = first_rsc
@@ -1580,6 +1599,12 @@ fn update_action_for_orderings(sched: &mut Sched, then: usize, depth: &mut usize
     *depth += 1;
     let last_flags = flag_bits(&sched.actions[then]);
     let mut changed = 0;
+    let counts_before = sched.actions[then].min_runnable_before > 0;
+    if counts_before {
+        // Counted afresh over the edges below.
+        sched.actions[then].runnable_before = 0;
+        sched.actions[then].runnable = false;
+    }
     // Edges are not added while flags propagate, so walking the lists by index is safe while
     // `sched` is mutated.
     let then_is_group = is_group_action(sched, then);
@@ -1615,6 +1640,13 @@ fn update_action_for_orderings(sched: &mut Sched, then: usize, depth: &mut usize
             update_action_for_orderings(sched, first, depth);
         }
     }
+    if counts_before {
+        if last_flags == flag_bits(&sched.actions[then]) {
+            changed &= !CHANGED_THEN;
+        } else {
+            changed |= CHANGED_THEN;
+        }
+    }
     if changed & CHANGED_THEN != 0 {
         if last_flags.1 && !sched.actions[then].runnable {
             block_colocation_dependents(sched, then, depth);
@@ -1627,6 +1659,7 @@ fn update_action_for_orderings(sched: &mut Sched, then: usize, depth: &mut usize
 
 /// The relation bits [`update_for_ordering_flags`] acts on.
 const FLAG_CHANGING: u32 = FIRST_IMPLIES_THEN
+    | MIN_RUNNABLE
     | THEN_IMPLIES_FIRST
     | UNRUNNABLE_FIRST_BLOCKS
     | INTERMEDIATE_STOP

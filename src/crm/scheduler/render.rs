@@ -155,6 +155,11 @@ pub(super) fn finish(sched: Sched) -> Transition {
 /// Whether an action is part of the transition graph: required and runnable (pseudo or not).
 fn is_in_graph(sched: &Sched, a: usize) -> bool {
     let action = &sched.actions[a];
+    if action.task == Task::OneOrMore && action.rsc.is_none() {
+        // Stays optional (it must not force `then`), but goes in the graph with the
+        // instances' actions it counts.
+        return action.runnable && sched.before(a).any(|(first, _)| is_in_graph(sched, first));
+    }
     if action.optional || !action.runnable {
         return false;
     }
@@ -673,6 +678,10 @@ fn action_line(sched: &Sched, a: usize) -> Option<String> {
                 node?, sched.options.fencing_action
             )),
             Task::DoShutdown => Some(format!("Cluster action:  do_shutdown on {}", node?)),
+            Task::OneOrMore => Some(format!(
+                "Pseudo action:   {}",
+                action.note.as_deref().unwrap_or("clone-one-or-more")
+            )),
             _ => None,
         },
         Some(r) => {

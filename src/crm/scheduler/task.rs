@@ -21,6 +21,9 @@ pub(super) enum Task {
     ClearFailcount,
     Stonith,
     DoShutdown,
+    /// Pseudo-action of an ordering after a clone that needs only some instances
+    /// (`clone-min`, `require-all=false`): runnable once enough instances' actions are.
+    OneOrMore,
 }
 
 impl Task {
@@ -39,6 +42,7 @@ impl Task {
             Task::ClearFailcount => "clear_failcount",
             Task::Stonith => "stonith",
             Task::DoShutdown => "do_shutdown",
+            Task::OneOrMore => "clone-one-or-more",
         }
     }
 

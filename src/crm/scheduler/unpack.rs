@@ -37,6 +37,8 @@ pub(super) struct Options {
     /// Simulating on a CIB whose private parameters may be masked (`crm_simulate`'s default):
     /// a change of only those is not a definition change.
     pub(super) sanitized: bool,
+    /// `placement-strategy`.
+    pub(super) placement: super::utilization::Placement,
 }
 
 /// A resource's role.
@@ -200,6 +202,8 @@ pub(super) struct Rsc {
     pub(super) params: NvList,
     /// Set for clones.
     pub(super) clone: Option<CloneInfo>,
+    /// What a primitive uses of each node capacity: (`Sched::util_names` index, amount).
+    pub(super) utilization: Vec<(usize, i64)>,
     /// A clone instance that may not run (beyond `clone-max`, or only in the history).
     pub(super) removed: bool,
     /// For clones: instances assigned per node so far.
@@ -259,6 +263,7 @@ impl Rsc {
             stop_reason: None,
             params: NvList::new(),
             clone: None,
+            utilization: Vec::new(),
             removed: false,
             instance_counts: Vec::new(),
             reload: false,
@@ -324,8 +329,14 @@ pub(super) struct Action {
     pub(super) after_len: u32,
     /// Required by the requires-quorum/fencing rule (start, promote).
     pub(super) needs_quorum_or_fencing: bool,
-    /// For clear_failcount: why (shown as the action's reason).
+    /// For clear_failcount: why (shown as the action's reason); for a
+    /// [`Task::OneOrMore`] pseudo-action: its name.
     pub(super) note: Option<String>,
+    /// Runnable only once this many actions ordered before it (with
+    /// [`flags::MIN_RUNNABLE`](super::actions::flags::MIN_RUNNABLE)) are; 0: no such rule.
+    pub(super) min_runnable_before: u32,
+    /// Those runnable so far, counted while flags propagate.
+    pub(super) runnable_before: u32,
 }
 
 impl Action {
@@ -345,6 +356,8 @@ impl Action {
         after_len: 0,
         needs_quorum_or_fencing: false,
         note: None,
+        min_runnable_before: 0,
+        runnable_before: 0,
     };
 }
 
@@ -600,6 +613,10 @@ pub(super) struct Sched {
     /// Resource a history entry stands for, per (node, history id), as resolved when the
     /// status was read (clone histories map to instances).
     pub(super) history_rscs: HashMap<(usize, String), usize, FastBuildHasher>,
+    /// Utilization attribute names (indexes of `capacity` and `Rsc::utilization`).
+    pub(super) util_names: Vec<String>,
+    /// Per node, the capacity left per utilization attribute.
+    pub(super) capacity: Vec<Vec<i64>>,
     /// Orphaned resource ids to indexes.
     pub(super) orphan_ids: HashMap<String, usize, FastBuildHasher>,
 }
@@ -739,7 +756,10 @@ pub(super) fn unpack(cib: &Cib, now: EpochSeconds, record_terms: bool, sanitized
             .unwrap_or("reboot")
             .to_string(),
         sanitized,
+        placement: super::utilization::Placement::parse(prop(props, &["placement-strategy"])),
     };
+    let mut util_names = Vec::new();
+    let mut node_capacities = Vec::new();
 
     let mut nodes = Vec::new();
     for node in &config.nodes {
@@ -750,6 +770,10 @@ pub(super) fn unpack(cib: &Cib, now: EpochSeconds, record_terms: bool, sanitized
         {
             continue;
         }
+        node_capacities.push(super::utilization::intern(
+            &mut util_names,
+            &node.utilization,
+        ));
         nodes.push(NodeInfo {
             id: node.id.clone(),
             name: node.uname.clone(),
@@ -797,7 +821,10 @@ pub(super) fn unpack(cib: &Cib, now: EpochSeconds, record_terms: bool, sanitized
         orphan_ids: HashMap::default(),
         clone_bases: HashMap::default(),
         history_rscs: HashMap::default(),
+        util_names,
+        capacity: Vec::new(),
     };
+    super::utilization::init_capacities(&mut sched, node_capacities);
     for (i, n) in sched.nodes.iter().enumerate() {
         sched.node_ids.entry(n.name.clone()).or_insert(i);
     }
@@ -948,6 +975,9 @@ fn add_resource(
         rsc.provider = p.provider.clone();
         rsc.kind = p.kind.clone();
         rsc.ops = p.ops.clone();
+        if sched.options.placement != super::utilization::Placement::Default {
+            rsc.utilization = super::utilization::intern(&mut sched.util_names, &p.utilization);
+        }
     }
     if let CibResource::Clone(_) = resource {
         rsc.clone = Some(clone_info(&meta, node_count));
@@ -1336,15 +1366,27 @@ fn unpack_constraints(sched: &mut Sched, cib: &Cib) {
                     None => kind != cib::OrderKind::Serialize,
                 };
                 let f = flags::for_kind(kind, first_action, symmetric, false);
-                sched.orderings.push(OrderSpec {
-                    rsc1: Some(first),
-                    task1: first_action,
-                    action1: None,
-                    rsc2: Some(then),
-                    task2: then_action,
-                    action2: None,
-                    flags: f,
-                });
+                let min_first = minimum_first_instances(sched, first, order.require_all);
+                if min_first > 0 {
+                    order_after_some_instances(
+                        sched,
+                        &order.id,
+                        (first, first_action),
+                        (then, then_action),
+                        f,
+                        min_first,
+                    );
+                } else {
+                    sched.orderings.push(OrderSpec {
+                        rsc1: Some(first),
+                        task1: first_action,
+                        action1: None,
+                        rsc2: Some(then),
+                        task2: then_action,
+                        action2: None,
+                        flags: f,
+                    });
+                }
                 if symmetric {
                     let (Some(inv_first), Some(inv_then)) =
                         (first_action.inverse(), then_action.inverse())
@@ -1365,6 +1407,65 @@ fn unpack_constraints(sched: &mut Sched, cib: &Cib) {
             }
         }
     }
+}
+
+/// How many instances of `first` an ordering after it needs: the clone's `clone-min`, else 1
+/// for `require-all=false`, else 0 (all of them, the ordinary ordering).
+fn minimum_first_instances(sched: &Sched, first: usize, require_all: Option<bool>) -> u32 {
+    let r = &sched.rscs[first];
+    if r.variant != Variant::Clone {
+        return 0;
+    }
+    if let Some(min) = r.meta.get("clone-min") {
+        return min
+            .trim()
+            .parse::<i64>()
+            .map_or(0, |m| m.clamp(0, i64::from(u32::MAX)) as u32);
+    }
+    u32::from(require_all == Some(false))
+}
+
+/// An ordering that needs only `min` instances of the clone `first`: a pseudo-action named
+/// after the constraint becomes runnable once `min` instances' actions are, and `then` waits
+/// for it.
+fn order_after_some_instances(
+    sched: &mut Sched,
+    id: &str,
+    (first, first_task): (usize, Task),
+    (then, then_task): (usize, Task),
+    f: u32,
+    min: u32,
+) {
+    use super::actions::flags;
+    let pseudo = sched.actions.len();
+    sched.actions.push(Action {
+        task: Task::OneOrMore,
+        optional: true,
+        pseudo: true,
+        note: Some(format!("{}:{id}", Task::OneOrMore)),
+        min_runnable_before: min,
+        ..Action::EMPTY
+    });
+    for instance in sched.rscs[first].children.clone() {
+        sched.orderings.push(OrderSpec {
+            rsc1: Some(instance),
+            task1: first_task,
+            action1: None,
+            rsc2: None,
+            task2: Task::OneOrMore,
+            action2: Some(pseudo),
+            flags: flags::MIN_RUNNABLE | flags::FIRST_IMPLIES_THEN_GRAPHED,
+        });
+    }
+    sched.orderings.push(OrderSpec {
+        rsc1: None,
+        task1: Task::OneOrMore,
+        action1: Some(pseudo),
+        rsc2: Some(then),
+        task2: then_task,
+        action2: None,
+        flags: f | flags::UNRUNNABLE_FIRST_BLOCKS,
+    });
 }
 
 /// Adds a colocation to both resources' lists, sorted as Pacemaker sorts them.
