@@ -611,7 +611,7 @@ pub(super) struct Sched {
     /// Ids of resources inside clones, without the instance number, to the clone.
     pub(super) clone_bases: HashMap<String, usize, FastBuildHasher>,
     /// Resource a history entry stands for, per (node, history id), as resolved when the
-    /// status was read (clone histories map to instances).
+    /// status was read, where its id differs (clone histories map to instances).
     pub(super) history_rscs: HashMap<(usize, String), usize, FastBuildHasher>,
     /// Utilization attribute names (indexes of `capacity` and `Rsc::utilization`).
     pub(super) util_names: Vec<String>,
@@ -1813,7 +1813,10 @@ fn unpack_lrm_resource(sched: &mut Sched, cib: &Cib, node: usize, history: &cib:
             }
         },
     };
-    sched.history_rscs.insert((node, history.id.clone()), rsc);
+    // Only histories standing for a resource of another id (clone instances) need recording.
+    if sched.rscs[rsc].id != history.id {
+        sched.history_rscs.insert((node, history.id.clone()), rsc);
+    }
     let saved_role = sched.rscs[rsc].orig_role;
     sched.rscs[rsc].orig_role = Role::Unknown;
     let mut ops: Vec<&OpRecord> = history.ops.iter().collect();
