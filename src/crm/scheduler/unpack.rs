@@ -851,6 +851,10 @@ pub(super) fn unpack(cib: &Cib, now: EpochSeconds, record_terms: bool, sanitized
 
     // Resources.
     let mut top = Vec::new();
+    // `Rsc` is large: growing the table by doubling would copy it a dozen times.
+    sched
+        .rscs
+        .reserve(config.resources.iter().map(resource_count).sum());
     for resource in &config.resources {
         match resource {
             CibResource::Primitive(_) | CibResource::Group(_) | CibResource::Clone(_) => {
@@ -859,6 +863,7 @@ pub(super) fn unpack(cib: &Cib, now: EpochSeconds, record_terms: bool, sanitized
             }
         }
     }
+    sched.rsc_ids.reserve(sched.rscs.len());
     for (i, r) in sched.rscs.iter().enumerate() {
         sched.rsc_ids.entry(r.id.clone()).or_insert(i);
     }
@@ -899,6 +904,15 @@ pub(super) fn unpack(cib: &Cib, now: EpochSeconds, record_terms: bool, sanitized
     unpack_constraints(&mut sched, cib);
     unpack_status(&mut sched, cib);
     sched
+}
+
+/// How many scheduler resources `resource` stands for (itself and what it contains).
+fn resource_count(resource: &CibResource) -> usize {
+    match resource {
+        CibResource::Primitive(_) => 1,
+        CibResource::Group(g) => 1 + g.children.iter().map(resource_count).sum::<usize>(),
+        CibResource::Clone(c) => 1 + resource_count(&c.child),
+    }
 }
 
 /// Whether `resource` is or contains a fencing device.
