@@ -1214,10 +1214,15 @@ fn find_anonymous_instance(
     if found.is_none() && !skip_inactive {
         found = inactive;
     }
-    // Without fencing, an instance on a lost node must not use up an instance number.
+    // Without fencing, an instance on a lost node must not use up an instance number, unless
+    // the clone has one instance per node anyway.
+    let universal = sched.rscs[clone]
+        .clone
+        .is_some_and(|c| c.max == sched.nodes.len());
     if let Some(r) = found
         && !sched.rscs[r].needs_fencing
         && (!sched.nodes[node].online || sched.nodes[node].unclean)
+        && !universal
     {
         found = None;
     }
