@@ -624,12 +624,12 @@ impl Shell {
             return;
         };
         let requests = client.conn.read_requests();
-        for request in requests {
+        for mut request in requests {
             crate::sys::log::debug(&format!("client {}: request {}", token.0, request.cmd));
             if self.start_exchange(token, request.id, &request.cmd, &request.args) {
                 continue;
             }
-            let result = self.answer(token, &request.cmd, &request.args);
+            let result = self.answer(token, &request.cmd, &mut request.args);
             if let Some(client) = self.clients.get_mut(&token) {
                 client.conn.reply(request.id, &result);
             }
@@ -640,7 +640,7 @@ impl Shell {
         &mut self,
         token: Token,
         cmd: &str,
-        args: &serde_json::Map<String, Value>,
+        args: &mut serde_json::Map<String, Value>,
     ) -> Result<Value, ErrorBody> {
         let client_id = token.0 as u64;
         let group = || {
@@ -695,15 +695,20 @@ impl Shell {
                 },
             ),
             "group_send" => {
-                let data = args.get("data").and_then(Value::as_str).ok_or_else(|| {
-                    ErrorBody::new(ipc::code::BAD_ARGS, "missing string argument \"data\"")
-                })?;
+                let group = group()?;
+                // Taken out of the request rather than copied: it is the bulk of the line.
+                let Some(Value::String(data)) = args.remove("data") else {
+                    return Err(ErrorBody::new(
+                        ipc::code::BAD_ARGS,
+                        "missing string argument \"data\"",
+                    ));
+                };
                 core(
                     self,
                     Request::GroupSend {
                         client: client_id,
-                        group: group()?,
-                        data: data.as_bytes().to_vec(),
+                        group,
+                        data: data.into_bytes(),
                     },
                 )
             }
@@ -772,7 +777,7 @@ impl Shell {
         for signal in self.signals.pending() {
             match signal {
                 Signal::SIGHUP => {
-                    let _ = self.answer(Token(0), "reload", &serde_json::Map::new());
+                    let _ = self.answer(Token(0), "reload", &mut serde_json::Map::new());
                 }
                 _ => {
                     log(&format!("{signal:?}: leaving the ring"));
