@@ -18,7 +18,7 @@ use serde_json::json;
 use super::crm_simulate::{ExplainArgs, SimulateArgs, run_explain, run_simulate};
 use super::{CliResult, Failure, print_json_ok};
 use crate::crm::access::CibAccess;
-use crate::crm::cib::{Cib, Configuration};
+use crate::crm::cib::{Cib, Configuration, NvList};
 use crate::crm::edit::{self, Mode, ScriptError};
 use crate::crm::render;
 use crate::crm::shell::{
@@ -288,42 +288,132 @@ fn failed(message: impl std::fmt::Display) -> Located {
     Failure::failed(anyhow!("{message}")).into()
 }
 
-/// The CIB as read and as changed since. The changed copy is made on the first change, so
-/// read-only commands never copy a large CIB.
+/// The CIB as read and as changed since. A full copy is made on the first change that
+/// needs one, so read-only commands never copy a large CIB, and changes to cluster options
+/// and defaults (the usual one-line commit) never do: they are made in place, with the
+/// previous lists kept to compare with, to verify against and to restore.
 #[derive(Debug, Clone)]
 pub struct Staged {
-    /// As last read or committed.
-    pub base: Cib,
-    changed: Option<Cib>,
+    /// As last read or committed; with [`Pending::Options`], with those changes made.
+    cib: Cib,
+    pending: Pending,
+}
+
+#[derive(Debug, Clone)]
+enum Pending {
+    Nothing,
+    /// Only the cluster options and defaults changed, in place in `cib`.
+    Options(Box<Options>),
+    /// Anything changed: the changed copy (`cib` is the base).
+    Copy(Box<Cib>),
+}
+
+/// The attribute lists an options change touches, as they were before it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Options {
+    properties: NvList,
+    rsc_defaults: NvList,
+    op_defaults: NvList,
+}
+
+impl Options {
+    fn of(configuration: &Configuration) -> Options {
+        Options {
+            properties: configuration.properties.clone(),
+            rsc_defaults: configuration.rsc_defaults.clone(),
+            op_defaults: configuration.op_defaults.clone(),
+        }
+    }
+
+    /// Exchanges these lists with those of `configuration`.
+    fn swap(&mut self, configuration: &mut Configuration) {
+        std::mem::swap(&mut self.properties, &mut configuration.properties);
+        std::mem::swap(&mut self.rsc_defaults, &mut configuration.rsc_defaults);
+        std::mem::swap(&mut self.op_defaults, &mut configuration.op_defaults);
+    }
+}
+
+/// True for changes that touch nothing but the lists in [`Options`].
+fn changes_options_only(change: &shell::Change) -> bool {
+    matches!(
+        change,
+        shell::Change::Property(_) | shell::Change::RscDefaults(_) | shell::Change::OpDefaults(_)
+    )
 }
 
 impl Staged {
     /// A CIB as read, nothing changed yet.
     pub fn new(base: Cib) -> Staged {
         Staged {
-            base,
-            changed: None,
+            cib: base,
+            pending: Pending::Nothing,
         }
     }
 
     /// The CIB with the changes not yet committed.
     pub fn work(&self) -> &Cib {
-        self.changed.as_ref().unwrap_or(&self.base)
+        match &self.pending {
+            Pending::Copy(changed) => changed,
+            Pending::Nothing | Pending::Options(_) => &self.cib,
+        }
     }
 
-    /// The CIB to change.
+    /// The CIB to change (made a full copy first if needed).
     pub fn work_mut(&mut self) -> &mut Cib {
-        self.changed.get_or_insert_with(|| self.base.clone())
+        self.make_copy();
+        match &mut self.pending {
+            Pending::Copy(changed) => changed,
+            Pending::Nothing | Pending::Options(_) => unreachable!("make_copy made one"),
+        }
+    }
+
+    /// The CIB to apply `change` to: in place when it changes only options and defaults.
+    fn work_for(&mut self, change: &shell::Change) -> &mut Cib {
+        if !changes_options_only(change) {
+            return self.work_mut();
+        }
+        if matches!(self.pending, Pending::Nothing) {
+            self.pending = Pending::Options(Box::new(Options::of(&self.cib.configuration)));
+        }
+        match &mut self.pending {
+            Pending::Copy(changed) => changed,
+            Pending::Nothing | Pending::Options(_) => &mut self.cib,
+        }
+    }
+
+    /// Turns in-place option changes into a base and a changed copy.
+    fn make_copy(&mut self) {
+        match std::mem::replace(&mut self.pending, Pending::Nothing) {
+            Pending::Nothing => self.pending = Pending::Copy(Box::new(self.cib.clone())),
+            Pending::Options(mut before) => {
+                let changed = self.cib.clone();
+                before.swap(&mut self.cib.configuration);
+                self.pending = Pending::Copy(Box::new(changed));
+            }
+            copy @ Pending::Copy(_) => self.pending = copy,
+        }
+    }
+
+    /// The CIB as last read or committed (makes a full copy first if needed).
+    pub fn base(&mut self) -> &Cib {
+        if matches!(self.pending, Pending::Options(_)) {
+            self.make_copy();
+        }
+        &self.cib
     }
 
     /// Replaces the changed copy.
     pub fn set_work(&mut self, cib: Cib) {
-        self.changed = Some(cib);
+        self.discard();
+        self.pending = Pending::Copy(Box::new(cib));
     }
 
     /// Drops the changes.
     pub fn discard(&mut self) {
-        self.changed = None;
+        if let Pending::Options(mut before) = std::mem::replace(&mut self.pending, Pending::Nothing)
+        {
+            before.swap(&mut self.cib.configuration);
+        }
     }
 
     /// True when the configuration or status has uncommitted changes.
@@ -334,9 +424,64 @@ impl Staged {
     /// `None` without uncommitted changes, else whether the configuration changed (`false`:
     /// the status only). Compares whole CIBs: ask once per commit.
     fn changes(&self) -> Option<bool> {
-        let work = self.changed.as_ref()?;
-        let configuration = work.configuration != self.base.configuration;
-        (configuration || work.status != self.base.status).then_some(configuration)
+        match &self.pending {
+            Pending::Nothing => None,
+            Pending::Options(before) => {
+                (**before != Options::of(&self.cib.configuration)).then_some(true)
+            }
+            Pending::Copy(work) => {
+                let configuration = work.configuration != self.cib.configuration;
+                (configuration || work.status != self.cib.status).then_some(configuration)
+            }
+        }
+    }
+
+    /// The version the changes were made on.
+    fn base_version(&self) -> (u64, u64, u64) {
+        self.cib.version()
+    }
+
+    /// Verify findings for a commit: agents are asked about new or changed primitives only.
+    fn commit_findings(&self, agents: &dyn AgentCatalog) -> Vec<Finding> {
+        match &self.pending {
+            // No primitive changed: no agent is asked.
+            Pending::Nothing | Pending::Options(_) => {
+                verify::verify(&self.cib, &ChangedOnly::none(agents))
+            }
+            Pending::Copy(work) => {
+                verify::verify(work, &ChangedOnly::new(agents, &self.cib.configuration))
+            }
+        }
+    }
+
+    /// The warnings the committed copy has from no agent (see [`verify::standing_warnings`]).
+    fn standing_warnings(&mut self) -> Vec<Finding> {
+        match &mut self.pending {
+            Pending::Options(before) => {
+                before.swap(&mut self.cib.configuration);
+                let warnings = verify::standing_warnings(&self.cib);
+                before.swap(&mut self.cib.configuration);
+                warnings
+            }
+            Pending::Nothing | Pending::Copy(_) => verify::standing_warnings(&self.cib),
+        }
+    }
+
+    /// The CIB with the changes, to have its counters raised for the commit; no copy made.
+    fn committing(&mut self) -> &mut Cib {
+        match &mut self.pending {
+            Pending::Copy(changed) => changed,
+            Pending::Nothing | Pending::Options(_) => &mut self.cib,
+        }
+    }
+
+    /// The changes are committed: the changed CIB becomes the base. Returns the previous base
+    /// when there was a separate one.
+    fn committed(&mut self) -> Option<Cib> {
+        match std::mem::replace(&mut self.pending, Pending::Nothing) {
+            Pending::Nothing | Pending::Options(_) => None,
+            Pending::Copy(changed) => Some(std::mem::replace(&mut self.cib, *changed)),
+        }
     }
 }
 
@@ -604,7 +749,8 @@ impl<'a> Session<'a> {
         match command {
             ConfigureCommand::Change(change) => {
                 let staged = self.load()?;
-                let notes = edit::apply_line(staged.work_mut(), line, &change, Mode::Create)?;
+                let notes =
+                    edit::apply_line(staged.work_for(&change), line, &change, Mode::Create)?;
                 let defined = match &change {
                     shell::Change::Property(_) => Some("cib-bootstrap-options"),
                     shell::Change::RscDefaults(_) => Some("rsc-options"),
@@ -635,13 +781,18 @@ impl<'a> Session<'a> {
     fn show(&mut self, what: ShowWhat) -> Result<(), Located> {
         // Lend the staged copy out instead of cloning it (a large CIB costs milliseconds).
         self.load()?;
-        let staged = self.staged.take().expect("loaded above");
-        let result = self.show_from(&staged, what);
+        let mut staged = self.staged.take().expect("loaded above");
+        let result = self.show_from(&mut staged, what);
         self.staged = Some(staged);
         result
     }
 
-    fn show_from(&mut self, staged: &Staged, what: ShowWhat) -> Result<(), Located> {
+    fn show_from(&mut self, staged: &mut Staged, what: ShowWhat) -> Result<(), Located> {
+        if matches!(what, ShowWhat::Changed) {
+            staged.base();
+            let text = changed_text(&staged.cib.configuration, &staged.work().configuration);
+            return self.print(&text);
+        }
         let json = self.json;
         let work = staged.work();
         let config = &work.configuration;
@@ -684,25 +835,15 @@ impl<'a> Session<'a> {
                 }
                 Ok(())
             }
-            ShowWhat::Changed => {
-                let text = changed_text(&staged.base.configuration, config);
-                self.print(&text)
-            }
+            ShowWhat::Changed => unreachable!("answered above"),
         }
     }
 
-    /// Verify findings; `changed_only` checks agents of new or changed primitives only
-    /// (commit), else of all (verify).
-    fn findings(&mut self, changed_only: bool) -> Result<Vec<Finding>, Located> {
+    /// Verify findings, every primitive's agent checked.
+    fn findings(&mut self) -> Result<Vec<Finding>, Located> {
         self.load()?;
         let staged = self.staged.as_ref().expect("loaded above");
-        let findings = if changed_only {
-            let changed = ChangedOnly::new(self.agents.as_ref(), &staged.base.configuration);
-            verify::verify(staged.work(), &changed)
-        } else {
-            verify::verify(staged.work(), self.agents.as_ref())
-        };
-        Ok(findings)
+        Ok(verify::verify(staged.work(), self.agents.as_ref()))
     }
 
     /// A finding naming where its object is: the batch line that defined it in this run, or
@@ -736,7 +877,7 @@ impl<'a> Session<'a> {
     }
 
     fn verify(&mut self) -> Result<(), Located> {
-        let findings = self.findings(false)?;
+        let findings = self.findings()?;
         let shown = OnceCell::new();
         let errors = findings
             .iter()
@@ -788,12 +929,39 @@ impl<'a> Session<'a> {
             }
             return Ok(());
         };
-        let findings = self.findings(true)?;
+        // To a file: the counters are raised first, so that the file form is encoded on a
+        // second core while verify runs (each costs about a millisecond on a large CIB);
+        // they are put back below if nothing is written.
+        let agents = self.agents.as_ref();
+        let staged = self.staged.as_mut().expect("has_changes implies loaded");
+        let (findings, file_write) = match &self.target {
+            Target::File(file) => {
+                let expected = (!force).then(|| staged.base_version());
+                let work = staged.committing();
+                let counters = (work.admin_epoch, work.epoch, work.num_updates);
+                if configuration_changed {
+                    work.bump_epoch();
+                } else {
+                    work.bump_num_updates();
+                }
+                let staged = &*staged;
+                let (findings, bytes) = std::thread::scope(|scope| {
+                    let encoding = scope.spawn(|| crate::crm::store::encode(staged.work()));
+                    let findings = staged.commit_findings(agents);
+                    (
+                        findings,
+                        encoding.join().expect("encoding a CIB cannot fail"),
+                    )
+                });
+                (findings, Some((file.clone(), expected, counters, bytes)))
+            }
+            Target::Live(_) => (staged.commit_findings(agents), None),
+        };
         let shown = OnceCell::new();
-        let staged = self.staged.as_ref().expect("findings loaded the CIB");
+        let staged = self.staged.as_mut().expect("has_changes implies loaded");
         // Warnings the committed copy already had were shown before; print only new ones.
         let known = if findings.iter().any(|f| f.severity == Severity::Warning) {
-            verify::standing_warnings(&staged.base)
+            staged.standing_warnings()
         } else {
             Vec::new()
         };
@@ -809,47 +977,43 @@ impl<'a> Session<'a> {
             };
             eprintln!("ha-crm: {label}: {}", self.finding_text(finding, &shown));
         }
-        if errors > 0 && !force {
-            return Err(failed(format!(
-                "commit refused: verify found {errors} error{}; fix {} or use `commit force`",
-                if errors == 1 { "" } else { "s" },
-                if errors == 1 { "it" } else { "them" }
-            )));
-        }
-        let file = match self.target.clone() {
-            Target::File(file) => file,
-            Target::Live(_) => return self.write_live(force),
+        let Some((file, expected, counters, bytes)) = file_write else {
+            if errors > 0 && !force {
+                return Err(refused(errors));
+            }
+            return self.write_live(force);
         };
         let staged = self.staged.as_mut().expect("has_changes implies loaded");
-        let expected = (!force).then(|| staged.base.version());
-        let work = staged.work_mut();
-        let counters = (work.admin_epoch, work.epoch, work.num_updates);
-        if configuration_changed {
-            work.bump_epoch();
+        let written = if errors > 0 && !force {
+            Err(refused(errors))
         } else {
-            work.bump_num_updates();
-        }
-        let written = file.lock().and_then(|_lock| file.store(work, expected));
+            file.lock()
+                .and_then(|_lock| file.store_encoded(&bytes, expected))
+                .map_err(|e| {
+                    let failure = Failure::failed(anyhow!("commit failed: {e}"));
+                    match e {
+                        crate::crm::store::StoreError::Conflict { .. } => {
+                            Located::from(failure.with_hint(
+                                "`refresh` to start again from the stored CIB, or `commit force`",
+                            ))
+                        }
+                        _ => Located::from(failure),
+                    }
+                })
+        };
         if let Err(e) = written {
             // Not written: the staged copy keeps its old counters and its changes.
+            let work = staged.committing();
             (work.admin_epoch, work.epoch, work.num_updates) = counters;
-            let failure = Failure::failed(anyhow!("commit failed: {e}"));
-            return Err(match e {
-                crate::crm::store::StoreError::Conflict { .. } => {
-                    Located::from(failure.with_hint(
-                        "`refresh` to start again from the stored CIB, or `commit force`",
-                    ))
-                }
-                _ => Located::from(failure),
-            });
+            return Err(e);
         }
-        let committed = staged.changed.take().expect("work_mut made the copy");
-        let previous = std::mem::replace(&mut staged.base, committed);
+        let previous = staged.committed();
         if self.mode == RunMode::OneShot {
             // The process ends right after: freeing a large CIB piece by piece is wasted time.
             std::mem::forget(previous);
+            std::mem::forget(bytes);
         }
-        let epoch = staged.base.epoch;
+        let epoch = staged.work().epoch;
         if self.json && self.mode != RunMode::Interactive {
             self.print_json(&json!({ "committed": true, "epoch": epoch }))?;
         }
@@ -861,7 +1025,7 @@ impl<'a> Session<'a> {
     fn write_live(&mut self, force: bool) -> Result<(), Located> {
         let access = self.target.access();
         let staged = self.staged.as_mut().expect("has_changes implies loaded");
-        let mut base = staged.base.clone();
+        let mut base = staged.base().clone();
         if force {
             base = access.load().map_err(super::crm_ops::access_failure)?;
         }
@@ -879,7 +1043,7 @@ impl<'a> Session<'a> {
         let work = staged.work_mut();
         work.epoch = epoch;
         work.num_updates = 0;
-        staged.base = staged.changed.take().expect("work_mut made the copy");
+        staged.committed();
         if self.json && self.mode != RunMode::Interactive {
             self.print_json(&json!({ "committed": true, "epoch": epoch }))?;
         }
@@ -1050,6 +1214,14 @@ impl<'a> Session<'a> {
 }
 
 /// `show changed`: objects whose text differs from the last committed copy.
+fn refused(errors: usize) -> Located {
+    failed(format!(
+        "commit refused: verify found {errors} error{}; fix {} or use `commit force`",
+        if errors == 1 { "" } else { "s" },
+        if errors == 1 { "it" } else { "them" }
+    ))
+}
+
 fn changed_text(base: &Configuration, work: &Configuration) -> String {
     let mut text = String::new();
     let ids: Vec<String> = render::show_with_lines(work)

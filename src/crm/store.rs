@@ -392,6 +392,16 @@ impl CibFile {
     /// beyond `keep` is dropped). With `expected`, refuses when the stored version differs
     /// (someone else committed in between). Call with the lock held.
     pub fn store(&self, cib: &Cib, expected: Option<(u64, u64, u64)>) -> Result<(), StoreError> {
+        self.store_encoded(&encode(cib), expected)
+    }
+
+    /// [`CibFile::store`] for a CIB already in its file form ([`encode`]), for a caller that
+    /// encodes while it does other work.
+    pub fn store_encoded(
+        &self,
+        bytes: &[u8],
+        expected: Option<(u64, u64, u64)>,
+    ) -> Result<(), StoreError> {
         if let Some(expected) = expected {
             let found = match self.read_version_prefix() {
                 Ok(bytes) => stored_version(&bytes).map_err(|reason| StoreError::Damaged {
@@ -409,12 +419,11 @@ impl CibFile {
                 });
             }
         }
-        let bytes = encode(cib);
         let spare = self.hidden_path("spare");
         let retired = self.hidden_path("retired");
         // 1. The new version goes into the spare file (a version older than every backup,
         //    overwritten in place) and its data is synced before any name changes.
-        overwrite_synced(&spare, &bytes, 0o600).map_err(|e| self.io(e))?;
+        overwrite_synced(&spare, bytes, 0o600).map_err(|e| self.io(e))?;
         // 2. The version that would now be dropped is set aside as the next spare instead of
         //    being deleted: freeing and then allocating a file's blocks on every commit costs
         //    more than writing them.

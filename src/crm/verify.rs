@@ -100,8 +100,9 @@ pub trait AgentCatalog {
 /// would make a one-line change of a large CIB slow.
 pub struct ChangedOnly<'a> {
     inner: &'a dyn AgentCatalog,
-    /// The committed primitives by id (looked up once per primitive checked).
-    base: HashMap<&'a str, &'a Primitive>,
+    /// The committed primitives by id (looked up once per primitive checked); `None` when
+    /// no primitive changed.
+    base: Option<HashMap<&'a str, &'a Primitive>>,
 }
 
 impl<'a> ChangedOnly<'a> {
@@ -109,12 +110,19 @@ impl<'a> ChangedOnly<'a> {
     pub fn new(inner: &'a dyn AgentCatalog, base: &'a Configuration) -> ChangedOnly<'a> {
         ChangedOnly {
             inner,
-            base: base
-                .primitives()
-                .into_iter()
-                .map(|p| (p.id.as_str(), p))
-                .collect(),
+            base: Some(
+                base.primitives()
+                    .into_iter()
+                    .map(|p| (p.id.as_str(), p))
+                    .collect(),
+            ),
         }
+    }
+
+    /// Asks `inner` about no primitive: for a change known to leave every primitive as
+    /// committed (cluster options, defaults), without comparing them one by one.
+    pub fn none(inner: &'a dyn AgentCatalog) -> ChangedOnly<'a> {
+        ChangedOnly { inner, base: None }
     }
 }
 
@@ -124,7 +132,10 @@ impl AgentCatalog for ChangedOnly<'_> {
     }
 
     fn checks(&self, primitive: &Primitive) -> bool {
-        self.base.get(primitive.id.as_str()) != Some(&primitive) && self.inner.checks(primitive)
+        self.base
+            .as_ref()
+            .is_some_and(|base| base.get(primitive.id.as_str()) != Some(&primitive))
+            && self.inner.checks(primitive)
     }
 
     fn unknown_is_error(&self) -> bool {
@@ -908,5 +919,7 @@ mod tests {
         let counting = Counting(std::cell::Cell::new(0));
         verify(&work, &ChangedOnly::new(&counting, &base.configuration));
         assert_eq!(counting.0.get(), 1);
+        verify(&work, &ChangedOnly::none(&counting));
+        assert_eq!(counting.0.get(), 1, "none asks about no primitive");
     }
 }

@@ -260,6 +260,8 @@ pub struct Counters {
     pub dropped_replay: u64,
     /// Dropped: authentic but stale (old ring, duplicate).
     pub dropped_stale: u64,
+    /// Requests sent to the representative to pass on an idle token (see `hold_ms`).
+    pub token_requests: u64,
     /// Messages resent on request.
     pub retransmits: u64,
     /// Tokens resent.
@@ -622,6 +624,7 @@ impl Node {
             Message::Mcast(mcast) => self.on_mcast(mcast),
             Message::MergeDetect { ring } => self.on_merge_detect(header.sender, ring),
             Message::Leave { ring: _ } => self.on_leave(header.sender),
+            Message::TokenWanted { ring } => self.on_token_wanted(header.sender, ring),
         }
     }
 
@@ -1443,7 +1446,8 @@ impl Node {
                 Message::Join(_)
                 | Message::Mcast(_)
                 | Message::MergeDetect { .. }
-                | Message::Leave { .. },
+                | Message::Leave { .. }
+                | Message::TokenWanted { .. },
             ))
             | None => false,
         };
@@ -1526,6 +1530,7 @@ impl Node {
     }
 
     fn enqueue(&mut self, bytes: Vec<u8>) {
+        let was_idle = self.queue.is_empty();
         let msg_id = self.next_msg_id;
         self.next_msg_id += 1;
         let size = self.config.fragment_bytes;
@@ -1554,6 +1559,39 @@ impl Node {
         }
         if self.held.is_some() {
             // An idle token waits with us: let it go now.
+            self.timers.arm(Timer::TokenHold, self.now, 0);
+        } else if was_idle {
+            self.want_token();
+        }
+    }
+
+    /// Asks the representative, which may be holding an idle token for up to `hold_ms`, to
+    /// pass it on now: without this a message queued elsewhere waits out the hold, once for
+    /// every ordered round of a request and its answers.
+    fn want_token(&mut self) {
+        let local = self.local();
+        let Phase::Operational(ring) = &self.phase else {
+            return;
+        };
+        let Some(&rep) = ring.members.first() else {
+            return;
+        };
+        if rep == local {
+            return;
+        }
+        let message = Message::TokenWanted { ring: ring.ring };
+        self.counters.token_requests += 1;
+        self.send_to(rep, &message);
+    }
+
+    /// A member has messages queued: an idle token we hold goes on now.
+    fn on_token_wanted(&mut self, sender: NodeId, ring: RingId) {
+        let ours = matches!(&self.phase,
+            Phase::Operational(current) if current.ring == ring && current.members.contains(&sender));
+        if !ours {
+            return self.stale();
+        }
+        if self.held.is_some() {
             self.timers.arm(Timer::TokenHold, self.now, 0);
         }
     }

@@ -285,6 +285,12 @@ pub enum Message {
         /// Ring being left.
         ring: Option<RingId>,
     },
+    /// To the representative: the sender has messages queued, so a token held while the
+    /// ring was idle should move on now instead of after the hold time.
+    TokenWanted {
+        /// Sender's ring.
+        ring: RingId,
+    },
 }
 
 const TAG_JOIN: u8 = 1;
@@ -293,6 +299,7 @@ const TAG_TOKEN: u8 = 3;
 const TAG_MCAST: u8 = 4;
 const TAG_MERGE: u8 = 5;
 const TAG_LEAVE: u8 = 6;
+const TAG_TOKEN_WANTED: u8 = 7;
 
 impl Message {
     /// Encodes the body (without header and MAC).
@@ -310,7 +317,8 @@ impl Message {
             | Message::Commit(_)
             | Message::Token(_)
             | Message::MergeDetect { .. }
-            | Message::Leave { .. } => 64,
+            | Message::Leave { .. }
+            | Message::TokenWanted { .. } => 64,
         }
     }
 
@@ -386,6 +394,10 @@ impl Message {
             Message::Leave { ring } => {
                 w.u8(TAG_LEAVE);
                 w.opt_ring(*ring);
+            }
+            Message::TokenWanted { ring } => {
+                w.u8(TAG_TOKEN_WANTED);
+                w.ring(*ring);
             }
         }
         *out = w.0;
@@ -501,6 +513,7 @@ impl Message {
             TAG_LEAVE => Message::Leave {
                 ring: r.opt_ring()?,
             },
+            TAG_TOKEN_WANTED => Message::TokenWanted { ring: r.ring()? },
             _ => return Err(DropReason::Malformed),
         };
         if !r.is_empty() {
@@ -746,6 +759,7 @@ mod tests {
             }),
             Message::MergeDetect { ring: ring() },
             Message::Leave { ring: None },
+            Message::TokenWanted { ring: ring() },
         ]
     }
 

@@ -155,6 +155,54 @@ fn batch_is_all_or_nothing_and_names_file_line_column() {
 }
 
 #[test]
+fn option_changes_commit_exactly_and_show_only_new_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let cib = dir.path().join("cib.json");
+    configure(&cib, "primitive vip IPaddr params ip=10.0.0.1").success();
+    configure(&cib, "property stonith-enabled=false").success();
+    // The same value again changes nothing: no commit, no new epoch.
+    let before = epoch(&cib);
+    configure(&cib, "property stonith-enabled=false").success();
+    assert_eq!(epoch(&cib), before);
+    // A new warning is shown once, on the commit that brings it.
+    configure(&cib, "property no-quorum-policy=ignore")
+        .success()
+        .stderr(contains("allows split brain"));
+    let out = configure(&cib, "rsc_defaults resource-stickiness=100").success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(!stderr.contains("split brain"), "{stderr}");
+    assert_eq!(epoch(&cib), before + 2);
+    configure(&cib, "op_defaults timeout=30s").success();
+    let shown = show(&cib);
+    assert!(
+        shown.contains("rsc_defaults rsc-options: \\\n\tresource-stickiness=100"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("op_defaults op-options: \\\n\ttimeout=30s"),
+        "{shown}"
+    );
+    // Options first, then other changes in one batch: `show changed` and the commit see both.
+    let out = crm(&cib)
+        .write_stdin(
+            "configure\nproperty no-quorum-policy=stop\nprimitive web lsb:apache2\n\
+             show changed\ncommit\n",
+        )
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(stdout.contains("no-quorum-policy=stop"), "{stdout}");
+    assert!(stdout.contains("primitive web lsb:apache2"), "{stdout}");
+    let shown = show(&cib);
+    assert!(shown.contains("no-quorum-policy=stop"), "{shown}");
+    assert!(shown.contains("primitive web lsb:apache2"), "{shown}");
+    // A refused options commit leaves the file as it was.
+    let stored = fs::read(&cib).unwrap();
+    configure(&cib, "property no-quorum-policy=sometimes").code(1);
+    assert_eq!(fs::read(&cib).unwrap(), stored);
+}
+
+#[test]
 fn errors_leave_the_file_untouched() {
     let dir = tempfile::tempdir().unwrap();
     let cib = dir.path().join("cib.json");

@@ -987,6 +987,8 @@ fn action_for_ordering(sched: &Sched, first: usize, then: usize) -> usize {
 
 pub(super) fn apply_orderings(sched: &mut Sched) {
     let specs = std::mem::take(&mut sched.orderings);
+    // Most specs make one edge: size the edge table once instead of growing (copying) it.
+    sched.edges.reserve(specs.len());
     // Reused across specs: most resolve to one action on each side.
     let mut firsts = Vec::new();
     let mut thens = Vec::new();

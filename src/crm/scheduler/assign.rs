@@ -7,6 +7,7 @@
 use super::super::score::{INFINITY, Score};
 use super::task::Task;
 use super::unpack::{NoQuorum, Role, Sched, Variant, push_term};
+use super::utilization::Placement;
 
 pub(super) fn apply_node_criteria(sched: &mut Sched) {
     let locations = std::mem::take(&mut sched.locations);
@@ -105,6 +106,7 @@ pub(super) fn assign_resources(sched: &mut Sched) {
     sched.with_this_cache = vec![None; sched.rscs.len()];
     // Node states do not change while resources are placed.
     sched.available = sched.nodes.iter().map(|n| n.is_available()).collect();
+    super::utilization::sort_resources(sched);
     let order = sched.order.clone();
     for r in order {
         assign(sched, r);
@@ -168,7 +170,7 @@ fn assign_group(
 
 /// "This with" colocations of a primitive: its own, then its group's when it is the first
 /// member (plus the other members' explicit ones), sorted by primary priority.
-fn this_with_colocations(sched: &Sched, rsc: usize) -> Vec<usize> {
+pub(super) fn this_with_colocations(sched: &Sched, rsc: usize) -> Vec<usize> {
     let mut list = sched.rscs[rsc].this_with.clone();
     if let Some(parent) = sched.rscs[rsc].parent
         && sched.rscs[parent].variant == Variant::Clone
@@ -222,7 +224,7 @@ fn this_with_colocations(sched: &Sched, rsc: usize) -> Vec<usize> {
 
 /// "With this" colocations (dependents) of a primitive: its own, then its group's when it is the
 /// last member (plus the other members' explicit ones).
-fn with_this_colocations(sched: &Sched, rsc: usize) -> Vec<usize> {
+pub(super) fn with_this_colocations(sched: &Sched, rsc: usize) -> Vec<usize> {
     let mut list = sched.rscs[rsc].with_this.clone();
     if let Some(parent) = sched.rscs[rsc].parent
         && sched.rscs[parent].variant == Variant::Clone
@@ -496,13 +498,27 @@ fn add_colocated_node_scores(
     // Whether the dependent may run on exactly one node: fixed during this loop (only `work`
     // changes), so counted at most once.
     let mut allowed_on_one: Option<bool> = None;
-    for node in 0..work.len() {
-        let Some(current) = work[node] else { continue };
-        let score = if sched.available[node] {
-            source_scores[node].map_or(Score::NEG_INFINITY, |s| s)
-        } else {
-            Score::NEG_INFINITY
+    // A mandatory colocation's factor of exactly 1 passes every score through unchanged (f32
+    // holds ±INFINITY and everything between exactly, so the rounding below is the identity).
+    let identity = factor == 1.0;
+    for (node, slot) in work.iter_mut().enumerate() {
+        let Some(current) = *slot else { continue };
+        let score = match (sched.available.get(node), source_scores.get(node)) {
+            (Some(true), Some(&Some(s))) => s,
+            _ => Score::NEG_INFINITY,
         };
+        if identity {
+            *slot = Some(score + current);
+            if score != Score::ZERO {
+                push_term(&mut work_terms, node, || {
+                    (
+                        format!("preferences of {} (colocated)", sched.rscs[label].id),
+                        score,
+                    )
+                });
+            }
+            continue;
+        }
         if factor < 0.0 && score.value() < 0 {
             let allowed_on_one = *allowed_on_one.get_or_insert_with(|| {
                 sched.rscs[sched.colocs[coloc].dependent]
@@ -533,7 +549,7 @@ fn add_colocated_node_scores(
             }
         }
         let delta = Score::new(delta);
-        work[node] = Some(delta + current);
+        *slot = Some(delta + current);
         if delta != Score::ZERO {
             push_term(&mut work_terms, node, || {
                 (
@@ -628,6 +644,13 @@ fn node_key(sched: &Sched, rsc: usize, preferred: Option<usize>, n: usize) -> No
 pub(super) fn sorted_allowed_nodes(sched: &Sched, rsc: usize) -> Vec<usize> {
     let preferred = current_node(sched, rsc);
     let allowed = &sched.rscs[rsc].allowed;
+    if sched.options.placement != Placement::Default {
+        let mut nodes: Vec<usize> = (0..sched.nodes.len())
+            .filter(|&n| allowed[n].is_some())
+            .collect();
+        nodes.sort_by(|&a, &b| super::utilization::compare_nodes(sched, rsc, preferred, a, b));
+        return nodes;
+    }
     let mut keyed: Vec<NodeKey> = (0..sched.nodes.len())
         .filter(|&n| allowed[n].is_some())
         .map(|n| node_key(sched, rsc, preferred, n))
@@ -637,11 +660,18 @@ pub(super) fn sorted_allowed_nodes(sched: &Sched, rsc: usize) -> Vec<usize> {
 }
 
 fn assign_best_node(sched: &mut Sched, rsc: usize, prefer: Option<usize>, stop_if_fail: bool) {
+    let most_free = super::utilization::ban_insufficient_capacity(sched, rsc);
+    let prefer = prefer.or(most_free);
     let running = current_node(sched, rsc);
+    let best = if sched.options.placement == Placement::Default {
+        let allowed = &sched.rscs[rsc].allowed;
+        (0..sched.nodes.len())
+            .filter(|&n| allowed[n].is_some())
+            .min_by_key(|&n| node_key(sched, rsc, running, n))
+    } else {
+        sorted_allowed_nodes(sched, rsc).first().copied()
+    };
     let allowed = &sched.rscs[rsc].allowed;
-    let best = (0..sched.nodes.len())
-        .filter(|&n| allowed[n].is_some())
-        .min_by_key(|&n| node_key(sched, rsc, running, n));
     let score_of = |n: usize| allowed[n].unwrap_or(Score::NEG_INFINITY);
     // A preferred node (a clone instance's current one) wins when it is as good as the best.
     let mut chosen = prefer.filter(|&p| {
@@ -733,6 +763,7 @@ pub(super) fn assign_resource_with(
         }
         Some(n) => {
             sched.nodes[n].num_resources += 1;
+            super::utilization::adjust(sched, rsc, n, -1);
         }
     }
 }
@@ -748,5 +779,6 @@ pub(super) fn unassign(sched: &mut Sched, rsc: usize) {
         && r.variant == Variant::Primitive
     {
         sched.nodes[old].num_resources = sched.nodes[old].num_resources.saturating_sub(1);
+        super::utilization::adjust(sched, rsc, old, 1);
     }
 }

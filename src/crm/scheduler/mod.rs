@@ -20,6 +20,7 @@ mod clone;
 mod render;
 mod task;
 mod unpack;
+mod utilization;
 
 use std::sync::Arc;
 

@@ -61,9 +61,9 @@ pub(super) fn natural_cmp(a: &str, b: &str) -> Ordering {
 pub(super) fn finish(sched: Sched) -> Transition {
     let summary = summary_lines(&sched);
 
-    let included: Vec<usize> = (0..sched.actions.len())
-        .filter(|&a| is_in_graph(&sched, a))
-        .collect();
+    // Nearly every action is in a large graph (probes): sized once, not grown by doubling.
+    let mut included = Vec::with_capacity(sched.actions.len());
+    included.extend((0..sched.actions.len()).filter(|&a| is_in_graph(&sched, a)));
     let mut included_set = vec![false; sched.actions.len()];
     for &a in &included {
         included_set[a] = true;
@@ -97,7 +97,7 @@ pub(super) fn finish(sched: Sched) -> Transition {
             }
         })
         .collect();
-    let mut orderings = Vec::new();
+    let mut orderings = Vec::with_capacity(sched.edges.len());
     let mut edges = Vec::new();
     for &a in &included {
         // Listed oldest first, in the order the edges were made.

@@ -73,3 +73,89 @@ fn date_rule_applies_until_its_end() {
     assert_eq!(node_of(end).as_deref(), Some("node1"));
     assert_eq!(node_of(end + 3600).as_deref(), Some("node1"));
 }
+
+/// Three nodes offering 2, 3 and 4 cpus, three resources needing 2 each, a fourth needing 3.
+fn capacity_cib(strategy: &str) -> String {
+    let node = |id: u32, cpu: u32| {
+        format!(
+            r#"<node id="{id}" uname="node{id}"><utilization id="u{id}"><nvpair id="u{id}c" name="cpu" value="{cpu}"/></utilization></node>"#
+        )
+    };
+    let rsc = |id: &str, cpu: u32| {
+        format!(
+            r#"<primitive id="{id}" class="ocf" provider="heartbeat" type="Dummy"><utilization id="{id}u"><nvpair id="{id}c" name="cpu" value="{cpu}"/></utilization></primitive>"#
+        )
+    };
+    let state = |id: u32| {
+        format!(
+            r#"<node_state id="{id}" uname="node{id}" in_ccm="true" crmd="online" join="member" expected="member"/>"#
+        )
+    };
+    format!(
+        r#"<cib have-quorum="1"><configuration><crm_config><cluster_property_set id="o">
+        <nvpair id="o1" name="stonith-enabled" value="false"/>
+        <nvpair id="o2" name="placement-strategy" value="{strategy}"/>
+        </cluster_property_set></crm_config>
+        <nodes>{}{}{}</nodes><resources>{}{}{}{}</resources><constraints/></configuration>
+        <status>{}{}{}</status></cib>"#,
+        node(1, 2),
+        node(2, 3),
+        node(3, 4),
+        rsc("a", 2),
+        rsc("b", 2),
+        rsc("c", 2),
+        rsc("big", 3),
+        state(1),
+        state(2),
+        state(3),
+    )
+}
+
+fn placements(t: &Transition) -> Vec<(String, Option<String>)> {
+    t.placements
+        .iter()
+        .map(|p| (p.resource.clone(), p.node.clone()))
+        .collect()
+}
+
+#[test]
+fn utilization_never_overcommits_a_node() {
+    for strategy in ["utilization", "minimal", "balanced"] {
+        let cib = parse_cib(&capacity_cib(strategy)).unwrap();
+        let t = schedule(&cib, 1_800_000_000);
+        let capacity = |node: &str| match node {
+            "node1" => 2,
+            "node2" => 3,
+            _ => 4,
+        };
+        let need = |rsc: &str| if rsc == "big" { 3 } else { 2 };
+        for node in ["node1", "node2", "node3"] {
+            let used: u32 = placements(&t)
+                .iter()
+                .filter(|(_, n)| n.as_deref() == Some(node))
+                .map(|(r, _)| need(r))
+                .sum();
+            assert!(used <= capacity(node), "{strategy}: {node} uses {used}");
+        }
+    }
+    // The default strategy ignores capacities: everything starts.
+    let cib = parse_cib(&capacity_cib("default")).unwrap();
+    let t = schedule(&cib, 1_800_000_000);
+    assert!(placements(&t).iter().all(|(_, n)| n.is_some()));
+}
+
+#[test]
+fn minimal_fills_nodes_in_name_order_and_balanced_spreads_by_free_capacity() {
+    let node_of = |strategy: &str, rsc: &str| {
+        let t = schedule(&parse_cib(&capacity_cib(strategy)).unwrap(), 1_800_000_000);
+        placements(&t)
+            .into_iter()
+            .find(|(r, _)| r == rsc)
+            .and_then(|(_, n)| n)
+    };
+    // minimal: a fills node1, b cannot fit there and goes to node2.
+    assert_eq!(node_of("minimal", "a").as_deref(), Some("node1"));
+    assert_eq!(node_of("minimal", "b").as_deref(), Some("node2"));
+    // balanced: the first resource goes where the most cpu is free.
+    assert_eq!(node_of("balanced", "a").as_deref(), Some("node3"));
+}

@@ -37,6 +37,8 @@ pub(super) struct Options {
     /// Simulating on a CIB whose private parameters may be masked (`crm_simulate`'s default):
     /// a change of only those is not a definition change.
     pub(super) sanitized: bool,
+    /// `placement-strategy`.
+    pub(super) placement: super::utilization::Placement,
 }
 
 /// A resource's role.
@@ -200,6 +202,8 @@ pub(super) struct Rsc {
     pub(super) params: NvList,
     /// Set for clones.
     pub(super) clone: Option<CloneInfo>,
+    /// What a primitive uses of each node capacity: (`Sched::util_names` index, amount).
+    pub(super) utilization: Vec<(usize, i64)>,
     /// A clone instance that may not run (beyond `clone-max`, or only in the history).
     pub(super) removed: bool,
     /// For clones: instances assigned per node so far.
@@ -259,6 +263,7 @@ impl Rsc {
             stop_reason: None,
             params: NvList::new(),
             clone: None,
+            utilization: Vec::new(),
             removed: false,
             instance_counts: Vec::new(),
             reload: false,
@@ -608,6 +613,10 @@ pub(super) struct Sched {
     /// Resource a history entry stands for, per (node, history id), as resolved when the
     /// status was read (clone histories map to instances).
     pub(super) history_rscs: HashMap<(usize, String), usize, FastBuildHasher>,
+    /// Utilization attribute names (indexes of `capacity` and `Rsc::utilization`).
+    pub(super) util_names: Vec<String>,
+    /// Per node, the capacity left per utilization attribute.
+    pub(super) capacity: Vec<Vec<i64>>,
     /// Orphaned resource ids to indexes.
     pub(super) orphan_ids: HashMap<String, usize, FastBuildHasher>,
 }
@@ -747,7 +756,10 @@ pub(super) fn unpack(cib: &Cib, now: EpochSeconds, record_terms: bool, sanitized
             .unwrap_or("reboot")
             .to_string(),
         sanitized,
+        placement: super::utilization::Placement::parse(prop(props, &["placement-strategy"])),
     };
+    let mut util_names = Vec::new();
+    let mut node_capacities = Vec::new();
 
     let mut nodes = Vec::new();
     for node in &config.nodes {
@@ -758,6 +770,10 @@ pub(super) fn unpack(cib: &Cib, now: EpochSeconds, record_terms: bool, sanitized
         {
             continue;
         }
+        node_capacities.push(super::utilization::intern(
+            &mut util_names,
+            &node.utilization,
+        ));
         nodes.push(NodeInfo {
             id: node.id.clone(),
             name: node.uname.clone(),
@@ -805,7 +821,10 @@ pub(super) fn unpack(cib: &Cib, now: EpochSeconds, record_terms: bool, sanitized
         orphan_ids: HashMap::default(),
         clone_bases: HashMap::default(),
         history_rscs: HashMap::default(),
+        util_names,
+        capacity: Vec::new(),
     };
+    super::utilization::init_capacities(&mut sched, node_capacities);
     for (i, n) in sched.nodes.iter().enumerate() {
         sched.node_ids.entry(n.name.clone()).or_insert(i);
     }
@@ -831,6 +850,10 @@ pub(super) fn unpack(cib: &Cib, now: EpochSeconds, record_terms: bool, sanitized
 
     // Resources.
     let mut top = Vec::new();
+    // `Rsc` is large: growing the table by doubling would copy it a dozen times.
+    sched
+        .rscs
+        .reserve(config.resources.iter().map(resource_count).sum());
     for resource in &config.resources {
         match resource {
             CibResource::Primitive(_) | CibResource::Group(_) | CibResource::Clone(_) => {
@@ -839,6 +862,7 @@ pub(super) fn unpack(cib: &Cib, now: EpochSeconds, record_terms: bool, sanitized
             }
         }
     }
+    sched.rsc_ids.reserve(sched.rscs.len());
     for (i, r) in sched.rscs.iter().enumerate() {
         sched.rsc_ids.entry(r.id.clone()).or_insert(i);
     }
@@ -879,6 +903,15 @@ pub(super) fn unpack(cib: &Cib, now: EpochSeconds, record_terms: bool, sanitized
     unpack_constraints(&mut sched, cib);
     unpack_status(&mut sched, cib);
     sched
+}
+
+/// How many scheduler resources `resource` stands for (itself and what it contains).
+fn resource_count(resource: &CibResource) -> usize {
+    match resource {
+        CibResource::Primitive(_) => 1,
+        CibResource::Group(g) => 1 + g.children.iter().map(resource_count).sum::<usize>(),
+        CibResource::Clone(c) => 1 + resource_count(&c.child),
+    }
 }
 
 /// Whether `resource` is or contains a fencing device.
@@ -942,6 +975,9 @@ fn add_resource(
         rsc.provider = p.provider.clone();
         rsc.kind = p.kind.clone();
         rsc.ops = p.ops.clone();
+        if sched.options.placement != super::utilization::Placement::Default {
+            rsc.utilization = super::utilization::intern(&mut sched.util_names, &p.utilization);
+        }
     }
     if let CibResource::Clone(_) = resource {
         rsc.clone = Some(clone_info(&meta, node_count));
