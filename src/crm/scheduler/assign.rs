@@ -92,13 +92,18 @@ fn check_failure_threshold(sched: &mut Sched, rsc: usize, node: usize) {
         return;
     }
     let threshold = sched.rscs[rsc].migration_threshold;
+    // A failed instance of an anonymous clone keeps the whole clone off the node.
+    let banned = match super::clone::clone_of(sched, rsc) {
+        Some(clone) if sched.rscs[clone].clone.is_some_and(|c| !c.unique) => clone,
+        _ => rsc,
+    };
     if threshold - count <= 0 {
         let text = format!(
             "fail count {} >= migration-threshold {}",
             Score::new(count),
             Score::new(threshold)
         );
-        sched.resource_location(rsc, node, Score::NEG_INFINITY, &text);
+        sched.resource_location(banned, node, Score::NEG_INFINITY, &text);
     }
 }
 

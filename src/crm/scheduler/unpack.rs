@@ -611,7 +611,7 @@ pub(super) struct Sched {
     /// Ids of resources inside clones, without the instance number, to the clone.
     pub(super) clone_bases: HashMap<String, usize, FastBuildHasher>,
     /// Resource a history entry stands for, per (node, history id), as resolved when the
-    /// status was read (clone histories map to instances).
+    /// status was read, where its id differs (clone histories map to instances).
     pub(super) history_rscs: HashMap<(usize, String), usize, FastBuildHasher>,
     /// Utilization attribute names (indexes of `capacity` and `Rsc::utilization`).
     pub(super) util_names: Vec<String>,
@@ -664,7 +664,8 @@ impl Sched {
         if failures.is_empty() {
             return 0;
         }
-        let Some(&(count, last_failure)) = failures.get(self.rscs[rsc].id.as_str()) else {
+        // Counters are kept by resource id without a clone instance number.
+        let Some(&(count, last_failure)) = failures.get(strip_instance(&self.rscs[rsc].id)) else {
             return 0;
         };
         let timeout = self.rscs[rsc].failure_timeout_s;
@@ -1826,11 +1827,23 @@ fn unpack_lrm_resource(sched: &mut Sched, cib: &Cib, node: usize, history: &cib:
             }
         },
     };
-    sched.history_rscs.insert((node, history.id.clone()), rsc);
+    // Only histories standing for a resource of another id (clone instances) need recording.
+    if sched.rscs[rsc].id != history.id {
+        sched.history_rscs.insert((node, history.id.clone()), rsc);
+    }
     let saved_role = sched.rscs[rsc].orig_role;
     sched.rscs[rsc].orig_role = Role::Unknown;
     let mut ops: Vec<&OpRecord> = history.ops.iter().collect();
-    ops.sort_by_key(|op| (op.call_id < 0, op.call_id));
+    // By call id; one call recorded twice (an operation and its `last_failure` copy) goes by
+    // its last-rc-change (none counts as oldest, keeping the order total).
+    ops.sort_by_key(|op| {
+        let changed = if op.call_id >= 0 {
+            op.last_rc_change.filter(|&t| t >= 0).unwrap_or(-1)
+        } else {
+            0
+        };
+        (op.call_id < 0, op.call_id, changed)
+    });
     let mut on_fail = OnFail::Ignore;
     let mut last_failure: Option<&OpRecord> = None;
     for op in &ops {
