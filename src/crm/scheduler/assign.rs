@@ -92,13 +92,15 @@ fn check_failure_threshold(sched: &mut Sched, rsc: usize, node: usize) {
         return;
     }
     let threshold = sched.rscs[rsc].migration_threshold;
+    // A failed instance of an anonymous clone keeps the whole clone off the node.
+    let banned = super::unpack::ban_target(sched, rsc);
     if threshold - count <= 0 {
         let text = format!(
             "fail count {} >= migration-threshold {}",
             Score::new(count),
             Score::new(threshold)
         );
-        sched.resource_location(rsc, node, Score::NEG_INFINITY, &text);
+        sched.resource_location(banned, node, Score::NEG_INFINITY, &text);
     }
 }
 
@@ -498,13 +500,27 @@ fn add_colocated_node_scores(
     // Whether the dependent may run on exactly one node: fixed during this loop (only `work`
     // changes), so counted at most once.
     let mut allowed_on_one: Option<bool> = None;
-    for node in 0..work.len() {
-        let Some(current) = work[node] else { continue };
-        let score = if sched.available[node] {
-            source_scores[node].map_or(Score::NEG_INFINITY, |s| s)
-        } else {
-            Score::NEG_INFINITY
+    // A mandatory colocation's factor of exactly 1 passes every score through unchanged (f32
+    // holds ±INFINITY and everything between exactly, so the rounding below is the identity).
+    let identity = factor == 1.0;
+    for (node, slot) in work.iter_mut().enumerate() {
+        let Some(current) = *slot else { continue };
+        let score = match (sched.available.get(node), source_scores.get(node)) {
+            (Some(true), Some(&Some(s))) => s,
+            _ => Score::NEG_INFINITY,
         };
+        if identity {
+            *slot = Some(score + current);
+            if score != Score::ZERO {
+                push_term(&mut work_terms, node, || {
+                    (
+                        format!("preferences of {} (colocated)", sched.rscs[label].id),
+                        score,
+                    )
+                });
+            }
+            continue;
+        }
         if factor < 0.0 && score.value() < 0 {
             let allowed_on_one = *allowed_on_one.get_or_insert_with(|| {
                 sched.rscs[sched.colocs[coloc].dependent]
@@ -535,7 +551,7 @@ fn add_colocated_node_scores(
             }
         }
         let delta = Score::new(delta);
-        work[node] = Some(delta + current);
+        *slot = Some(delta + current);
         if delta != Score::ZERO {
             push_term(&mut work_terms, node, || {
                 (
