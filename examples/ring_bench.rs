@@ -177,7 +177,7 @@ fn throughput(n: u32, messages: usize, window: usize, extra: &str) {
     std::thread::sleep(Duration::from_millis(500));
     let payload = "x".repeat(1024);
     let pids: Vec<u32> = (1..=n).map(|id| ring.pid(id)).collect();
-    let cpu_before: u64 = pids.iter().map(|pid| cpu_ns(*pid)).sum();
+    let cpu_before: Vec<u64> = pids.iter().map(|pid| cpu_ns(*pid)).collect();
     let start = Instant::now();
     let receiving = std::thread::spawn(move || {
         let mut got = 0;
@@ -219,17 +219,23 @@ fn throughput(n: u32, messages: usize, window: usize, extra: &str) {
     }
     let got = receiving.join().unwrap();
     let seconds = start.elapsed().as_secs_f64();
-    let cpu = pids.iter().map(|pid| cpu_ns(*pid)).sum::<u64>() - cpu_before;
+    let per_node: Vec<f64> = pids
+        .iter()
+        .zip(&cpu_before)
+        .map(|(pid, before)| (cpu_ns(*pid) - before) as f64 / 1000.0 / got.max(1) as f64)
+        .collect();
+    let split: Vec<String> = per_node.iter().map(|us| format!("{us:.1}")).collect();
     let label = if extra.is_empty() {
         "default config"
     } else {
         extra.trim()
     };
     println!(
-        "ordered 1 KiB messages, {n} nodes, one sender, {window} in flight ({label}): {got} in {:.2} s = {:.0} msg/s; ha-ring CPU {:.1} us per message (all nodes)",
+        "ordered 1 KiB messages, {n} nodes, one sender, {window} in flight ({label}): {got} in {:.2} s = {:.0} msg/s; ha-ring CPU {:.1} us per message (all nodes; by node {})",
         seconds,
         got as f64 / seconds,
-        cpu as f64 / 1000.0 / got.max(1) as f64
+        per_node.iter().sum::<f64>(),
+        split.join("/")
     );
 }
 

@@ -196,9 +196,23 @@ pub fn encode_request(id: u64, cmd: &str, args: &Value) -> Result<Vec<u8>, Error
 
 /// One success reply line, `{"id":…,"ok":true,"data":…}`.
 pub fn encode_ok(id: u64, data: &impl Serialize) -> Vec<u8> {
-    let data = serde_json::to_value(data)
-        .unwrap_or_else(|e| Value::String(format!("reply could not be encoded: {e}")));
-    line_of(&serde_json::json!({ "id": id, "ok": true, "data": data }))
+    #[derive(Serialize)]
+    struct Reply<'a, T> {
+        id: u64,
+        ok: bool,
+        data: &'a T,
+    }
+    // Straight to bytes: one reply per pipelined request, no `Value` in between.
+    match serde_json::to_vec(&Reply { id, ok: true, data }) {
+        Ok(mut bytes) => {
+            bytes.push(b'\n');
+            bytes
+        }
+        Err(e) => {
+            let data = Value::String(format!("reply could not be encoded: {e}"));
+            line_of(&serde_json::json!({ "id": id, "ok": true, "data": data }))
+        }
+    }
 }
 
 /// One error reply line, `{"id":…|null,"ok":false,"error":{"code","message"}}`.
@@ -306,7 +320,7 @@ impl LineBuffer {
             }
             LineState::Open => {}
         }
-        let found = self.buf[self.scanned..].iter().position(|&b| b == b'\n');
+        let found = find_newline(&self.buf[self.scanned..]);
         match found {
             None => {
                 self.scanned = self.buf.len();
@@ -340,6 +354,24 @@ impl LineBuffer {
     pub fn is_dead(&self) -> bool {
         self.state != LineState::Open
     }
+}
+
+/// Position of the first newline, looking at eight bytes at a time (lines of events and
+/// requests run to kilobytes).
+fn find_newline(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut words = bytes.chunks_exact(8);
+    let mut at = 0;
+    for chunk in &mut words {
+        let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes")) ^ (ONES * 0x0a);
+        // Non-zero exactly when some byte of the word was a newline.
+        if word.wrapping_sub(ONES) & !word & HIGHS != 0 {
+            break;
+        }
+        at += 8;
+    }
+    bytes[at..].iter().position(|&b| b == b'\n').map(|i| at + i)
 }
 
 /// What a server gets out of a connection's bytes.
@@ -1011,6 +1043,26 @@ mod tests {
             Some(Incoming::Request(r)) => r,
             other => panic!("expected a request, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn newlines_are_found_at_every_position() {
+        for len in 0..40 {
+            for at in 0..=len {
+                let mut bytes = vec![b'x'; len];
+                if at < len {
+                    bytes[at] = b'\n';
+                }
+                let expected = bytes.iter().position(|&b| b == b'\n');
+                assert_eq!(find_newline(&bytes), expected, "len {len}, newline at {at}");
+                bytes.push(b'\n');
+                assert_eq!(find_newline(&bytes), bytes.iter().position(|&b| b == b'\n'));
+            }
+        }
+        assert_eq!(
+            find_newline(b"\x8a\x0b\xff\x09\x0b\xfe\x8a\x00\x0a"),
+            Some(8)
+        );
     }
 
     #[test]

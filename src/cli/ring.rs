@@ -267,6 +267,8 @@ struct Shell {
     addresses: BTreeMap<IpAddr, u32>,
     /// Dropped datagrams per source address, so a node with another key is named.
     drops: BTreeMap<SocketAddr, SourceDrops>,
+    /// Reused buffer for event lines written on the hot path.
+    line: Vec<u8>,
 }
 
 /// Drops from one source address.
@@ -372,6 +374,7 @@ impl Shell {
             names,
             addresses,
             drops: BTreeMap::new(),
+            line: Vec::new(),
         };
         if let Some(supervisor) = shell.supervisor.as_mut() {
             for line in supervisor.start_all(Instant::now()) {
@@ -539,8 +542,9 @@ impl Shell {
             } => {
                 // The hot path: serialised straight from the bytes, no `Value` in between.
                 if let Some(c) = self.clients.get_mut(&token) {
-                    c.conn
-                        .send_event_line(&group_message_line(&group, from, ring, &data));
+                    self.line.clear();
+                    group_message_line(&mut self.line, &group, from, ring, &data);
+                    c.conn.send_event_line(&self.line);
                 }
                 return;
             }
@@ -620,12 +624,12 @@ impl Shell {
             return;
         };
         let requests = client.conn.read_requests();
-        for request in requests {
+        for mut request in requests {
             crate::sys::log::debug(&format!("client {}: request {}", token.0, request.cmd));
             if self.start_exchange(token, request.id, &request.cmd, &request.args) {
                 continue;
             }
-            let result = self.answer(token, &request.cmd, &request.args);
+            let result = self.answer(token, &request.cmd, &mut request.args);
             if let Some(client) = self.clients.get_mut(&token) {
                 client.conn.reply(request.id, &result);
             }
@@ -636,7 +640,7 @@ impl Shell {
         &mut self,
         token: Token,
         cmd: &str,
-        args: &serde_json::Map<String, Value>,
+        args: &mut serde_json::Map<String, Value>,
     ) -> Result<Value, ErrorBody> {
         let client_id = token.0 as u64;
         let group = || {
@@ -691,15 +695,20 @@ impl Shell {
                 },
             ),
             "group_send" => {
-                let data = args.get("data").and_then(Value::as_str).ok_or_else(|| {
-                    ErrorBody::new(ipc::code::BAD_ARGS, "missing string argument \"data\"")
-                })?;
+                let group = group()?;
+                // Taken out of the request rather than copied: it is the bulk of the line.
+                let Some(Value::String(data)) = args.remove("data") else {
+                    return Err(ErrorBody::new(
+                        ipc::code::BAD_ARGS,
+                        "missing string argument \"data\"",
+                    ));
+                };
                 core(
                     self,
                     Request::GroupSend {
                         client: client_id,
-                        group: group()?,
-                        data: data.as_bytes().to_vec(),
+                        group,
+                        data: data.into_bytes(),
                     },
                 )
             }
@@ -768,7 +777,7 @@ impl Shell {
         for signal in self.signals.pending() {
             match signal {
                 Signal::SIGHUP => {
-                    let _ = self.answer(Token(0), "reload", &serde_json::Map::new());
+                    let _ = self.answer(Token(0), "reload", &mut serde_json::Map::new());
                 }
                 _ => {
                     log(&format!("{signal:?}: leaving the ring"));
@@ -1121,23 +1130,22 @@ impl Shell {
 /// "client":17,"ring":{"seq":4,"rep":1,"incarnation":7},"data":"..."}` and a newline.
 /// `data` is the message as text (invalid UTF-8 replaced). Written by hand: this runs for
 /// every message delivered to every local member, and the payload dominates the line.
-fn group_message_line(group: &str, from: Member, ring: RingId, data: &[u8]) -> Vec<u8> {
+fn group_message_line(line: &mut Vec<u8>, group: &str, from: Member, ring: RingId, data: &[u8]) {
     use std::io::Write as _;
     let text = match std::str::from_utf8(data) {
         Ok(text) => Cow::Borrowed(text),
         Err(_) => String::from_utf8_lossy(data),
     };
-    let mut line = Vec::with_capacity(text.len() + group.len() + 160);
+    line.reserve(text.len() + group.len() + 160);
     line.extend_from_slice(b"{\"type\":\"group_message\",\"group\":");
-    push_json_string(&mut line, group);
+    push_json_string(line, group);
     let _ = write!(
         line,
         ",\"from\":{},\"client\":{},\"ring\":{{\"seq\":{},\"rep\":{},\"incarnation\":{}}},\"data\":",
         from.node, from.client, ring.seq, ring.rep, ring.incarnation
     );
-    push_json_string(&mut line, &text);
+    push_json_string(line, &text);
     line.extend_from_slice(b"}\n");
-    line
 }
 
 /// Appends `text` as a JSON string. Runs of bytes that need no escape are found eight at
@@ -1272,7 +1280,8 @@ mod tests {
             node: 2,
             client: 17,
         };
-        let line = group_message_line("g\"1", from, ring, b"da\"ta\n\xff");
+        let mut line = Vec::new();
+        group_message_line(&mut line, "g\"1", from, ring, b"da\"ta\n\xff");
         assert_eq!(line.last(), Some(&b'\n'));
         let value: Value = serde_json::from_slice(&line).unwrap();
         assert_eq!(

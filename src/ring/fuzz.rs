@@ -40,9 +40,9 @@ pub fn config(local: u32) -> RingConfig {
     RingConfig::new(CLUSTER, local, nodes)
 }
 
-/// Raw bytes through the header decoder, the message decoder (whole, and as the body of a
-/// frame) and authentication in both modes. A message that decodes must re-encode to an
-/// equal message.
+/// Raw bytes through the header decoder, the message decoders (borrowing and owning, whole
+/// and as the body of a frame) and authentication in both modes. Both decoders must agree,
+/// and a message that decodes must re-encode to an equal message.
 pub fn decode_datagram(bytes: &[u8]) {
     let _ = Header::decode(bytes);
     let mut bodies = vec![bytes];
@@ -50,7 +50,13 @@ pub fn decode_datagram(bytes: &[u8]) {
         bodies.push(&bytes[HEADER_LEN..bytes.len() - MAC_LEN]);
     }
     for body in bodies {
-        if let Ok(message) = Message::decode(body) {
+        let decoded = Message::decode(body);
+        assert_eq!(
+            Message::decode_owned(body.to_vec()),
+            decoded,
+            "owned and borrowed decoding differ"
+        );
+        if let Ok(message) = decoded {
             let again = Message::decode(&message.encode());
             assert_eq!(
                 again.as_ref(),

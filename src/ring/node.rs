@@ -610,7 +610,7 @@ impl Node {
         if udp && self.learned.len() < MAX_NODES {
             self.learned.insert(header.sender, from);
         }
-        let message = match Message::decode(&body) {
+        let message = match Message::decode_owned(body) {
             Ok(message) => message,
             Err(reason) => return self.drop_datagram(reason, from),
         };

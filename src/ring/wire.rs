@@ -405,7 +405,34 @@ impl Message {
 
     /// Decodes a body; trailing bytes are malformed.
     pub fn decode(bytes: &[u8]) -> Result<Message, DropReason> {
-        let mut r = Reader::new(bytes);
+        Message::read(&mut Reader::new(bytes))
+    }
+
+    /// Like [`Message::decode`], but a fragment's data keeps the buffer of `bytes`
+    /// instead of being copied out of it.
+    pub fn decode_owned(mut bytes: Vec<u8>) -> Result<Message, DropReason> {
+        let (mut message, data) = {
+            let mut r = Reader::new(&bytes);
+            r.defer_data = true;
+            let message = Message::read(&mut r)?;
+            (message, r.deferred)
+        };
+        if let (
+            Some(data),
+            Message::Mcast(Mcast {
+                body: McastBody::App(fragment) | McastBody::Recovered { fragment, .. },
+                ..
+            }),
+        ) = (data, &mut message)
+        {
+            bytes.truncate(data.end);
+            bytes.drain(..data.start);
+            fragment.data = bytes;
+        }
+        Ok(message)
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Message, DropReason> {
         let message = match r.u8()? {
             TAG_JOIN => Message::Join(Join {
                 ring_seq_max: r.u64()?,
@@ -557,11 +584,21 @@ impl Writer {
 /// Reads big-endian fields, failing with `Truncated` past the end.
 pub(crate) struct Reader<'a> {
     bytes: &'a [u8],
+    /// Length of the whole input, to turn what is left into offsets.
+    total: usize,
+    /// Leave a fragment's data empty and record where it is (`deferred`).
+    defer_data: bool,
+    deferred: Option<std::ops::Range<usize>>,
 }
 
 impl<'a> Reader<'a> {
     pub(crate) fn new(bytes: &'a [u8]) -> Reader<'a> {
-        Reader { bytes }
+        Reader {
+            bytes,
+            total: bytes.len(),
+            defer_data: false,
+            deferred: None,
+        }
     }
     pub(crate) fn is_empty(&self) -> bool {
         self.bytes.is_empty()
@@ -630,11 +667,22 @@ impl<'a> Reader<'a> {
         }
     }
     fn fragment(&mut self) -> Result<Fragment, DropReason> {
+        let msg_id = self.u64()?;
+        let index = self.u32()?;
+        let count = self.u32()?;
+        let data = self.bytes()?;
+        let data = if self.defer_data {
+            let end = self.total - self.bytes.len();
+            self.deferred = Some(end - data.len()..end);
+            Vec::new()
+        } else {
+            data.to_vec()
+        };
         let fragment = Fragment {
-            msg_id: self.u64()?,
-            index: self.u32()?,
-            count: self.u32()?,
-            data: self.bytes()?.to_vec(),
+            msg_id,
+            index,
+            count,
+            data,
         };
         if fragment.count == 0 || fragment.index >= fragment.count {
             return Err(DropReason::Malformed);
@@ -719,6 +767,17 @@ mod tests {
     fn every_message_round_trips() {
         for message in samples() {
             assert_eq!(Message::decode(&message.encode()), Ok(message));
+        }
+    }
+
+    #[test]
+    fn owned_decoding_equals_borrowed_decoding() {
+        for message in samples() {
+            let bytes = message.encode();
+            assert_eq!(Message::decode_owned(bytes.clone()), Ok(message));
+            for cut in 0..bytes.len() {
+                assert!(Message::decode_owned(bytes[..cut].to_vec()).is_err());
+            }
         }
     }
 

@@ -89,3 +89,43 @@ fn unknown_resource_and_bad_xml_fail_with_one_line() {
     let err = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
     assert!(err.contains("bad.xml:4:"), "{err}");
 }
+
+#[test]
+fn simulate_and_explain_a_clone() {
+    let out = crm()
+        .args(["--json", "simulate", "--xml"])
+        .arg(case("clone-failure-threshold"))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let placements = json["data"]["placements"].as_array().unwrap();
+    let node_of = |id: &str| {
+        placements
+            .iter()
+            .find(|p| p["resource"] == id)
+            .map(|p| p["node"].clone())
+    };
+    assert_eq!(node_of("fs:2"), Some(serde_json::Value::Null), "{json}");
+    for running in ["fs:0", "fs:1"] {
+        assert!(node_of(running).is_some_and(|n| n.is_string()), "{json}");
+    }
+    assert_eq!(node_of("vip"), Some("node1".into()), "{json}");
+
+    // The clone's child id names the clone.
+    let out = crm()
+        .args(["explain", "fs", "--xml"])
+        .arg(case("clone-failure-threshold"))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.contains("fail count 1 >= migration-threshold 1"),
+        "{text}"
+    );
+}

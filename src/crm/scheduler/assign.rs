@@ -92,13 +92,15 @@ fn check_failure_threshold(sched: &mut Sched, rsc: usize, node: usize) {
         return;
     }
     let threshold = sched.rscs[rsc].migration_threshold;
+    // A failed instance of an anonymous clone keeps the whole clone off the node.
+    let banned = super::unpack::ban_target(sched, rsc);
     if threshold - count <= 0 {
         let text = format!(
             "fail count {} >= migration-threshold {}",
             Score::new(count),
             Score::new(threshold)
         );
-        sched.resource_location(rsc, node, Score::NEG_INFINITY, &text);
+        sched.resource_location(banned, node, Score::NEG_INFINITY, &text);
     }
 }
 

@@ -208,7 +208,13 @@ pub(super) fn handle_rsc_config_changes(sched: &mut Sched, cib: &Cib) {
             if history.ops.is_empty() {
                 continue;
             }
-            let Some(&rsc) = sched.history_rscs.get(&(node, history.id.clone())) else {
+            let instance = if sched.history_rscs.is_empty() {
+                None
+            } else {
+                sched.history_rscs.get(&(node, history.id.clone())).copied()
+            };
+            let Some(rsc) = instance.or_else(|| sched.rsc_ids.get(history.id.as_str()).copied())
+            else {
                 continue;
             };
             let r = &sched.rscs[rsc];

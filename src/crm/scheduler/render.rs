@@ -694,6 +694,15 @@ fn action_line(sched: &Sched, a: usize) -> Option<String> {
                 return Some(format!("Pseudo action:   {key}"));
             }
             let node = node?;
+            // Agents know an anonymous clone's instances by the plain id.
+            let anonymous = super::clone::clone_of(sched, r)
+                .and_then(|c| sched.rscs[c].clone)
+                .is_some_and(|c| !c.unique);
+            let id = if anonymous {
+                super::unpack::strip_instance(id)
+            } else {
+                id.as_str()
+            };
             if action.task == Task::ClearFailcount {
                 return Some(format!(
                     "Cluster action:  clear_failcount for {id} on {node}"
@@ -852,7 +861,12 @@ pub(super) fn explanations(sched: &Sched) -> Vec<Explanation> {
 
 /// The explanation for one primitive or group.
 pub(super) fn explain(sched: &Sched, id: &str) -> Option<Explanation> {
-    let r = sched.rscs.iter().position(|r| r.id == id)?;
+    // A clone's child id (`d_tomcat` in `cl_tomcat`) stands for the clone.
+    let r = sched
+        .rscs
+        .iter()
+        .position(|r| r.id == id)
+        .or_else(|| sched.clone_bases.get(id).copied())?;
     match sched.rscs[r].variant {
         Variant::Primitive => Some(explain_primitive(sched, r)),
         Variant::Group | Variant::Clone => {

@@ -611,7 +611,7 @@ pub(super) struct Sched {
     /// Ids of resources inside clones, without the instance number, to the clone.
     pub(super) clone_bases: HashMap<String, usize, FastBuildHasher>,
     /// Resource a history entry stands for, per (node, history id), as resolved when the
-    /// status was read (clone histories map to instances).
+    /// status was read, where its id differs (clone histories map to instances).
     pub(super) history_rscs: HashMap<(usize, String), usize, FastBuildHasher>,
     /// Utilization attribute names (indexes of `capacity` and `Rsc::utilization`).
     pub(super) util_names: Vec<String>,
@@ -664,7 +664,8 @@ impl Sched {
         if failures.is_empty() {
             return 0;
         }
-        let Some(&(count, last_failure)) = failures.get(self.rscs[rsc].id.as_str()) else {
+        // Counters are kept by resource id without a clone instance number.
+        let Some(&(count, last_failure)) = failures.get(strip_instance(&self.rscs[rsc].id)) else {
             return 0;
         };
         let timeout = self.rscs[rsc].failure_timeout_s;
@@ -1109,6 +1110,15 @@ fn node_by_name(sched: &Sched, name: &str) -> Option<usize> {
     sched.node_ids.get(name).copied()
 }
 
+/// What a failure bans: the whole clone for an instance of an anonymous clone (any instance
+/// may stand for another), else the resource itself.
+pub(super) fn ban_target(sched: &Sched, rsc: usize) -> usize {
+    match super::clone::clone_of(sched, rsc) {
+        Some(clone) if sched.rscs[clone].clone.is_some_and(|c| !c.unique) => clone,
+        _ => rsc,
+    }
+}
+
 /// The resource a constraint names: the exact id, or a clone by its child's id.
 pub(super) fn constraint_rsc(sched: &Sched, id: &str) -> Option<usize> {
     sched
@@ -1213,10 +1223,15 @@ fn find_anonymous_instance(
     if found.is_none() && !skip_inactive {
         found = inactive;
     }
-    // Without fencing, an instance on a lost node must not use up an instance number.
+    // Without fencing, an instance on a lost node must not use up an instance number, unless
+    // the clone has one instance per node anyway.
+    let universal = sched.rscs[clone]
+        .clone
+        .is_some_and(|c| c.max == sched.nodes.len());
     if let Some(r) = found
         && !sched.rscs[r].needs_fencing
         && (!sched.nodes[node].online || sched.nodes[node].unclean)
+        && !universal
     {
         found = None;
     }
@@ -1826,11 +1841,23 @@ fn unpack_lrm_resource(sched: &mut Sched, cib: &Cib, node: usize, history: &cib:
             }
         },
     };
-    sched.history_rscs.insert((node, history.id.clone()), rsc);
+    // Only histories standing for a resource of another id (clone instances) need recording.
+    if sched.rscs[rsc].id != history.id {
+        sched.history_rscs.insert((node, history.id.clone()), rsc);
+    }
     let saved_role = sched.rscs[rsc].orig_role;
     sched.rscs[rsc].orig_role = Role::Unknown;
     let mut ops: Vec<&OpRecord> = history.ops.iter().collect();
-    ops.sort_by_key(|op| (op.call_id < 0, op.call_id));
+    // By call id; one call recorded twice (an operation and its `last_failure` copy) goes by
+    // its last-rc-change (none counts as oldest, keeping the order total).
+    ops.sort_by_key(|op| {
+        let changed = if op.call_id >= 0 {
+            op.last_rc_change.filter(|&t| t >= 0).unwrap_or(-1)
+        } else {
+            0
+        };
+        (op.call_id < 0, op.call_id, changed)
+    });
     let mut on_fail = OnFail::Ignore;
     let mut last_failure: Option<&OpRecord> = None;
     for op in &ops {
@@ -2073,7 +2100,7 @@ fn unpack_rsc_op<'a>(
     if mask_probe_failure(op) {
         update_resource_state(sched, rsc, node, op, expected, *last_failure, on_fail);
         sched.resource_location(
-            rsc,
+            ban_target(sched, rsc),
             node,
             Score::NEG_INFINITY,
             "probe found the agent unusable",
@@ -2102,7 +2129,8 @@ fn unpack_rsc_op<'a>(
                 // A missing agent cannot be ignored: shown as failed and banned.
                 *on_fail = OnFail::Ban;
             }
-            sched.resource_location(rsc, node, Score::NEG_INFINITY, "agent not installed");
+            let target = ban_target(sched, rsc);
+            sched.resource_location(target, node, Score::NEG_INFINITY, "agent not installed");
             unpack_rsc_op_failure(sched, rsc, node, op, strategy, last_failure, on_fail);
             return;
         }
@@ -2128,9 +2156,11 @@ fn unpack_rsc_op<'a>(
             if exit == 5 {
                 sched.rscs[rsc].not_installed = true;
             }
-            sched.resource_location(rsc, node, Score::NEG_INFINITY, "hard error");
+            let target = ban_target(sched, rsc);
+            sched.resource_location(target, node, Score::NEG_INFINITY, "hard error");
         } else if exec == EXEC_ERROR_FATAL {
-            sched.resource_location_all(rsc, Score::NEG_INFINITY, "fatal error");
+            let target = ban_target(sched, rsc);
+            sched.resource_location_all(target, Score::NEG_INFINITY, "fatal error");
         }
     }
 }
