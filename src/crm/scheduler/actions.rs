@@ -1144,12 +1144,48 @@ fn interleave(sched: &mut Sched, first: usize, then: usize, flags: u32) {
 /// The flags of `action` as seen by an ordering: a group action is required when any member's
 /// matching action is, and its milestones are unrunnable when a member's action is.
 fn action_flags_for_ordering(sched: &mut Sched, action: usize) -> (bool, bool) {
+    action_flags_on(sched, action, None)
+}
+
+/// The flags of `action` as seen from the other end of an ordering on `node` (Pacemaker's
+/// `action_flags_for_ordering`): a clone action counts only its instances there, except that
+/// it stays runnable when it is runnable anywhere.
+fn flags_seen_from(sched: &mut Sched, action: usize, node: Option<usize>) -> (bool, bool) {
+    let base = action_flags_on(sched, action, None);
+    let is_clone = sched.actions[action]
+        .rsc
+        .is_some_and(|r| sched.rscs[r].variant == Variant::Clone);
+    match node {
+        Some(n) if is_clone => {
+            let (optional, runnable) = action_flags_on(sched, action, Some(n));
+            (optional, runnable || base.1)
+        }
+        _ => base,
+    }
+}
+
+/// The node an ordering sees for `action`: its own, or for a group's start the group's
+/// placement.
+fn ordering_node(sched: &Sched, action: usize) -> Option<usize> {
+    let a = &sched.actions[action];
+    match a.rsc {
+        Some(r) if a.task == Task::Start && sched.rscs[r].variant == Variant::Group => {
+            sched.rscs[r].assigned
+        }
+        _ => a.node,
+    }
+}
+
+fn action_flags_on(sched: &mut Sched, action: usize, on: Option<usize>) -> (bool, bool) {
     let Some(rsc) = sched.actions[action].rsc else {
         return flag_bits(&sched.actions[action]);
     };
     match sched.rscs[rsc].variant {
         Variant::Primitive => return flag_bits(&sched.actions[action]),
-        Variant::Clone => return clone_action_flags(sched, rsc, action),
+        Variant::Clone => {
+            let node = on.or(sched.actions[action].node);
+            return clone_action_flags(sched, rsc, action, node);
+        }
         Variant::Group => {}
     }
     let mut optional = true;
@@ -1160,7 +1196,7 @@ fn action_flags_for_ordering(sched: &mut Sched, action: usize) -> (bool, bool) {
         Task::Stopped => Task::Stop,
         other => other,
     };
-    let node = sched.actions[action].node;
+    let node = on.or(sched.actions[action].node);
     for member in sched.rscs[rsc].children.clone() {
         let member_action = sched.rscs[member]
             .main_actions
@@ -1195,9 +1231,13 @@ fn action_flags_for_ordering(sched: &mut Sched, action: usize) -> (bool, bool) {
 }
 
 /// A clone action is required when any instance's is, and runnable when any instance's is.
-fn clone_action_flags(sched: &mut Sched, clone: usize, action: usize) -> (bool, bool) {
+fn clone_action_flags(
+    sched: &mut Sched,
+    clone: usize,
+    action: usize,
+    node: Option<usize>,
+) -> (bool, bool) {
     let task = sched.actions[action].task;
-    let node = sched.actions[action].node;
     let mut optional = true;
     let mut any_runnable = false;
     for instance in sched.rscs[clone].children.clone() {
@@ -1205,7 +1245,7 @@ fn clone_action_flags(sched: &mut Sched, clone: usize, action: usize) -> (bool, 
         let Some(ia) = instance_action(sched, instance, itask, node) else {
             continue;
         };
-        let (io, ir) = action_flags_for_ordering(sched, ia);
+        let (io, ir) = action_flags_on(sched, ia, node);
         if optional && !io {
             optional = false;
             sched.actions[action].optional = false;
@@ -1631,8 +1671,10 @@ fn update_action_for_orderings(sched: &mut Sched, then: usize, depth: &mut usize
             continue;
         }
         changed &= !CHANGED_FIRST;
-        let first_flags = action_flags_for_ordering(sched, first);
-        let then_flags = action_flags_for_ordering(sched, then);
+        let then_node = ordering_node(sched, then);
+        let first_node = ordering_node(sched, first);
+        let first_flags = flags_seen_from(sched, first, then_node);
+        let then_flags = flags_seen_from(sched, then, first_node);
         changed |=
             update_for_ordering_flags(sched, first, then, first_flags, then_flags, relation, depth);
         if changed & CHANGED_FIRST != 0 {

@@ -93,10 +93,7 @@ fn check_failure_threshold(sched: &mut Sched, rsc: usize, node: usize) {
     }
     let threshold = sched.rscs[rsc].migration_threshold;
     // A failed instance of an anonymous clone keeps the whole clone off the node.
-    let banned = match super::clone::clone_of(sched, rsc) {
-        Some(clone) if sched.rscs[clone].clone.is_some_and(|c| !c.unique) => clone,
-        _ => rsc,
-    };
+    let banned = super::unpack::ban_target(sched, rsc);
     if threshold - count <= 0 {
         let text = format!(
             "fail count {} >= migration-threshold {}",

@@ -1110,6 +1110,15 @@ fn node_by_name(sched: &Sched, name: &str) -> Option<usize> {
     sched.node_ids.get(name).copied()
 }
 
+/// What a failure bans: the whole clone for an instance of an anonymous clone (any instance
+/// may stand for another), else the resource itself.
+pub(super) fn ban_target(sched: &Sched, rsc: usize) -> usize {
+    match super::clone::clone_of(sched, rsc) {
+        Some(clone) if sched.rscs[clone].clone.is_some_and(|c| !c.unique) => clone,
+        _ => rsc,
+    }
+}
+
 /// The resource a constraint names: the exact id, or a clone by its child's id.
 pub(super) fn constraint_rsc(sched: &Sched, id: &str) -> Option<usize> {
     sched
@@ -1214,10 +1223,15 @@ fn find_anonymous_instance(
     if found.is_none() && !skip_inactive {
         found = inactive;
     }
-    // Without fencing, an instance on a lost node must not use up an instance number.
+    // Without fencing, an instance on a lost node must not use up an instance number, unless
+    // the clone has one instance per node anyway.
+    let universal = sched.rscs[clone]
+        .clone
+        .is_some_and(|c| c.max == sched.nodes.len());
     if let Some(r) = found
         && !sched.rscs[r].needs_fencing
         && (!sched.nodes[node].online || sched.nodes[node].unclean)
+        && !universal
     {
         found = None;
     }
@@ -2086,7 +2100,7 @@ fn unpack_rsc_op<'a>(
     if mask_probe_failure(op) {
         update_resource_state(sched, rsc, node, op, expected, *last_failure, on_fail);
         sched.resource_location(
-            rsc,
+            ban_target(sched, rsc),
             node,
             Score::NEG_INFINITY,
             "probe found the agent unusable",
@@ -2115,7 +2129,8 @@ fn unpack_rsc_op<'a>(
                 // A missing agent cannot be ignored: shown as failed and banned.
                 *on_fail = OnFail::Ban;
             }
-            sched.resource_location(rsc, node, Score::NEG_INFINITY, "agent not installed");
+            let target = ban_target(sched, rsc);
+            sched.resource_location(target, node, Score::NEG_INFINITY, "agent not installed");
             unpack_rsc_op_failure(sched, rsc, node, op, strategy, last_failure, on_fail);
             return;
         }
@@ -2141,9 +2156,11 @@ fn unpack_rsc_op<'a>(
             if exit == 5 {
                 sched.rscs[rsc].not_installed = true;
             }
-            sched.resource_location(rsc, node, Score::NEG_INFINITY, "hard error");
+            let target = ban_target(sched, rsc);
+            sched.resource_location(target, node, Score::NEG_INFINITY, "hard error");
         } else if exec == EXEC_ERROR_FATAL {
-            sched.resource_location_all(rsc, Score::NEG_INFINITY, "fatal error");
+            let target = ban_target(sched, rsc);
+            sched.resource_location_all(target, Score::NEG_INFINITY, "fatal error");
         }
     }
 }
