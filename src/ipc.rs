@@ -312,6 +312,12 @@ impl LineBuffer {
     /// The next complete line without its newline (a trailing `\r` is kept), or
     /// `Err(Oversized)` once after an oversized line, or `None` when more bytes are needed.
     pub fn next_line(&mut self) -> Option<Result<Vec<u8>, Oversized>> {
+        self.next_line_ref().map(|line| line.map(<[u8]>::to_vec))
+    }
+
+    /// Like [`LineBuffer::next_line`], borrowing the line from the buffer instead of
+    /// copying it (valid until the next call).
+    pub fn next_line_ref(&mut self) -> Option<Result<&[u8], Oversized>> {
         match self.state {
             LineState::Dead => return None,
             LineState::Overflowed => {
@@ -330,17 +336,13 @@ impl LineBuffer {
                 let end = self.scanned + offset;
                 if end - self.start > self.max {
                     self.overflow();
-                    return self.next_line();
+                    return self.next_line_ref();
                 }
-                let line = self.buf[self.start..end].to_vec();
+                let start = self.start;
+                // The consumed front is dropped by the next push.
                 self.start = end + 1;
                 self.scanned = self.start;
-                if self.start == self.buf.len() {
-                    self.buf.clear();
-                    self.start = 0;
-                    self.scanned = 0;
-                }
-                Some(Ok(line))
+                Some(Ok(&self.buf[start..end]))
             }
         }
     }
@@ -452,7 +454,7 @@ impl RequestDecoder {
     #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Option<Incoming> {
         loop {
-            let line = match self.lines.next_line()? {
+            let line = match self.lines.next_line_ref()? {
                 Ok(line) => line,
                 Err(Oversized) => {
                     return Some(Incoming::Invalid {
@@ -468,7 +470,7 @@ impl RequestDecoder {
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            return Some(decode_request(&line));
+            return Some(decode_request(line));
         }
     }
 }
@@ -975,12 +977,12 @@ impl Client {
     pub fn read_value(&mut self) -> Result<Option<Value>, Error> {
         let mut chunk = [0u8; 16 * 1024];
         loop {
-            match self.lines.next_line() {
+            match self.lines.next_line_ref() {
                 Some(Ok(line)) => {
                     if line.iter().all(u8::is_ascii_whitespace) {
                         continue;
                     }
-                    return serde_json::from_slice(&line)
+                    return serde_json::from_slice(line)
                         .map(Some)
                         .map_err(|e| Error::Protocol(format!("invalid JSON: {e}")));
                 }
@@ -1309,7 +1311,7 @@ impl<S: Read + Write> Upstream<S> {
             }
         }
         let mut messages = Vec::new();
-        while let Some(line) = self.lines.next_line() {
+        while let Some(line) = self.lines.next_line_ref() {
             let Ok(line) = line else {
                 self.broken = true;
                 break;
@@ -1317,7 +1319,7 @@ impl<S: Read + Write> Upstream<S> {
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            match serde_json::from_slice::<Value>(&line) {
+            match serde_json::from_slice::<Value>(line) {
                 Ok(value) => messages.push(upstream_message(value)),
                 Err(_) => self.broken = true,
             }

@@ -945,13 +945,16 @@ impl<'a> Session<'a> {
                     work.bump_num_updates();
                 }
                 let staged = &*staged;
+                let encode = || crate::crm::store::encode(staged.work());
                 let (findings, bytes) = std::thread::scope(|scope| {
-                    let encoding = scope.spawn(|| crate::crm::store::encode(staged.work()));
+                    // Without a thread to be had (limits), the same work in turn.
+                    let encoding = std::thread::Builder::new().spawn_scoped(scope, encode);
                     let findings = staged.commit_findings(agents);
-                    (
-                        findings,
-                        encoding.join().expect("encoding a CIB cannot fail"),
-                    )
+                    let bytes = match encoding {
+                        Ok(thread) => thread.join().expect("encoding a CIB cannot fail"),
+                        Err(_) => encode(),
+                    };
+                    (findings, bytes)
                 });
                 (findings, Some((file.clone(), expected, counters, bytes)))
             }
