@@ -6,7 +6,9 @@
 //!
 //! Nodes are 127.0.0.1..N on one free UDP port, each with its own directories in a temporary
 //! directory, default timeouts (token 1000 ms, consensus 1200 ms). Prints one line per figure.
-//! Throughput pipelines `group_send` requests (`--window` unacknowledged at most).
+//! Throughput pipelines `group_send` requests (`--window` unacknowledged at most) and reports
+//! the daemons' CPU time per message and what they resent; `--throughput-only` (with
+//! `--sizes`) runs only that.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -225,13 +227,22 @@ fn throughput(n: u32, messages: usize, window: usize, extra: &str) {
         .map(|(pid, before)| (cpu_ns(*pid) - before) as f64 / 1000.0 / got.max(1) as f64)
         .collect();
     let split: Vec<String> = per_node.iter().map(|us| format!("{us:.1}")).collect();
+    // Resent messages and tokens on all nodes: datagrams the kernel or the ring dropped.
+    let (mut retransmits, mut token_retransmits) = (0, 0);
+    for id in 1..=n {
+        let status = ring.client(id).call("status", Value::Null).unwrap();
+        retransmits += status["counters"]["retransmits"].as_u64().unwrap_or(0);
+        token_retransmits += status["counters"]["token_retransmits"]
+            .as_u64()
+            .unwrap_or(0);
+    }
     let label = if extra.is_empty() {
         "default config"
     } else {
         extra.trim()
     };
     println!(
-        "ordered 1 KiB messages, {n} nodes, one sender, {window} in flight ({label}): {got} in {:.2} s = {:.0} msg/s; ha-ring CPU {:.1} us per message (all nodes; by node {})",
+        "ordered 1 KiB messages, {n} nodes, one sender, {window} in flight ({label}): {got} in {:.2} s = {:.0} msg/s; ha-ring CPU {:.1} us per message (all nodes; by node {}); {retransmits} messages and {token_retransmits} tokens resent",
         seconds,
         got as f64 / seconds,
         per_node.iter().sum::<f64>(),
