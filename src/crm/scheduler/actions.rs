@@ -1197,7 +1197,9 @@ fn action_flags_on(sched: &mut Sched, action: usize, on: Option<usize>) -> (bool
         other => other,
     };
     let node = on.or(sched.actions[action].node);
-    for member in sched.rscs[rsc].children.clone() {
+    // By index: only action flags change here, and this runs for every edge at a group.
+    for i in 0..sched.rscs[rsc].children.len() {
+        let member = sched.rscs[rsc].children[i];
         let member_action = sched.rscs[member]
             .main_actions
             .iter()

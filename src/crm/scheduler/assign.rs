@@ -503,14 +503,20 @@ fn add_colocated_node_scores(
     // A mandatory colocation's factor of exactly 1 passes every score through unchanged (f32
     // holds ±INFINITY and everything between exactly, so the rounding below is the identity).
     let identity = factor == 1.0;
+    // Whether some node can still run the resource (`any_node_available` on the result),
+    // noted as each node is settled instead of in a second pass.
+    let mut usable = false;
     for (node, slot) in work.iter_mut().enumerate() {
         let Some(current) = *slot else { continue };
-        let score = match (sched.available.get(node), source_scores.get(node)) {
-            (Some(true), Some(&Some(s))) => s,
+        let available = sched.available[node];
+        let score = match source_scores[node] {
+            Some(s) if available => s,
             _ => Score::NEG_INFINITY,
         };
         if identity {
-            *slot = Some(score + current);
+            let updated = score + current;
+            *slot = Some(updated);
+            usable |= available && updated.value() >= 0;
             if score != Score::ZERO {
                 push_term(&mut work_terms, node, || {
                     (
@@ -534,6 +540,7 @@ fn add_colocated_node_scores(
                 || !sched.colocs[coloc].influence
                 || !allowed_on_one
             {
+                usable |= available && current.value() >= 0;
                 continue;
             }
         }
@@ -551,7 +558,9 @@ fn add_colocated_node_scores(
             }
         }
         let delta = Score::new(delta);
-        *slot = Some(delta + current);
+        let updated = delta + current;
+        *slot = Some(updated);
+        usable |= available && updated.value() >= 0;
         if delta != Score::ZERO {
             push_term(&mut work_terms, node, || {
                 (
@@ -562,7 +571,7 @@ fn add_colocated_node_scores(
         }
     }
     drop(source_scores);
-    if any_node_available(sched, &work) {
+    if usable {
         // Colocation lists do not change while resources are placed: each primitive's list
         // is built once. It is out of the cache only while `source` is being updated, and the
         // `updating_nodes` guard keeps the recursion from asking for it then.
