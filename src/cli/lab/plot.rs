@@ -57,7 +57,10 @@ pub(super) fn draw_gaps(path: &Path, all: &[StackFigures]) -> anyhow::Result<()>
     let labels: Vec<String> = rows.iter().map(|(label, _, _)| label.clone()).collect();
     let mut chart = ChartBuilder::on(&root)
         .caption(
-            "Failover gap seen by a client polling the VIP every 50 ms (one dot per run)",
+            format!(
+                "Failover gap seen by a client asking the VIP every {} ms (one dot per run)",
+                super::Poller::INTERVAL.as_millis()
+            ),
             ("sans-serif", 20),
         )
         .margin(15)
