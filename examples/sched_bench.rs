@@ -6,7 +6,8 @@
 //!
 //! Options: `--sizes 100,1000,10000`, `--nodes 2,16,32`, `--runs 5` (hakit repetitions, median
 //! reported), `--pcmk-runs 3`, `--pcmk-timeout 120` (seconds; slower runs are reported as
-//! "> timeout"), `--probes` (generate CIBs with probe history), `--no-pcmk`.
+//! "> timeout"), `--probes` (generate CIBs with probe history), `--no-pcmk`,
+//! `--as-controller` (keep freed heap memory between runs, as `ha-crm daemon` does).
 //! Prints a Markdown table: parse time, schedule time (median and best run: on a shared machine
 //! the best run is the one least disturbed by other processes), their sum, crm_simulate wall
 //! time, ratio.
@@ -28,6 +29,8 @@ struct Options {
     pcmk_timeout: Duration,
     probes: bool,
     pcmk: bool,
+    /// Keep freed heap memory between runs, as the controller daemon does.
+    as_controller: bool,
 }
 
 fn list(text: &str) -> Vec<usize> {
@@ -47,6 +50,7 @@ fn options() -> Options {
         pcmk_timeout: Duration::from_secs(120),
         probes: false,
         pcmk: true,
+        as_controller: false,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -69,6 +73,11 @@ fn options() -> Options {
             }
             "--no-pcmk" => {
                 o.pcmk = false;
+                i += 1;
+                continue;
+            }
+            "--as-controller" => {
+                o.as_controller = true;
                 i += 1;
                 continue;
             }
@@ -149,6 +158,9 @@ fn ms(d: Duration) -> String {
 
 fn main() {
     let o = options();
+    if o.as_controller && !hakit::sys::heap::keep_freed_memory() {
+        eprintln!("sched_bench: this allocator cannot keep freed memory; measuring without");
+    }
     std::fs::create_dir_all(&o.dir).expect("bench dir");
     let have_pcmk = o.pcmk
         && Command::new("crm_simulate")

@@ -69,6 +69,8 @@ pub fn run(args: &DaemonArgs, paths: &Paths) -> CliResult {
     let stored = store
         .load_or_empty()
         .map_err(|e| anyhow!("reading the stored CIB {}: {e}", cib_path(paths).display()))?;
+    // The scheduler runs on every change; its tables are reused memory, not new page faults.
+    crate::sys::heap::keep_freed_memory();
     let mut shell = Shell::start(paths, local, stored, store)?;
     shell.run()
 }

@@ -3,6 +3,7 @@
 pub mod child;
 pub mod clock;
 pub mod fs;
+pub mod heap;
 pub mod log;
 pub mod net;
 pub mod netns;
