@@ -73,6 +73,11 @@ def main():
     report("ha-crm --cib-file X configure rsc_defaults ... (commit)",
            [timed([HA_CRM, "--cib-file", cib, "configure", "rsc_defaults",
                    f"resource-stickiness={values[i % 2]}"]) for i in range(RUNS)])
+    # A change to a resource, which takes the general path (a copy of the configuration, every
+    # verify check on the changed objects) unlike the options above.
+    report("ha-crm --cib-file X configure primitive ... (commit)",
+           [timed([HA_CRM, "--cib-file", cib, "configure", "primitive", f"bench{i}",
+                   "ocf:heartbeat:Dummy"]) for i in range(RUNS)])
     if shutil.which("crm"):
         xml = os.path.join(work, "cib.xml")
         with open(xml, "w") as f:

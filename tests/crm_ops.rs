@@ -21,6 +21,8 @@ fn cmd() -> Command {
     ] {
         cmd.env_remove(var);
     }
+    // Agents' meta-data cache: the tests' own, not the user's.
+    cmd.env("XDG_CACHE_HOME", env!("CARGO_TARGET_TMPDIR"));
     cmd
 }
 

@@ -808,3 +808,51 @@ fn verify_checks_agents_and_their_parameters() {
         .stdout(contains("ocf\n"))
         .stdout(contains("lsb\n"));
 }
+
+#[test]
+fn agent_meta_data_is_run_once_until_the_agent_changes() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let cib = dir.path().join("cib.json");
+    let runs = dir.path().join("runs");
+    let agent_dir = dir.path().join("ocf/resource.d/test");
+    fs::create_dir_all(&agent_dir).unwrap();
+    let agent = agent_dir.join("Counted");
+    let write_agent = |comment: &str| {
+        let script = format!(
+            "#!/bin/sh\n# {comment}\necho run >> {}\ncat <<'EOF'\n<?xml version=\"1.0\"?>\n\
+             <resource-agent name=\"Counted\"><version>1.0</version><parameters>\
+             <parameter name=\"state\"><content type=\"string\"/></parameter></parameters>\
+             <actions><action name=\"start\" timeout=\"20s\"/></actions></resource-agent>\nEOF\n",
+            runs.display()
+        );
+        fs::write(&agent, script).unwrap();
+        fs::set_permissions(&agent, fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    let run_count = || {
+        fs::read_to_string(&runs)
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    let configure_with_cache = |line: &str| {
+        crm(&cib)
+            .env("OCF_ROOT", dir.path().join("ocf"))
+            .env("XDG_CACHE_HOME", dir.path().join("cache"))
+            .arg("configure")
+            .args(line.split_whitespace())
+            .assert()
+    };
+    write_agent("first");
+    configure_with_cache("primitive a ocf:test:Counted params state=x").success();
+    assert_eq!(run_count(), 1);
+    // The answer is kept: the second line does not run the agent, and still checks with it.
+    configure_with_cache("primitive b ocf:test:Counted params colour=x")
+        .success()
+        .stderr(contains("ocf:test:Counted has no parameter colour"));
+    assert_eq!(run_count(), 1);
+    // A new version of the agent is asked again.
+    write_agent("second version");
+    configure_with_cache("primitive c ocf:test:Counted").success();
+    assert_eq!(run_count(), 2);
+}

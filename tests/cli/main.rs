@@ -21,6 +21,8 @@ pub(crate) fn cmd(name: &str) -> Command {
     for var in ["HA_CONF_DIR", "HA_STATE_DIR", "HA_RUN_DIR", "HA_NODE_ID"] {
         cmd.env_remove(var);
     }
+    // Agents' meta-data cache: the tests' own, not the user's.
+    cmd.env("XDG_CACHE_HOME", env!("CARGO_TARGET_TMPDIR"));
     cmd
 }
 

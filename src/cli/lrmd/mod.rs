@@ -4,6 +4,7 @@
 //! and runtime as the daemon; `daemon` serves the control socket.
 
 mod daemon;
+mod meta_cache;
 mod runtime;
 
 use std::collections::BTreeMap;
@@ -186,8 +187,25 @@ pub fn agent_meta_data_of(setup: &Setup, text: &str) -> anyhow::Result<Option<Me
         }
         Err(e) => return Err(e.into()),
     };
+    let cached_script = match (&agent.implementation, agent.name.class) {
+        (Implementation::Script { path }, Class::Ocf) => Some(path.clone()),
+        _ => None,
+    };
+    let cache = cached_script
+        .as_ref()
+        .and_then(|_| meta_cache::MetaDataCache::for_user(|var| std::env::var_os(var)));
+    let agent_text = agent.name.to_string();
+    if let (Some(cache), Some(script)) = (&cache, &cached_script)
+        && let Some(meta) = cache.lookup(&agent_text, script, &setup.dirs.ocf_root)
+    {
+        return Ok(Some(meta));
+    }
     let mut runtime = new_runtime(Snapshot::default(), ExecutorConfig::default().kill_grace_ms)?;
-    agent_meta_data(&mut runtime, setup, &agent).map(Some)
+    let (meta, xml) = agent_meta_data_and_text(&mut runtime, setup, &agent)?;
+    if let (Some(cache), Some(script), Some(xml)) = (&cache, &cached_script, xml) {
+        cache.store(&agent_text, script, &setup.dirs.ocf_root, &xml);
+    }
+    Ok(Some(meta))
 }
 
 /// Directories and paths from the environment.
@@ -332,9 +350,18 @@ fn agent_meta_data(
     setup: &Setup,
     agent: &ResolvedAgent,
 ) -> anyhow::Result<MetaData> {
+    agent_meta_data_and_text(runtime, setup, agent).map(|(meta, _)| meta)
+}
+
+/// [`agent_meta_data`], with the XML an OCF script printed (what the meta-data cache keeps).
+fn agent_meta_data_and_text(
+    runtime: &mut Runtime,
+    setup: &Setup,
+    agent: &ResolvedAgent,
+) -> anyhow::Result<(MetaData, Option<String>)> {
     match (&agent.implementation, agent.name.class) {
         (Implementation::Builtin { builtin, .. }, _) => {
-            Ok(agent::parse_meta_data(&builtin.meta_data())?)
+            Ok((agent::parse_meta_data(&builtin.meta_data())?, None))
         }
         (Implementation::Script { .. }, Class::Ocf) => {
             let no_params = BTreeMap::new();
@@ -355,16 +382,17 @@ fn agent_meta_data(
             if result.status != ExecStatus::Done || result.rc != Some(0) {
                 bail!("{} meta-data failed: {}", agent.name, summary_line(&result));
             }
-            agent::parse_meta_data(&result.stdout)
-                .with_context(|| format!("reading meta-data of {}", agent.name))
+            let meta = agent::parse_meta_data(&result.stdout)
+                .with_context(|| format!("reading meta-data of {}", agent.name))?;
+            Ok((meta, Some(result.stdout)))
         }
-        (_, Class::Lsb) => Ok(agent::lsb_meta_data(
-            &agent.name.kind,
-            &read_lsb_info(agent).unwrap_or_default(),
+        (_, Class::Lsb) => Ok((
+            agent::lsb_meta_data(&agent.name.kind, &read_lsb_info(agent).unwrap_or_default()),
+            None,
         )),
-        (_, _) => Ok(agent::lsb_meta_data(
-            &agent.name.kind,
-            &LsbScriptInfo::default(),
+        (_, _) => Ok((
+            agent::lsb_meta_data(&agent.name.kind, &LsbScriptInfo::default()),
+            None,
         )),
     }
 }
