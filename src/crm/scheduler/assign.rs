@@ -520,6 +520,11 @@ fn add_colocated_node_scores(
                 Some(s) if available => s,
                 _ => Score::NEG_INFINITY,
             };
+            if score == Score::ZERO {
+                // Adding zero changes no score (nor adds a term).
+                usable |= available && current.value() >= 0;
+                continue;
+            }
             let updated = score + current;
             *slot = Some(updated);
             usable |= available && updated.value() >= 0;
@@ -535,9 +540,11 @@ fn add_colocated_node_scores(
     }
     // Any other factor scales each score (with Pacemaker's rounding).
     if !identity {
+        let available = &sched.available[..work.len()];
+        let source_scores = &source_scores[..work.len()];
         for (node, slot) in work.iter_mut().enumerate() {
             let Some(current) = *slot else { continue };
-            let available = sched.available[node];
+            let available = available[node];
             let score = match source_scores[node] {
                 Some(s) if available => s,
                 _ => Score::NEG_INFINITY,
