@@ -506,18 +506,24 @@ fn add_colocated_node_scores(
     // Whether some node can still run the resource (`any_node_available` on the result),
     // noted as each node is settled instead of in a second pass.
     let mut usable = false;
-    for (node, slot) in work.iter_mut().enumerate() {
-        let Some(current) = *slot else { continue };
-        let available = sched.available[node];
-        let score = match source_scores[node] {
-            Some(s) if available => s,
-            _ => Score::NEG_INFINITY,
-        };
-        if identity {
+    // Explanation terms exist only when recorded (`terms` is empty otherwise).
+    let record = !work_terms.is_empty();
+    if identity {
+        // The common case (mandatory colocations, group members), run for every node of
+        // every link of every colocation chain: kept to plain slice walks.
+        let available = &sched.available[..work.len()];
+        let source_scores = &source_scores[..work.len()];
+        for (node, slot) in work.iter_mut().enumerate() {
+            let Some(current) = *slot else { continue };
+            let available = available[node];
+            let score = match source_scores[node] {
+                Some(s) if available => s,
+                _ => Score::NEG_INFINITY,
+            };
             let updated = score + current;
             *slot = Some(updated);
             usable |= available && updated.value() >= 0;
-            if score != Score::ZERO {
+            if record && score != Score::ZERO {
                 push_term(&mut work_terms, node, || {
                     (
                         format!("preferences of {} (colocated)", sched.rscs[label].id),
@@ -525,49 +531,65 @@ fn add_colocated_node_scores(
                     )
                 });
             }
-            continue;
         }
-        if factor < 0.0 && score.value() < 0 {
-            let allowed_on_one = *allowed_on_one.get_or_insert_with(|| {
-                sched.rscs[sched.colocs[coloc].dependent]
-                    .allowed
-                    .iter()
-                    .filter(|s| s.is_some_and(|s| s.value() >= 0))
-                    .count()
-                    == 1
-            });
-            if primary_stickiness >= -score.value()
-                || !sched.colocs[coloc].influence
-                || !allowed_on_one
-            {
+    }
+    // Any other factor scales each score (with Pacemaker's rounding).
+    if !identity {
+        for (node, slot) in work.iter_mut().enumerate() {
+            let Some(current) = *slot else { continue };
+            let available = sched.available[node];
+            let score = match source_scores[node] {
+                Some(s) if available => s,
+                _ => Score::NEG_INFINITY,
+            };
+            if score == Score::ZERO {
+                // Any factor scales zero to zero, and adding zero changes no score: skip
+                // the float rounding below (most nodes have no preference).
                 usable |= available && current.value() >= 0;
                 continue;
             }
-        }
-        let delta_f = factor * score.value() as f32;
-        let mut delta = if delta_f < 0.0 {
-            (delta_f - 0.5) as i64
-        } else {
-            (delta_f + 0.5) as i64
-        };
-        if delta == 0 && score.value() != 0 {
-            if factor > 0.0 {
-                delta = 1;
-            } else if factor < 0.0 {
-                delta = -1;
+            if factor < 0.0 && score.value() < 0 {
+                let allowed_on_one = *allowed_on_one.get_or_insert_with(|| {
+                    sched.rscs[sched.colocs[coloc].dependent]
+                        .allowed
+                        .iter()
+                        .filter(|s| s.is_some_and(|s| s.value() >= 0))
+                        .count()
+                        == 1
+                });
+                if primary_stickiness >= -score.value()
+                    || !sched.colocs[coloc].influence
+                    || !allowed_on_one
+                {
+                    usable |= available && current.value() >= 0;
+                    continue;
+                }
             }
-        }
-        let delta = Score::new(delta);
-        let updated = delta + current;
-        *slot = Some(updated);
-        usable |= available && updated.value() >= 0;
-        if delta != Score::ZERO {
-            push_term(&mut work_terms, node, || {
-                (
-                    format!("preferences of {} (colocated)", sched.rscs[label].id),
-                    delta,
-                )
-            });
+            let delta_f = factor * score.value() as f32;
+            let mut delta = if delta_f < 0.0 {
+                (delta_f - 0.5) as i64
+            } else {
+                (delta_f + 0.5) as i64
+            };
+            if delta == 0 && score.value() != 0 {
+                if factor > 0.0 {
+                    delta = 1;
+                } else if factor < 0.0 {
+                    delta = -1;
+                }
+            }
+            let delta = Score::new(delta);
+            let updated = delta + current;
+            *slot = Some(updated);
+            usable |= available && updated.value() >= 0;
+            if delta != Score::ZERO {
+                push_term(&mut work_terms, node, || {
+                    (
+                        format!("preferences of {} (colocated)", sched.rscs[label].id),
+                        delta,
+                    )
+                });
+            }
         }
     }
     drop(source_scores);
