@@ -475,6 +475,7 @@ impl Shell {
                             ));
                         }
                     }
+                    self.node.recycle(bytes);
                 }
                 Output::Event(event) => self.on_event(event),
                 Output::Group { client, event } => self.on_group_event(client, event),
@@ -546,6 +547,7 @@ impl Shell {
                     group_message_line(&mut self.line, &group, from, ring, &data);
                     c.conn.send_event_line(&self.line);
                 }
+                self.node.recycle(data);
                 return;
             }
             GroupEvent::Joined {

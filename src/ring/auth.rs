@@ -160,6 +160,16 @@ impl Auth {
     /// Like [`Auth::seal`], with the body written straight into the datagram by `write`
     /// (about `body_len` bytes), so it is neither built nor copied on its own.
     pub fn seal_with(&mut self, body_len: usize, write: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+        self.seal_into(Vec::new(), body_len, write)
+    }
+
+    /// Like [`Auth::seal_with`], reusing `buffer`'s allocation (its contents are discarded).
+    pub fn seal_into(
+        &mut self,
+        mut buffer: Vec<u8>,
+        body_len: usize,
+        write: impl FnOnce(&mut Vec<u8>),
+    ) -> Vec<u8> {
         self.counter += 1;
         let header = Header {
             flags: if self.encrypt { FLAG_ENCRYPTED } else { 0 },
@@ -168,7 +178,9 @@ impl Auth {
             incarnation: self.incarnation,
             counter: self.counter,
         };
-        let mut out = Vec::with_capacity(HEADER_LEN + body_len + GCM_TAG_LEN + MAC_LEN);
+        buffer.clear();
+        buffer.reserve(HEADER_LEN + body_len + GCM_TAG_LEN + MAC_LEN);
+        let mut out = buffer;
         header.encode(&mut out);
         write(&mut out);
         if self.encrypt {

@@ -137,7 +137,17 @@ impl GroupMsg {
         w.0
     }
 
+    #[cfg(test)]
     pub(crate) fn decode(bytes: &[u8]) -> Result<GroupMsg, DropReason> {
+        GroupMsg::decode_reusing(bytes, Vec::new())
+    }
+
+    /// Decodes a message; the data of a `Data` message goes into `buffer`'s allocation
+    /// (its contents are discarded), so delivering does not allocate once buffers come back.
+    pub(crate) fn decode_reusing(
+        bytes: &[u8],
+        mut buffer: Vec<u8>,
+    ) -> Result<GroupMsg, DropReason> {
         let mut r = Reader::new(bytes);
         let msg = match r.u8()? {
             1 => GroupMsg::Join {
@@ -151,7 +161,11 @@ impl GroupMsg {
             3 => GroupMsg::Data {
                 group: r.str()?.to_string(),
                 client: r.u64()?,
-                data: r.bytes()?.to_vec(),
+                data: {
+                    buffer.clear();
+                    buffer.extend_from_slice(r.bytes()?);
+                    buffer
+                },
             },
             4 => {
                 let count = r.u32()? as usize;

@@ -26,7 +26,8 @@ use super::group::{
 use super::quorum::{self, QuorumState};
 use super::timer::{Timer, Timers};
 use super::wire::{
-    Commit, CommitEntry, DropReason, Fragment, Join, Mcast, McastBody, Message, RingId, Token,
+    Commit, CommitEntry, DropReason, Fragment, Join, MAX_DATAGRAM, Mcast, McastBody, Message,
+    RingId, Token,
 };
 use crate::rng::Rng;
 
@@ -34,6 +35,8 @@ use crate::rng::Rng;
 pub const MAX_MESSAGE: usize = 1 << 20;
 /// Bound on bytes queued for sending; past it `GroupSend` fails with `QueueFull`.
 pub const MAX_QUEUED_BYTES: usize = 64 << 20;
+/// Buffers kept for reuse (a broadcast needs one per other member).
+const SPARE_DATAGRAMS: usize = 8;
 /// Bound on sequence numbers requested in one token.
 const MAX_RTR: usize = 256;
 /// Messages further than this past our all-received point are dropped (resent later).
@@ -456,6 +459,9 @@ pub struct Node {
     quiet_rotations: u32,
     member_since: BTreeMap<NodeId, Instant>,
     out: Vec<Output>,
+    /// Buffers handed back by the shell (`recycle`), reused for the next datagrams and
+    /// deliveries: datagram-sized blocks are above the C allocator's fast per-thread cache.
+    spare_datagrams: Vec<Vec<u8>>,
     /// Report every delivered fragment (`RingEvent::Delivered`); off in the daemon.
     trace_deliveries: bool,
 }
@@ -495,6 +501,7 @@ impl Node {
             quiet_rotations: 0,
             member_since: BTreeMap::new(),
             out: Vec::new(),
+            spare_datagrams: Vec::new(),
             trace_deliveries: false,
             config,
         };
@@ -515,6 +522,15 @@ impl Node {
             self.check_invariants();
         }
         std::mem::take(&mut self.out)
+    }
+
+    /// Hands back a buffer the node gave out (the bytes of an `Output::Send` once sent, the
+    /// data of a delivered `GroupEvent::Message` once used) for reuse by later datagrams and
+    /// deliveries. Optional: without it each of those is freshly allocated.
+    pub fn recycle(&mut self, bytes: Vec<u8>) {
+        if self.spare_datagrams.len() < SPARE_DATAGRAMS && bytes.capacity() <= MAX_DATAGRAM {
+            self.spare_datagrams.push(bytes);
+        }
     }
 
     /// Turns `RingEvent::Delivered` on or off (off by default). The simulation checks
@@ -1504,6 +1520,7 @@ impl Node {
             out: &mut self.out,
             partial: &mut self.partial,
             groups: &mut self.groups,
+            spare: &mut self.spare_datagrams,
         };
         while ring.delivered < ring.my_aru {
             ring.delivered += 1;
@@ -1526,6 +1543,7 @@ impl Node {
             out: &mut self.out,
             partial: &mut self.partial,
             groups: &mut self.groups,
+            spare: &mut self.spare_datagrams,
         }
     }
 
@@ -1800,8 +1818,9 @@ impl Node {
     }
 
     fn seal(&mut self, message: &Message) -> Vec<u8> {
+        let buffer = self.spare_datagrams.pop().unwrap_or_default();
         self.auth
-            .seal_with(message.size_hint(), |out| message.encode_into(out))
+            .seal_into(buffer, message.size_hint(), |out| message.encode_into(out))
     }
 
     fn send_addr(&mut self, to: SocketAddr, message: &Message) {
@@ -1823,15 +1842,28 @@ impl Node {
             Transport::Udp { group } => self.send_addr(group, message),
             Transport::Udpu => {
                 let bytes = self.seal(message);
-                for id in members.iter().filter(|id| **id != local) {
-                    if let Some(to) = self.addr_of(*id) {
-                        self.counters.datagrams_out += 1;
-                        self.out.push(Output::Send {
-                            to,
-                            bytes: bytes.clone(),
-                        });
-                    }
+                let destinations: Vec<SocketAddr> = members
+                    .iter()
+                    .filter(|id| **id != local)
+                    .filter_map(|id| self.addr_of(*id))
+                    .collect();
+                // Sealed once; the last destination takes the datagram itself, so a 3-node
+                // ring copies it once per message rather than twice.
+                let Some((last, others)) = destinations.split_last() else {
+                    return;
+                };
+                for to in others {
+                    let mut copy = self.spare_datagrams.pop().unwrap_or_default();
+                    copy.clear();
+                    copy.extend_from_slice(&bytes);
+                    self.counters.datagrams_out += 1;
+                    self.out.push(Output::Send {
+                        to: *to,
+                        bytes: copy,
+                    });
                 }
+                self.counters.datagrams_out += 1;
+                self.out.push(Output::Send { to: *last, bytes });
             }
         }
     }
@@ -1932,6 +1964,7 @@ struct DeliverySink<'a> {
     out: &'a mut Vec<Output>,
     partial: &'a mut HashMap<NodeId, Partial>,
     groups: &'a mut Groups,
+    spare: &'a mut Vec<Vec<u8>>,
 }
 
 impl DeliverySink<'_> {
@@ -1986,7 +2019,8 @@ impl DeliverySink<'_> {
     }
 
     fn message(&mut self, ring: RingId, origin: NodeId, data: &[u8]) {
-        let Ok(msg) = GroupMsg::decode(data) else {
+        let buffer = self.spare.pop().unwrap_or_default();
+        let Ok(msg) = GroupMsg::decode_reusing(data, buffer) else {
             self.counters.dropped_malformed += 1;
             return;
         };

@@ -448,9 +448,17 @@ impl SimNet {
 
     fn transmit(&mut self, from: NodeId, to: NodeId, bytes: Vec<u8>) {
         self.datagrams += 1;
-        if self.blocked.contains(&(from, to)) || self.rng.chance(self.loss_percent) {
-            return;
+        if !self.blocked.contains(&(from, to)) && !self.rng.chance(self.loss_percent) {
+            self.enqueue_flights(from, to, &bytes);
         }
+        // Handed back once sent, as the daemon does; scribbled over first, so a node that
+        // reused a buffer without clearing it would send garbage and fail the run.
+        let mut spent = bytes;
+        spent.fill(0xA5);
+        self.nodes.get_mut(&from).unwrap().node.recycle(spent);
+    }
+
+    fn enqueue_flights(&mut self, from: NodeId, to: NodeId, bytes: &[u8]) {
         let copies = if self.rng.chance(self.duplicate_percent) {
             2
         } else {
@@ -468,7 +476,7 @@ impl SimNet {
                 InFlight {
                     from,
                     to,
-                    bytes: bytes.clone(),
+                    bytes: bytes.to_vec(),
                 },
             );
             self.queue.push(Reverse((at, self.counter, key)));
@@ -552,6 +560,9 @@ impl SimNet {
                 sim.group = members;
             }
             GroupEvent::Message { from, data, .. } => {
+                // The daemon hands delivered data back for reuse; a dirty buffer of the same
+                // size stands in for it (the data itself is kept for the checks).
+                sim.node.recycle(vec![0xA5; data.len()]);
                 sim.received.push((from.node, data));
                 // Guarantee 7 (group changes at one point): every member delivers a group
                 // message with the same group membership.
