@@ -528,7 +528,7 @@ fn add_colocated_node_scores(
             let updated = score + current;
             *slot = Some(updated);
             usable |= available && updated.value() >= 0;
-            if record && score != Score::ZERO {
+            if record {
                 push_term(&mut work_terms, node, || {
                     (
                         format!("preferences of {} (colocated)", sched.rscs[label].id),

@@ -546,24 +546,7 @@ fn status_text(sched: &Sched, view: &StateView) -> String {
                 out.push_str(&format!("    * {}\n", primitive_line(sched, view, r)));
             }
             Variant::Group => {
-                let mut flags = Vec::new();
-                if rsc
-                    .meta
-                    .get("target-role")
-                    .is_some_and(|v| v.eq_ignore_ascii_case("stopped"))
-                {
-                    flags.push("disabled");
-                }
-                if rsc.maintenance || sched.options.maintenance_mode {
-                    flags.push("maintenance");
-                } else if !rsc.managed {
-                    flags.push("unmanaged");
-                }
-                let suffix = if flags.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", flags.join(", "))
-                };
+                let suffix = collective_flags(sched, rsc, Vec::new());
                 out.push_str(&format!("    * Resource Group: {}{suffix}:\n", rsc.id));
                 for &c in &rsc.children {
                     out.push_str(&format!("      * {}\n", primitive_line(sched, view, c)));
@@ -892,17 +875,13 @@ fn primitives_under(sched: &Sched, rsc: usize) -> Vec<usize> {
 
 /// A clone in the status block: unique clones list every instance, anonymous ones group the
 /// nodes by state (`Started: [ node1 node2 ]`).
-fn clone_status(sched: &Sched, view: &StateView, clone: usize, out: &mut String) {
-    let rsc = &sched.rscs[clone];
-    let Some(&first) = rsc.children.first() else {
-        return;
-    };
-    let child_id = super::unpack::strip_instance(&sched.rscs[first].id);
-    let unique = rsc.clone.is_some_and(|c| c.unique);
-    let mut flags = Vec::new();
-    if unique {
-        flags.push("unique");
-    }
+/// The ` (disabled, maintenance)` suffix of a group's or clone's status line, after the
+/// `leading` flags given; empty when there is none.
+fn collective_flags(
+    sched: &Sched,
+    rsc: &super::unpack::Rsc,
+    mut flags: Vec<&'static str>,
+) -> String {
     if rsc
         .meta
         .get("target-role")
@@ -915,11 +894,21 @@ fn clone_status(sched: &Sched, view: &StateView, clone: usize, out: &mut String)
     } else if !rsc.managed {
         flags.push("unmanaged");
     }
-    let suffix = if flags.is_empty() {
+    if flags.is_empty() {
         String::new()
     } else {
         format!(" ({})", flags.join(", "))
+    }
+}
+
+fn clone_status(sched: &Sched, view: &StateView, clone: usize, out: &mut String) {
+    let rsc = &sched.rscs[clone];
+    let Some(&first) = rsc.children.first() else {
+        return;
     };
+    let child_id = super::unpack::strip_instance(&sched.rscs[first].id);
+    let unique = rsc.clone.is_some_and(|c| c.unique);
+    let suffix = collective_flags(sched, rsc, if unique { vec!["unique"] } else { Vec::new() });
     out.push_str(&format!(
         "    * Clone Set: {} [{child_id}]{suffix}:\n",
         rsc.id
