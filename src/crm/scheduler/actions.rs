@@ -772,7 +772,10 @@ fn schedule_probes(sched: &mut Sched) {
         .count();
     let expected = units.len().max(count) * (probe_nodes + 4);
     sched.actions.reserve(expected);
-    sched.action_index.reserve(expected);
+    // Probes go in their own table; the hash map keeps the few other actions per resource.
+    sched
+        .action_index
+        .reserve(sched.rscs.len(), units.len().max(count) * 4);
     sched.orderings.reserve(units.len() * probe_nodes);
     for unit in &units {
         if let ProbeUnit::Primitive(r) = *unit {

@@ -471,6 +471,9 @@ pub(super) fn add_dependent_scores(sched: &mut Sched, coloc: usize, primary: usi
 /// Folds `source`'s node preferences (and, recursively, its own dependents') into `nodes`,
 /// scaled by `factor`. Returns false when the result would leave no node usable (rolled back).
 /// `label` names the resource in explanation terms.
+///
+/// Works in place: only this level's own changes can be rolled back (each dependent's level
+/// rolls back its own), so they are logged as made, instead of copying the scores per level.
 #[allow(clippy::too_many_arguments)]
 fn add_colocated_node_scores(
     sched: &mut Sched,
@@ -493,8 +496,10 @@ fn add_colocated_node_scores(
         return false;
     }
     sched.rscs[source].updating_nodes = true;
-    let mut work = nodes.clone();
-    let mut work_terms = terms.clone();
+    let work = nodes;
+    let work_terms = terms;
+    // (node, score before, number of its terms before) for every node changed here.
+    let mut undo: Vec<(usize, Option<Score>, usize)> = Vec::new();
     let primary_stickiness = sched.rscs[sched.colocs[coloc].primary].stickiness;
     let source_scores = scores_with_group_locations(sched, source, coloc);
     // Whether the dependent may run on exactly one node: fixed during this loop (only `work`
@@ -526,10 +531,11 @@ fn add_colocated_node_scores(
                 continue;
             }
             let updated = score + current;
+            undo.push((node, *slot, work_terms.get(node).map_or(0, Vec::len)));
             *slot = Some(updated);
             usable |= available && updated.value() >= 0;
             if record {
-                push_term(&mut work_terms, node, || {
+                push_term(work_terms, node, || {
                     (
                         format!("preferences of {} (colocated)", sched.rscs[label].id),
                         score,
@@ -587,10 +593,11 @@ fn add_colocated_node_scores(
             }
             let delta = Score::new(delta);
             let updated = delta + current;
+            undo.push((node, *slot, work_terms.get(node).map_or(0, Vec::len)));
             *slot = Some(updated);
             usable |= available && updated.value() >= 0;
             if delta != Score::ZERO {
-                push_term(&mut work_terms, node, || {
+                push_term(work_terms, node, || {
                     (
                         format!("preferences of {} (colocated)", sched.rscs[label].id),
                         delta,
@@ -614,23 +621,19 @@ fn add_colocated_node_scores(
             }
             let other = sched.colocs[c].dependent;
             let other_factor = factor * sched.colocs[c].score.value() as f32 / INFINITY as f32;
-            add_colocated_node_scores(
-                sched,
-                other,
-                &mut work,
-                &mut work_terms,
-                c,
-                other_factor,
-                other,
-            );
+            add_colocated_node_scores(sched, other, work, work_terms, c, other_factor, other);
         }
         sched.with_this_cache[source] = Some(dependents);
     } else {
+        for &(node, score, term_count) in undo.iter().rev() {
+            work[node] = score;
+            if let Some(list) = work_terms.get_mut(node) {
+                list.truncate(term_count);
+            }
+        }
         sched.rscs[source].updating_nodes = false;
         return false;
     }
-    *nodes = work;
-    *terms = work_terms;
     sched.rscs[source].updating_nodes = false;
     true
 }
@@ -680,6 +683,46 @@ fn node_key(sched: &Sched, rsc: usize, preferred: Option<usize>, n: usize) -> No
     )
 }
 
+/// The first of the allowed nodes sorted by [`node_key`], found in one pass that compares
+/// the key's parts only as far as needed: every resource is placed this way, on every node.
+fn best_node(sched: &Sched, rsc: usize, preferred: Option<usize>) -> Option<usize> {
+    let allowed = &sched.rscs[rsc].allowed;
+    let mut best: Option<(usize, Score)> = None;
+    for (n, score) in allowed.iter().enumerate().take(sched.nodes.len()) {
+        let Some(score) = *score else { continue };
+        let node = &sched.nodes[n];
+        let effective = if node.is_available() {
+            score
+        } else {
+            Score::NEG_INFINITY
+        };
+        let better = match best {
+            None => true,
+            Some((b, best_score)) => match effective.cmp(&best_score) {
+                std::cmp::Ordering::Greater => true,
+                std::cmp::Ordering::Less => false,
+                // Keys end with the node index, so no two are equal; the rest of the key
+                // settles it.
+                std::cmp::Ordering::Equal => {
+                    let rest = |m: usize| {
+                        (
+                            sched.nodes[m].num_resources,
+                            Some(m) != preferred,
+                            sched.node_name_rank[m],
+                            m,
+                        )
+                    };
+                    rest(n) < rest(b)
+                }
+            },
+        };
+        if better {
+            best = Some((n, effective));
+        }
+    }
+    best.map(|(n, _)| n)
+}
+
 /// Allowed nodes sorted best first.
 pub(super) fn sorted_allowed_nodes(sched: &Sched, rsc: usize) -> Vec<usize> {
     let preferred = current_node(sched, rsc);
@@ -704,10 +747,7 @@ fn assign_best_node(sched: &mut Sched, rsc: usize, prefer: Option<usize>, stop_i
     let prefer = prefer.or(most_free);
     let running = current_node(sched, rsc);
     let best = if sched.options.placement == Placement::Default {
-        let allowed = &sched.rscs[rsc].allowed;
-        (0..sched.nodes.len())
-            .filter(|&n| allowed[n].is_some())
-            .min_by_key(|&n| node_key(sched, rsc, running, n))
+        best_node(sched, rsc, running)
     } else {
         sorted_allowed_nodes(sched, rsc).first().copied()
     };

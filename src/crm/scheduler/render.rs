@@ -153,22 +153,19 @@ pub(super) fn finish(sched: Sched) -> Transition {
 }
 
 /// Whether an action is part of the transition graph: required and runnable (pseudo or not).
+#[inline]
 fn is_in_graph(sched: &Sched, a: usize) -> bool {
     let action = &sched.actions[a];
     if action.task == Task::OneOrMore && action.rsc.is_none() {
-        // Stays optional (it must not force `then`), but goes in the graph with the
-        // instances' actions it counts.
-        return action.runnable && sched.before(a).any(|(first, _)| is_in_graph(sched, first));
+        return one_or_more_in_graph(sched, a);
     }
-    if action.optional || !action.runnable {
-        return false;
-    }
-    if let Some(r) = action.rsc
-        && sched.rscs[r].variant == Variant::Group
-    {
-        return true;
-    }
-    true
+    !action.optional && action.runnable
+}
+
+/// A [`Task::OneOrMore`] pseudo-action stays optional (it must not force `then`), but goes in
+/// the graph with the instances' actions it counts.
+fn one_or_more_in_graph(sched: &Sched, a: usize) -> bool {
+    sched.actions[a].runnable && sched.before(a).any(|(first, _)| is_in_graph(sched, first))
 }
 
 pub(super) fn primitives_in_order(sched: &Sched) -> Vec<usize> {
@@ -307,16 +304,36 @@ fn summary_lines(sched: &Sched) -> Vec<String> {
             rsc_width = item.rsc.len() + 2;
         }
         detail_width = detail_width.max(item.details.len());
-        let reason = match &item.reason {
-            Some(r) => format!("  {r}"),
-            None => String::new(),
-        };
-        lines.push(format!(
-            "{:<8}   {:<rsc_width$}   ( {:>detail_width$} ){}",
-            item.change, item.rsc, item.details, reason
-        ));
+        // As `format!("{:<8}   {:<rsc_width$}   ( {:>detail_width$} )  {reason}")`, built
+        // directly: a large transition has a line per resource.
+        let mut line = String::with_capacity(32 + rsc_width + detail_width);
+        pad_after(&mut line, item.change, 8);
+        line.push_str("   ");
+        pad_after(&mut line, &item.rsc, rsc_width);
+        line.push_str("   ( ");
+        pad_before(&mut line, &item.details, detail_width);
+        line.push_str(" )");
+        if let Some(reason) = &item.reason {
+            line.push_str("  ");
+            line.push_str(reason);
+        }
+        lines.push(line);
     }
     lines
+}
+
+/// Appends `text` left-aligned in `width` characters (as `{:<width$}`).
+fn pad_after(out: &mut String, text: &str, width: usize) {
+    out.push_str(text);
+    let len = text.chars().count();
+    out.extend(std::iter::repeat_n(' ', width.saturating_sub(len)));
+}
+
+/// Appends `text` right-aligned in `width` characters (as `{:>width$}`).
+fn pad_before(out: &mut String, text: &str, width: usize) {
+    let len = text.chars().count();
+    out.extend(std::iter::repeat_n(' ', width.saturating_sub(len)));
+    out.push_str(text);
 }
 
 struct SummaryItem {

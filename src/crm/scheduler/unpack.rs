@@ -441,9 +441,99 @@ impl Sched {
 /// The key of [`ActionIndex`]: resource, node (`u32::MAX` for none), task, interval.
 pub(super) type ActionKey = (u32, u32, Task, u64);
 
-/// Action lookup by (resource, node, task, interval), with a fast non-cryptographic hash:
-/// keys come from our own model, not from an adversary.
-pub(super) type ActionIndex = HashMap<ActionKey, usize, FastBuildHasher>;
+/// Action lookup by (resource, node, task, interval). Probes (monitor, interval 0, on a node),
+/// nearly all of a large transition's actions, sit in a table indexed by resource and node;
+/// the others in a hash map with a fast non-cryptographic hash (keys come from our own model,
+/// not from an adversary).
+#[derive(Debug, Clone, Default)]
+pub(super) struct ActionIndex {
+    others: HashMap<ActionKey, usize, FastBuildHasher>,
+    /// Per resource, per node: the probe's action index, or [`NO_ACTION`].
+    probes: Vec<u32>,
+    nodes: usize,
+}
+
+/// An empty slot of [`ActionIndex::probes`].
+const NO_ACTION: u32 = u32::MAX;
+
+impl ActionIndex {
+    fn new(nodes: usize) -> ActionIndex {
+        ActionIndex {
+            nodes,
+            ..ActionIndex::default()
+        }
+    }
+
+    /// Where `key`'s action sits in the probe table, when it is a probe.
+    fn probe_slot(&self, key: &ActionKey) -> Option<usize> {
+        let (rsc, node, task, interval_ms) = *key;
+        if task != Task::Monitor
+            || interval_ms != 0
+            || rsc == u32::MAX
+            || node as usize >= self.nodes
+        {
+            return None;
+        }
+        Some(rsc as usize * self.nodes + node as usize)
+    }
+
+    /// Room for the probes of `rscs` resources and `others` further actions.
+    pub(super) fn reserve(&mut self, rscs: usize, others: usize) {
+        let size = rscs * self.nodes;
+        if self.probes.len() < size {
+            self.probes.resize(size, NO_ACTION);
+        }
+        self.others.reserve(others);
+    }
+
+    fn get(&self, key: &ActionKey) -> Option<usize> {
+        match self.probe_slot(key) {
+            Some(slot) => self
+                .probes
+                .get(slot)
+                .filter(|&&a| a != NO_ACTION)
+                .map(|&a| a as usize),
+            None => self.others.get(key).copied(),
+        }
+    }
+
+    /// `Ok` with the action registered for `key`, or `Err(next)` after registering `next`.
+    fn claim(&mut self, key: ActionKey, next: usize) -> Result<usize, usize> {
+        use std::collections::hash_map::Entry;
+        let Some(slot) = self.probe_slot(&key) else {
+            return match self.others.entry(key) {
+                Entry::Occupied(e) => Ok(*e.get()),
+                Entry::Vacant(e) => {
+                    e.insert(next);
+                    Err(next)
+                }
+            };
+        };
+        if slot >= self.probes.len() {
+            self.probes.resize(slot + 1, NO_ACTION);
+        }
+        match self.probes[slot] {
+            NO_ACTION => {
+                self.probes[slot] = next as u32;
+                Err(next)
+            }
+            existing => Ok(existing as usize),
+        }
+    }
+
+    fn remove(&mut self, key: &ActionKey) {
+        match self.probe_slot(key) {
+            Some(slot) => {
+                if let Some(a) = self.probes.get_mut(slot) {
+                    *a = NO_ACTION;
+                }
+            }
+            None => {
+                self.others.remove(key);
+            }
+        }
+    }
+}
 
 /// Hash-map builder for keys of our own making (indexes, ids from the CIB being scheduled).
 pub(super) type FastBuildHasher = std::hash::BuildHasherDefault<FastHasher>;
@@ -464,7 +554,6 @@ impl Sched {
     ) -> Option<usize> {
         self.action_index
             .get(&action_key(rsc, task, interval_ms, node))
-            .copied()
     }
 
     /// `Ok` with the existing action for this key, or `Err` with the index the caller must
@@ -476,18 +565,9 @@ impl Sched {
         interval_ms: u64,
         node: Option<usize>,
     ) -> Result<usize, usize> {
-        use std::collections::hash_map::Entry;
         let next = self.actions.len();
-        match self
-            .action_index
-            .entry(action_key(rsc, task, interval_ms, node))
-        {
-            Entry::Occupied(e) => Ok(*e.get()),
-            Entry::Vacant(e) => {
-                e.insert(next);
-                Err(next)
-            }
-        }
+        self.action_index
+            .claim(action_key(rsc, task, interval_ms, node), next)
     }
 
     /// Gives the node-less action `index` its node (see `custom_action`).
@@ -504,7 +584,7 @@ impl Sched {
     pub(super) fn index_action(&mut self, index: usize) {
         let a = &self.actions[index];
         let key = action_key(a.rsc, a.task, a.interval_ms, a.node);
-        self.action_index.entry(key).or_insert(index);
+        let _ = self.action_index.claim(key, index);
     }
 }
 
@@ -807,7 +887,7 @@ pub(super) fn unpack(cib: &Cib, now: EpochSeconds, record_terms: bool, sanitized
         actions: Vec::new(),
         unplaced_actions: 0,
         edges: Vec::new(),
-        action_index: ActionIndex::default(),
+        action_index: ActionIndex::new(node_count),
         notes: Vec::new(),
         dc: None,
         execution_date: cib.status.execution_date,
