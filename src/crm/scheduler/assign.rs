@@ -19,6 +19,10 @@ pub(super) fn apply_node_criteria(sched: &mut Sched) {
         apply_stickiness(sched, r);
     }
     for node in 0..sched.nodes.len() {
+        // Without fail counts on the node there is nothing to check there.
+        if sched.nodes[node].failures.is_empty() {
+            continue;
+        }
         for r in 0..sched.rscs.len() {
             if sched.rscs[r].variant == Variant::Primitive {
                 check_failure_threshold(sched, r, node);

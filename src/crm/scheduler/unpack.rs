@@ -465,6 +465,7 @@ impl ActionIndex {
     }
 
     /// Where `key`'s action sits in the probe table, when it is a probe.
+    #[inline]
     fn probe_slot(&self, key: &ActionKey) -> Option<usize> {
         let (rsc, node, task, interval_ms) = *key;
         if task != Task::Monitor
@@ -486,6 +487,7 @@ impl ActionIndex {
         self.others.reserve(others);
     }
 
+    #[inline]
     fn get(&self, key: &ActionKey) -> Option<usize> {
         match self.probe_slot(key) {
             Some(slot) => self
@@ -498,6 +500,7 @@ impl ActionIndex {
     }
 
     /// `Ok` with the action registered for `key`, or `Err(next)` after registering `next`.
+    #[inline]
     fn claim(&mut self, key: ActionKey, next: usize) -> Result<usize, usize> {
         use std::collections::hash_map::Entry;
         let Some(slot) = self.probe_slot(&key) else {
@@ -1026,18 +1029,18 @@ fn add_resource(
     let mut meta = resource.meta().clone();
     if let CibResource::Clone(_) = resource {
         for (n, v) in cib.configuration.rsc_defaults.iter() {
-            meta.set_if_absent(n, v);
+            inherit(&mut meta, n, v);
         }
         // Clones are slightly sticky, so instances are not shuffled for nothing.
         meta.set_if_absent("resource-stickiness", "1");
     }
     if let Some(p) = parent {
         for (n, v) in sched.rscs[p].meta.iter() {
-            meta.set_if_absent(n, v);
+            inherit(&mut meta, n, v);
         }
     }
     for (n, v) in cib.configuration.rsc_defaults.iter() {
-        meta.set_if_absent(n, v);
+        inherit(&mut meta, n, v);
     }
     // Parameters likewise: own first, then the parent's.
     let mut params = match resource {
@@ -1047,7 +1050,7 @@ fn add_resource(
     };
     if let Some(p) = parent {
         for (n, v) in sched.rscs[p].params.iter() {
-            params.set_if_absent(n, v);
+            inherit(&mut params, n, v);
         }
     }
     rsc.params = params;
@@ -1086,6 +1089,14 @@ fn add_resource(
         CibResource::Primitive(_) => {}
     }
     index
+}
+
+/// Sets `name` to `value` unless `list` has it, copying nothing when it has (as most
+/// resources have the parent's and the defaults' common names already).
+fn inherit(list: &mut NvList, name: &str, value: &str) {
+    if list.get(name).is_none() {
+        list.set_if_absent(name, value);
+    }
 }
 
 /// Instance `number` of `clone`, made from its `child` definition.
@@ -1782,7 +1793,7 @@ fn unpack_status(sched: &mut Sched, cib: &Cib) {
         // Transient attributes override configured ones.
         let mut attrs = state.transient_attributes.clone();
         for (n, v) in sched.nodes[node].attrs.iter() {
-            attrs.set_if_absent(n, v);
+            inherit(&mut attrs, n, v);
         }
         {
             let n = &mut sched.nodes[node];
