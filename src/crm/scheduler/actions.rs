@@ -1636,7 +1636,17 @@ fn update_for_ordering_flags(
 /// Pacemaker's `pcmk__update_action_for_orderings`: re-evaluates `then` against everything
 /// ordered before it, cascading to neighbours whenever a flag changes. Flags only ever get
 /// cleared, so this terminates; `depth` bounds the recursion on pathological inputs.
+#[inline]
 fn update_action_for_orderings(sched: &mut Sched, then: usize, depth: &mut usize) {
+    // Nothing before it and no instances to count (every probe): nothing can change.
+    let a = &sched.actions[then];
+    if a.before_head == super::unpack::NO_EDGE && a.min_runnable_before == 0 {
+        return;
+    }
+    update_from_predecessors(sched, then, depth);
+}
+
+fn update_from_predecessors(sched: &mut Sched, then: usize, depth: &mut usize) {
     const DEPTH_MAX: usize = 2_000;
     if *depth >= DEPTH_MAX {
         return;
@@ -1736,12 +1746,20 @@ fn top_level(sched: &Sched, mut rsc: usize) -> usize {
 
 /// When a resource as a whole cannot start, whatever must run with it (mandatory colocation)
 /// cannot start either (Pacemaker's `pcmk__block_colocation_dependents`).
+#[inline]
 fn block_colocation_dependents(sched: &mut Sched, action: usize, depth: &mut usize) {
+    // Only an unrunnable start blocks anything (checked inline: this runs for every action).
     let a = &sched.actions[action];
     if a.runnable || a.task != Task::Start {
         return;
     }
-    let Some(rsc) = a.rsc else { return };
+    block_dependents_of_start(sched, action, depth);
+}
+
+fn block_dependents_of_start(sched: &mut Sched, action: usize, depth: &mut usize) {
+    let Some(rsc) = sched.actions[action].rsc else {
+        return;
+    };
     let top = top_level(sched, rsc);
     for &child in &sched.rscs[top].children {
         let child_start = sched.rscs[child]
