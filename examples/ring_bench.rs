@@ -240,9 +240,9 @@ fn throughput(n: u32, messages: usize, window: usize, extra: &str) {
         while sent < messages && sent - acked < window {
             next_id += 1;
             use std::io::Write;
-            write!(
+            writeln!(
                 batch,
-                "{{\"v\":1,\"id\":{next_id},\"cmd\":\"group_send\",{args}\n"
+                "{{\"v\":1,\"id\":{next_id},\"cmd\":\"group_send\",{args}"
             )
             .unwrap();
             sent += 1;
