@@ -620,6 +620,10 @@ pub struct NodeState {
     pub expected: Option<String>,
     /// Transient node attributes (`standby`, `shutdown`, `fail-count-…`, `last-failure-…`).
     pub transient_attributes: NvList,
+    /// Transient node capacities (`utilization` inside `transient_attributes`); the
+    /// configured ones take precedence.
+    #[serde(default, skip_serializing_if = "NvList::is_empty")]
+    pub transient_utilization: NvList,
     /// Operation history per resource.
     pub resources: Vec<ResourceHistory>,
 }

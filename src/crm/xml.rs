@@ -580,6 +580,7 @@ impl CibReader {
             if let Some(transient) = node.child("transient_attributes") {
                 state.transient_attributes =
                     nvsets(transient, "instance_attributes", &mut self.notes);
+                state.transient_utilization = nvsets(transient, "utilization", &mut self.notes);
             }
             let resources = node.child("lrm").and_then(|lrm| lrm.child("lrm_resources"));
             for resource in resources
@@ -1138,12 +1139,18 @@ impl Writer {
             }
         }
         self.open("node_state", &attrs);
-        if !node.transient_attributes.is_empty() {
+        if !node.transient_attributes.is_empty() || !node.transient_utilization.is_empty() {
             self.open("transient_attributes", &[("id", node.id.clone())]);
             self.nvset(
                 "instance_attributes",
                 &format!("status-{}", node.id),
                 &node.transient_attributes,
+                false,
+            );
+            self.nvset(
+                "utilization",
+                &format!("status-{}-utilization", node.id),
+                &node.transient_utilization,
                 false,
             );
             self.close("transient_attributes");
@@ -1330,6 +1337,21 @@ mod tests {
         let ops = &node.resources[0].ops;
         assert_eq!(ops[0].op_digest.as_deref(), Some("abc"));
         assert_eq!((ops[1].op_status, ops[1].rc_code), (0, 7));
+    }
+
+    #[test]
+    fn transient_utilization_is_read_and_written() {
+        let xml = r#"<cib><configuration><crm_config/><nodes/><resources/><constraints/>
+            </configuration><status><node_state id="1" uname="host2">
+            <transient_attributes id="1"><utilization id="u"><nvpair id="u-cpu" name="cpu" value="2"/>
+            </utilization></transient_attributes></node_state></status></cib>"#;
+        let cib = parse_cib(xml).unwrap();
+        assert_eq!(
+            cib.status.nodes[0].transient_utilization.get("cpu"),
+            Some("2")
+        );
+        assert!(cib.status.nodes[0].transient_attributes.is_empty());
+        assert_eq!(parse_cib(&to_xml(&cib)).unwrap(), cib);
     }
 
     #[test]

@@ -855,10 +855,23 @@ pub(super) fn unpack(cib: &Cib, now: EpochSeconds, record_terms: bool, sanitized
         {
             continue;
         }
-        node_capacities.push(super::utilization::intern(
-            &mut util_names,
-            &node.utilization,
-        ));
+        // Capacities set in the status add to the configured ones, which win.
+        let transient = cib
+            .status
+            .node(&node.uname)
+            .map(|state| &state.transient_utilization)
+            .filter(|list| !list.is_empty());
+        let capacity = match transient {
+            Some(transient) => {
+                let mut merged = node.utilization.clone();
+                for (name, value) in transient.iter() {
+                    merged.set_if_absent(name, value);
+                }
+                std::borrow::Cow::Owned(merged)
+            }
+            None => std::borrow::Cow::Borrowed(&node.utilization),
+        };
+        node_capacities.push(super::utilization::intern(&mut util_names, &capacity));
         nodes.push(NodeInfo {
             id: node.id.clone(),
             name: node.uname.clone(),
