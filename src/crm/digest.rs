@@ -33,23 +33,31 @@ pub fn sorted_parameters_digest(sorted: &[(&str, &str)], buffer: &mut String) ->
 /// XML attribute escaping as Pacemaker writes it: the four markup characters as entities,
 /// ASCII control characters as `&#xHH;`, everything else (non-ASCII too) unchanged.
 fn escape_attribute(value: &str, out: &mut String) {
-    for c in value.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            c if c.is_ascii_control() => {
-                const HEX: &[u8; 16] = b"0123456789ABCDEF";
-                let b = c as u8;
-                out.push_str("&#x");
-                out.push(char::from(HEX[usize::from(b >> 4)]));
-                out.push(char::from(HEX[usize::from(b & 0xf)]));
-                out.push(';');
-            }
-            c => out.push(c),
+    // Runs of bytes that need no escaping are copied whole. Every byte escaped is ASCII, so
+    // the runs end on character boundaries; bytes of non-ASCII characters pass unchanged.
+    let mut run_start = 0;
+    for (i, b) in value.bytes().enumerate() {
+        let entity = match b {
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'&' => "&amp;",
+            b'"' => "&quot;",
+            b if b.is_ascii_control() => "",
+            _ => continue,
+        };
+        out.push_str(&value[run_start..i]);
+        run_start = i + 1;
+        if entity.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789ABCDEF";
+            out.push_str("&#x");
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
+            out.push(';');
+        } else {
+            out.push_str(entity);
         }
     }
+    out.push_str(&value[run_start..]);
 }
 
 /// MD5 (RFC 1321) of `data` as 32 lowercase hex digits. Only for matching Pacemaker's
@@ -197,5 +205,8 @@ mod tests {
         let mut out = String::new();
         escape_attribute("a<b>&\"c\n", &mut out);
         assert_eq!(out, "a&lt;b&gt;&amp;&quot;c&#x0A;");
+        out.clear();
+        escape_attribute("é\u{7f}ü<", &mut out);
+        assert_eq!(out, "é&#x7F;ü&lt;");
     }
 }

@@ -1031,6 +1031,14 @@ pub(super) fn apply_orderings(sched: &mut Sched) {
         }
         for &first in &firsts {
             for &then in &thens {
+                // Between two actions of one resource (a probe before its start, the
+                // commonest spec) there is no milestone to use and nothing to interleave.
+                let one_resource = sched.actions[first].rsc.is_some()
+                    && sched.actions[first].rsc == sched.actions[then].rsc;
+                if one_resource {
+                    order_actions(sched, first, then, spec.flags);
+                    continue;
+                }
                 let first = action_for_ordering(sched, first, then);
                 if can_interleave_actions(sched, first, then) {
                     order_actions(sched, first, then, spec.flags | INTERLEAVED);

@@ -846,7 +846,7 @@ pub(super) fn unpack(cib: &Cib, now: EpochSeconds, record_terms: bool, sanitized
     let mut util_names = Vec::new();
     let mut node_capacities = Vec::new();
 
-    let mut nodes = Vec::new();
+    let mut nodes = Vec::with_capacity(config.nodes.len());
     for node in &config.nodes {
         if node
             .kind
@@ -1032,8 +1032,8 @@ fn add_resource(
     suffix: &str,
 ) -> usize {
     let (id, variant) = match resource {
-        CibResource::Primitive(p) => (format!("{}{suffix}", p.id), Variant::Primitive),
-        CibResource::Group(g) => (format!("{}{suffix}", g.id), Variant::Group),
+        CibResource::Primitive(p) => ([p.id.as_str(), suffix].concat(), Variant::Primitive),
+        CibResource::Group(g) => ([g.id.as_str(), suffix].concat(), Variant::Group),
         CibResource::Clone(c) => (c.id.clone(), Variant::Clone),
     };
     let index = sched.rscs.len();
