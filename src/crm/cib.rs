@@ -336,6 +336,10 @@ pub enum Constraint {
     Colocation(Colocation),
     /// Which actions happen before which.
     Order(Order),
+    /// Colocation of resource sets (`colocation ID SCORE: a b ( c d )`).
+    ColocationSet(ColocationSet),
+    /// Ordering of resource sets (`order ID KIND: a ( b c ) d`).
+    OrderSet(OrderSet),
 }
 
 impl Constraint {
@@ -345,6 +349,8 @@ impl Constraint {
             Constraint::Location(c) => &c.id,
             Constraint::Colocation(c) => &c.id,
             Constraint::Order(c) => &c.id,
+            Constraint::ColocationSet(c) => &c.id,
+            Constraint::OrderSet(c) => &c.id,
         }
     }
 
@@ -353,7 +359,8 @@ impl Constraint {
         match self {
             Constraint::Location(_) => "location",
             Constraint::Colocation(_) => "colocation",
-            Constraint::Order(_) => "order",
+            Constraint::Order(_) | Constraint::OrderSet(_) => "order",
+            Constraint::ColocationSet(_) => "colocation",
         }
     }
 
@@ -363,8 +370,84 @@ impl Constraint {
             Constraint::Location(c) => vec![c.rsc.as_str()],
             Constraint::Colocation(c) => vec![c.rsc.as_str(), c.with_rsc.as_str()],
             Constraint::Order(c) => vec![c.first.as_str(), c.then.as_str()],
+            Constraint::ColocationSet(c) => set_refs(&c.sets),
+            Constraint::OrderSet(c) => set_refs(&c.sets),
         }
     }
+}
+
+fn set_refs(sets: &[ResourceSet]) -> Vec<&str> {
+    sets.iter()
+        .flat_map(|set| set.resources.iter().map(String::as_str))
+        .collect()
+}
+
+/// One `<resource_set>` of a set constraint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceSet {
+    /// Id when it differs from the generated one ([`ResourceSet::default_id`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Member resources, in order.
+    pub resources: Vec<String>,
+    /// `sequential` (default true): members depend on each other in turn. `None` means unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequential: Option<bool>,
+    /// `require-all` (default true); false: what follows the set needs only one member.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_all: Option<bool>,
+    /// Colocation sets: the role the members are placed in (`Started`, `Promoted`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// Order sets: the members' action (default `start`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    /// Deprecated `ordering` of a colocation set: anything but `group` colocates each member
+    /// with the next one instead of the previous one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ordering: Option<String>,
+}
+
+impl ResourceSet {
+    /// The id a set gets when none is given: the constraint's id and the set's position.
+    pub fn default_id(constraint_id: &str, index: usize) -> String {
+        format!("{constraint_id}-{index}")
+    }
+
+    /// The set's id within constraint `constraint_id` at position `index`.
+    pub fn id_in(&self, constraint_id: &str, index: usize) -> String {
+        self.id
+            .clone()
+            .unwrap_or_else(|| ResourceSet::default_id(constraint_id, index))
+    }
+}
+
+/// `colocation ID SCORE: a b ( c d )`: within a sequential set each member is placed with
+/// the one before it; each set is placed with the set after it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ColocationSet {
+    /// Unique id.
+    pub id: String,
+    /// How strongly (±INFINITY mandatory).
+    pub score: Score,
+    /// The sets, in order.
+    pub sets: Vec<ResourceSet>,
+}
+
+/// `order ID KIND: a ( b c ) d`: sets act one after the other, and the members of a
+/// sequential set one after the other.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderSet {
+    /// Unique id.
+    pub id: String,
+    /// Mandatory, Optional or Serialize.
+    pub kind: OrderKind,
+    /// Whether the reverse order applies to stops (default true). `None` means unset.
+    pub symmetrical: Option<bool>,
+    /// Legacy numeric score form (0 means optional) when the input used one.
+    pub score: Option<Score>,
+    /// The sets, in order.
+    pub sets: Vec<ResourceSet>,
 }
 
 /// `location ID RSC SCORE: NODE` or `location ID RSC rule SCORE: EXPR`.
@@ -537,6 +620,10 @@ pub struct NodeState {
     pub expected: Option<String>,
     /// Transient node attributes (`standby`, `shutdown`, `fail-count-…`, `last-failure-…`).
     pub transient_attributes: NvList,
+    /// Transient node capacities (`utilization` inside `transient_attributes`); the
+    /// configured ones take precedence.
+    #[serde(default, skip_serializing_if = "NvList::is_empty")]
+    pub transient_utilization: NvList,
     /// Operation history per resource.
     pub resources: Vec<ResourceHistory>,
 }

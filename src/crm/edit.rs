@@ -88,11 +88,17 @@ pub fn apply(cib: &mut Cib, change: &Change, mode: Mode) -> Result<Vec<String>, 
                 config.resources.push(Resource::Primitive(p.clone()));
             }
         }
-        Change::Location(_) | Change::Colocation(_) | Change::Order(_) => {
+        Change::Location(_)
+        | Change::Colocation(_)
+        | Change::Order(_)
+        | Change::ColocationSet(_)
+        | Change::OrderSet(_) => {
             let constraint = match change {
                 Change::Location(l) => Constraint::Location(l.clone()),
                 Change::Colocation(c) => Constraint::Colocation(c.clone()),
                 Change::Order(o) => Constraint::Order(o.clone()),
+                Change::ColocationSet(c) => Constraint::ColocationSet(c.clone()),
+                Change::OrderSet(o) => Constraint::OrderSet(o.clone()),
                 _ => unreachable!("matched constraint kinds above"),
             };
             let known = resource_ids(config);
@@ -402,7 +408,43 @@ fn delete(
         let mut removed = Vec::new();
         collect_ids(resource, &mut removed);
         remove_resource(config, id, notes, &mut removed);
+        // A set constraint loses the deleted members, and only goes when no set is left.
+        for constraint in &mut config.constraints {
+            let sets = match constraint {
+                Constraint::ColocationSet(c) => &mut c.sets,
+                Constraint::OrderSet(o) => &mut o.sets,
+                Constraint::Location(_) | Constraint::Colocation(_) | Constraint::Order(_) => {
+                    continue;
+                }
+            };
+            let before: usize = sets.iter().map(|s| s.resources.len()).sum();
+            for set in sets.iter_mut() {
+                set.resources.retain(|r| !removed.contains(r));
+            }
+            sets.retain(|s| !s.resources.is_empty());
+            let after: usize = sets.iter().map(|s| s.resources.len()).sum();
+            if after != before && after > 0 {
+                notes.push(format!(
+                    "updated {} {}",
+                    constraint.kind_name(),
+                    constraint.id()
+                ));
+            }
+        }
         config.constraints.retain(|c| {
+            let emptied = match c {
+                Constraint::ColocationSet(c) => c.sets.is_empty(),
+                Constraint::OrderSet(o) => o.sets.is_empty(),
+                Constraint::Location(_) | Constraint::Colocation(_) | Constraint::Order(_) => false,
+            };
+            if emptied {
+                notes.push(format!(
+                    "removed {} {} (all its resources were deleted)",
+                    c.kind_name(),
+                    c.id()
+                ));
+                return false;
+            }
             let dangling = c
                 .resource_refs()
                 .iter()
@@ -489,6 +531,8 @@ fn rename(
             Constraint::Location(l) => l.id = to.to_string(),
             Constraint::Colocation(c) => c.id = to.to_string(),
             Constraint::Order(o) => o.id = to.to_string(),
+            Constraint::ColocationSet(c) => c.id = to.to_string(),
+            Constraint::OrderSet(o) => o.id = to.to_string(),
         }
         return Ok(());
     }
@@ -520,6 +564,16 @@ fn rename(
                 fix(&mut o.first);
                 fix(&mut o.then);
             }
+            Constraint::ColocationSet(c) => c
+                .sets
+                .iter_mut()
+                .flat_map(|set| set.resources.iter_mut())
+                .for_each(&mut fix),
+            Constraint::OrderSet(o) => o
+                .sets
+                .iter_mut()
+                .flat_map(|set| set.resources.iter_mut())
+                .for_each(&mut fix),
         }
         if touched {
             notes.push(format!(
@@ -673,6 +727,21 @@ mod tests {
             .ops
             .push(record("stop", 5, 0));
         assert!(!is_running(&cib, "vip"));
+    }
+
+    #[test]
+    fn deleting_a_resource_takes_it_out_of_resource_sets() {
+        let mut cib = cib("primitive a Dummy\nprimitive b Dummy\nprimitive c Dummy\n\
+             order o Mandatory: a ( b c )\ncolocation only inf: _rsc_set_ c\n");
+        apply_text(&mut cib, "delete b", Mode::Create).unwrap();
+        let Some(Constraint::OrderSet(o)) = cib.configuration.find_constraint("o") else {
+            panic!("order o is gone");
+        };
+        let members: Vec<&[String]> = o.sets.iter().map(|s| s.resources.as_slice()).collect();
+        assert_eq!(members, [&["a".to_string()][..], &["c".to_string()][..]]);
+        apply_text(&mut cib, "delete c", Mode::Create).unwrap();
+        assert!(cib.configuration.find_constraint("only").is_none());
+        assert!(cib.configuration.find_constraint("o").is_some());
     }
 
     #[test]

@@ -15,8 +15,8 @@
 use std::fmt::Write as _;
 
 use super::cib::{
-    BooleanOp, Colocation, Configuration, Constraint, DATE_ATTRIBUTE, Location, Node, NvList,
-    Order, Primitive, Resource, Rule,
+    BooleanOp, Colocation, ColocationSet, Configuration, Constraint, DATE_ATTRIBUTE, Location,
+    Node, NvList, Order, OrderSet, Primitive, Resource, ResourceSet, Rule,
 };
 use super::score::Score;
 
@@ -156,6 +156,8 @@ impl Object<'_> {
             Object::Constraint(Constraint::Location(l)) => write_location(out, l),
             Object::Constraint(Constraint::Colocation(c)) => write_colocation(out, c),
             Object::Constraint(Constraint::Order(o)) => write_order(out, o),
+            Object::Constraint(Constraint::ColocationSet(c)) => write_colocation_set(out, c),
+            Object::Constraint(Constraint::OrderSet(o)) => write_order_set(out, o),
             Object::Options { keyword, set, list } => {
                 out.head(format_args!("{keyword} {set}:"));
                 for (name, value) in list.iter() {
@@ -385,6 +387,81 @@ fn write_order(out: &mut Writer, o: &Order) {
     out.head(head);
 }
 
+fn write_colocation_set(out: &mut Writer, c: &ColocationSet) {
+    out.head(format!(
+        "colocation {} {}: {}",
+        c.id,
+        score_text(c.score),
+        set_words(&c.sets, |set| &set.role).join(" ")
+    ));
+}
+
+fn write_order_set(out: &mut Writer, o: &OrderSet) {
+    let strength = match o.score {
+        Some(score) => score_text(score),
+        None => o.kind.to_string(),
+    };
+    let mut head = format!(
+        "order {} {strength}: {}",
+        o.id,
+        set_words(&o.sets, |set| &set.action).join(" ")
+    );
+    if let Some(symmetrical) = o.symmetrical {
+        let _ = write!(head, " symmetrical={symmetrical}");
+    }
+    out.head(head);
+}
+
+/// Resource sets in crmsh's notation: bare members for a set with the defaults, `( … )` for
+/// `sequential=false`, `[ … ]` for `require-all=false` (and `sequential=false`); attributes
+/// the brackets do not imply are written inside them. A bare set after a bare set is written
+/// `( … sequential=true )` so that the two do not merge, and a lone bare set of at most two
+/// members gets crmsh's `_rsc_set_` marker so that it does not read as the two-resource form.
+/// `qualifier` picks the members' suffix (role or action).
+pub fn set_words(
+    sets: &[ResourceSet],
+    qualifier: impl Fn(&ResourceSet) -> &Option<String>,
+) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut previous_bare = false;
+    for set in sets {
+        let members = set
+            .resources
+            .iter()
+            .map(|member| with_suffix(member, qualifier(set)));
+        let ordering = set
+            .ordering
+            .as_ref()
+            .map(|o| format!("ordering={}", quote(o)));
+        let (open, close, attrs) = if set.require_all == Some(false) {
+            let sequential = (set.sequential != Some(false)).then(|| "sequential=true".to_string());
+            ("[", "]", [sequential, ordering])
+        } else if set.sequential == Some(false) {
+            let require_all = (set.require_all == Some(true)).then(|| "require-all=true".into());
+            ("(", ")", [require_all, ordering])
+        } else if previous_bare || ordering.is_some() {
+            ("(", ")", [Some("sequential=true".to_string()), ordering])
+        } else {
+            words.extend(members);
+            previous_bare = true;
+            continue;
+        };
+        previous_bare = false;
+        words.push(open.to_string());
+        words.extend(members);
+        words.extend(attrs.into_iter().flatten());
+        words.push(close.to_string());
+    }
+    let lone_pair = words.len() <= 2 && !words.iter().any(|w| w == "(" || w == "[");
+    if lone_pair {
+        words.insert(0, RSC_SET_MARKER.to_string());
+    }
+    words
+}
+
+/// crmsh's marker for a constraint whose one set of at most two members must stay a set.
+pub const RSC_SET_MARKER: &str = "_rsc_set_";
+
 /// A value as crm text, quoted as crmsh does: bare when it holds only word characters, `.`
 /// and `-`; else in double quotes with `"` escaped. A `\` is escaped only where the lexer
 /// would otherwise read it as an escape (before `"` or `\`, or last), so crmsh's output for
@@ -511,6 +588,7 @@ mod tests {
         Cib, Clone, Colocation, Expression, Group, Node, Op, Order, OrderKind, Primitive, Rule,
     };
     use crate::crm::edit::{Mode, apply_text};
+    use crate::crm::xml::{parse_cib, to_xml};
     use crate::rng::Rng;
 
     fn parse_back(text: &str) -> Configuration {
@@ -639,7 +717,7 @@ mod tests {
             for i in 0..rng.below(6) {
                 let a = ids[rng.below(ids.len() as u64) as usize].clone();
                 let b = ids[rng.below(ids.len() as u64) as usize].clone();
-                let constraint = match rng.below(4) {
+                let constraint = match rng.below(6) {
                     0 => Constraint::Location(Location {
                         id: format!("loc{i}"),
                         rsc: a,
@@ -727,6 +805,24 @@ mod tests {
                         rsc_role: rng.chance(30).then(|| "Promoted".to_string()),
                         with_rsc_role: rng.chance(30).then(|| "Started".to_string()),
                     }),
+                    4 => Constraint::ColocationSet(ColocationSet {
+                        id: format!("cset{i}"),
+                        score: score(rng),
+                        sets: random_sets(rng, &ids, "Promoted"),
+                    }),
+                    5 => {
+                        let legacy = rng.chance(20).then(|| score(rng));
+                        Constraint::OrderSet(OrderSet {
+                            id: format!("oset{i}"),
+                            kind: match legacy {
+                                Some(score) => order_kind_for(score),
+                                None => OrderKind::Mandatory,
+                            },
+                            symmetrical: [None, Some(true), Some(false)][rng.below(3) as usize],
+                            score: legacy,
+                            sets: random_sets(rng, &ids, "stop"),
+                        })
+                    }
                     _ => {
                         // The legacy score form implies its kind.
                         let legacy = rng.chance(20).then(|| score(rng));
@@ -757,6 +853,134 @@ mod tests {
         config.rsc_defaults = nvlist(rng, "rd");
         config.op_defaults = nvlist(rng, "od");
         config
+    }
+
+    /// Resource sets as the crm language can write them: `sequential` and `require-all`
+    /// unset or false (a written `true` is the default), generated set ids.
+    fn random_sets(rng: &mut Rng, ids: &[String], qualifier: &str) -> Vec<ResourceSet> {
+        (0..1 + rng.below(3))
+            .map(|_| {
+                let qualifier = rng.chance(30).then(|| qualifier.to_string());
+                ResourceSet {
+                    id: None,
+                    resources: (0..1 + rng.below(3))
+                        .map(|_| ids[rng.below(ids.len() as u64) as usize].clone())
+                        .collect(),
+                    sequential: rng.chance(40).then_some(false),
+                    require_all: rng.chance(30).then_some(false),
+                    role: qualifier.clone().filter(|q| q == "Promoted"),
+                    action: qualifier.filter(|q| q == "stop"),
+                    ordering: rng.chance(10).then(|| "listed".to_string()),
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn resource_sets_read_and_show_in_crmsh_notation() {
+        let resources =
+            "primitive a Dummy\nprimitive b Dummy\nprimitive c Dummy\nprimitive d Dummy\n";
+        for (line, shown) in [
+            ("order o1 Mandatory: a ( b c ) d", None),
+            ("colocation c1 inf: a b ( c d )", None),
+            ("colocation c2 inf: a b c", None),
+            (
+                "order o2 Optional: a:start [ b c ] d:start symmetrical=false",
+                None,
+            ),
+            ("order o3 Mandatory: [ b c sequential=true ] d", None),
+            ("colocation c3 -inf: _rsc_set_ a b", None),
+            ("colocation c4 inf: a b ( c d sequential=true )", None),
+            (
+                "order o4 Mandatory: (a b) d",
+                Some("order o4 Mandatory: ( a b ) d"),
+            ),
+            (
+                "colocation c5 inf: a:Promoted b:Promoted c",
+                Some("colocation c5 inf: a:Promoted b:Promoted ( c sequential=true )"),
+            ),
+        ] {
+            let config = parse_back(&format!("{resources}{line}\n"));
+            let text = show(&config);
+            let expected = shown.unwrap_or(line);
+            assert!(text.contains(&format!("{expected}\n")), "{line}:\n{text}");
+            assert_eq!(parse_back(&text), config, "{text}");
+        }
+        let config = parse_back(&format!("{resources}order o1 Mandatory: a ( b c ) d\n"));
+        let Constraint::OrderSet(o) = &config.constraints[0] else {
+            panic!("not a set: {:?}", config.constraints[0]);
+        };
+        let members: Vec<&[String]> = o.sets.iter().map(|s| s.resources.as_slice()).collect();
+        assert_eq!(
+            members,
+            [
+                &["a".to_string()][..],
+                &["b".into(), "c".into()],
+                &["d".into()]
+            ]
+        );
+        assert_eq!(o.sets[1].sequential, Some(false));
+        assert_eq!((o.sets[0].sequential, o.sets[0].require_all), (None, None));
+        // Three resources make one set, each member placed with the one before it.
+        let config = parse_back(&format!("{resources}colocation cc inf: a b c\n"));
+        let Constraint::ColocationSet(c) = &config.constraints[0] else {
+            panic!("not a set: {:?}", config.constraints[0]);
+        };
+        assert_eq!(c.sets.len(), 1);
+        assert_eq!(c.sets[0].resources, ["a", "b", "c"]);
+        // `[ … ]`: neither sequential nor requiring all.
+        let config = parse_back(&format!("{resources}order o inf: a [ b c ] d\n"));
+        let Constraint::OrderSet(o) = &config.constraints[0] else {
+            panic!("not a set");
+        };
+        assert_eq!(
+            (o.sets[1].sequential, o.sets[1].require_all),
+            (Some(false), Some(false))
+        );
+    }
+
+    #[test]
+    fn resource_set_ids_and_attributes_survive_xml_and_text() {
+        let xml = r#"<cib><configuration><crm_config/><nodes/><resources>
+            <primitive id="a" class="ocf" provider="heartbeat" type="Dummy"/>
+            <primitive id="b" class="ocf" provider="heartbeat" type="Dummy"/>
+            <primitive id="c" class="ocf" provider="heartbeat" type="Dummy"/>
+            </resources><constraints>
+            <rsc_order id="o" kind="Mandatory" symmetrical="false">
+              <resource_set id="first-set" sequential="true" action="promote">
+                <resource_ref id="a"/><resource_ref id="b"/></resource_set>
+              <resource_set id="o-1" require-all="false"><resource_ref id="c"/></resource_set>
+            </rsc_order>
+            <rsc_colocation id="coloc" score="-INFINITY">
+              <resource_set id="coloc-0" role="Started" ordering="listed">
+                <resource_ref id="a"/><resource_ref id="b"/><resource_ref id="c"/></resource_set>
+            </rsc_colocation>
+            </constraints></configuration><status/></cib>"#;
+        let cib = parse_cib(xml).unwrap();
+        let Constraint::OrderSet(o) = &cib.configuration.constraints[0] else {
+            panic!("not a set");
+        };
+        assert_eq!(o.sets[0].id.as_deref(), Some("first-set"));
+        assert_eq!(o.sets[0].sequential, Some(true));
+        assert_eq!(o.sets[0].action.as_deref(), Some("promote"));
+        // A generated id is not stored, so that the text form gives it back.
+        assert_eq!(o.sets[1].id, None);
+        assert_eq!(o.sets[1].require_all, Some(false));
+        assert_eq!(parse_cib(&to_xml(&cib)).unwrap(), cib);
+        let text = show(&cib.configuration);
+        assert!(
+            text.contains(
+                "order o Mandatory: a:promote b:promote [ c sequential=true ] symmetrical=false\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("colocation coloc -inf: ( a:Started b:Started c:Started sequential=true ordering=listed )\n"),
+            "{text}"
+        );
+        // The text form is stable: what it reads back shows the same.
+        let back = parse_back(&text);
+        assert_eq!(show(&back), text);
     }
 
     #[test]

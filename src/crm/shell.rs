@@ -10,9 +10,10 @@
 use std::fmt;
 
 use super::cib::{
-    BooleanOp, Colocation, Expression, Location, Node, NvList, Op, Order, OrderKind, Primitive,
-    Rule,
+    BooleanOp, Colocation, ColocationSet, Expression, Location, Node, NvList, Op, Order, OrderKind,
+    OrderSet, Primitive, ResourceSet, Rule,
 };
+use super::render::RSC_SET_MARKER;
 use super::score::Score;
 
 /// A place in the input: 1-based line and column (in characters).
@@ -453,6 +454,10 @@ pub enum Change {
     Colocation(Colocation),
     /// `order …`.
     Order(Order),
+    /// `colocation …` with resource sets.
+    ColocationSet(ColocationSet),
+    /// `order …` with resource sets.
+    OrderSet(OrderSet),
     /// `property NAME=VALUE…`.
     Property(NvList),
     /// `rsc_defaults NAME=VALUE…`.
@@ -491,6 +496,8 @@ impl Change {
             Change::Location(l) => Some(&l.id),
             Change::Colocation(c) => Some(&c.id),
             Change::Order(o) => Some(&o.id),
+            Change::ColocationSet(c) => Some(&c.id),
+            Change::OrderSet(o) => Some(&o.id),
             _ => None,
         }
     }
@@ -922,8 +929,8 @@ fn parse_configure(first: &Token, words: &mut Words<'_>) -> Result<ConfigureComm
         "group" => C::Change(Change::Group(parse_group(words)?)),
         "clone" => C::Change(Change::Clone(parse_clone(words)?)),
         "location" => C::Change(Change::Location(parse_location(words)?)),
-        "colocation" | "collocation" => C::Change(Change::Colocation(parse_colocation(words)?)),
-        "order" => C::Change(Change::Order(parse_order(words)?)),
+        "colocation" | "collocation" => C::Change(parse_colocation(words)?),
+        "order" => C::Change(parse_order(words)?),
         "property" => C::Change(Change::Property(parse_option_set(words, "property")?)),
         "rsc_defaults" => C::Change(Change::RscDefaults(parse_option_set(
             words,
@@ -1511,7 +1518,205 @@ fn expect_ref(words: &mut Words<'_>, what: &str) -> Result<(String, Option<Strin
     Ok((id, suffix))
 }
 
-fn parse_colocation(words: &mut Words<'_>) -> Result<Colocation, ParseError> {
+/// Whether the rest of a colocation or order names exactly two resources without sets
+/// (attribute words `name=value` aside): the two-resource form.
+fn is_simple_pair(words: &Words<'_>) -> bool {
+    let rest = &words.tokens[words.next..];
+    let plain = rest.iter().filter(|t| !t.text.contains('=')).count();
+    plain == 2
+        && rest.iter().take(2).all(|t| {
+            !t.text.contains('=')
+                && t.text != RSC_SET_MARKER
+                && !t.text.starts_with(['(', '['])
+                && !t.text.ends_with([')', ']'])
+        })
+}
+
+/// crmsh's resource sets: bare members form a set with the defaults, `( … )` a set with
+/// `sequential=false`, `[ … ]` one with `sequential=false require-all=false`; attributes
+/// `sequential=`, `require-all=` (and the deprecated `ordering=`) inside a set override those;
+/// a member's `:role` (colocation) or `:action` (order) applies to its set, and a change of it
+/// starts a new set. As in crmsh, a `true` is the default and is not stored.
+fn parse_resource_sets(tokens: &[Token], is_order: bool) -> Result<Vec<ResourceSet>, ParseError> {
+    struct Open {
+        close: char,
+        pos: Pos,
+    }
+    let empty_set = |sequential, require_all| ResourceSet {
+        id: None,
+        resources: Vec::new(),
+        sequential,
+        require_all,
+        role: None,
+        action: None,
+        ordering: None,
+    };
+    let mut sets = Vec::new();
+    let mut open: Option<Open> = None;
+    let mut current = empty_set(None, None);
+    let flush = |current: &mut ResourceSet, sets: &mut Vec<ResourceSet>| {
+        if !current.resources.is_empty() {
+            let next = ResourceSet {
+                resources: Vec::new(),
+                role: None,
+                action: None,
+                ordering: None,
+                ..current.clone()
+            };
+            sets.push(std::mem::replace(current, next));
+        }
+    };
+    // `(a` and `b)` are read as `( a` and `b )`, as crmsh does.
+    let mut words = Vec::new();
+    for token in tokens {
+        let text = token.text.as_str();
+        let (head, rest) = match text.chars().next() {
+            Some(c @ ('(' | '[')) if text.len() > 1 => (Some(c), &text[1..]),
+            _ => (None, text),
+        };
+        let (body, tail) = match rest.chars().last() {
+            Some(c @ (')' | ']')) if rest.len() > 1 => (&rest[..rest.len() - 1], Some(c)),
+            _ => (rest, None),
+        };
+        if let Some(c) = head {
+            words.push((c.to_string(), token.pos));
+        }
+        words.push((body.to_string(), token.pos));
+        if let Some(c) = tail {
+            words.push((c.to_string(), token.pos));
+        }
+    }
+    for (text, pos) in &words {
+        let pos = *pos;
+        match text.as_str() {
+            marker if marker == RSC_SET_MARKER => {}
+            "(" | "[" => {
+                if open.is_some() {
+                    return Err(ParseError::new(
+                        pos,
+                        "resource sets cannot be nested".to_string(),
+                    ));
+                }
+                flush(&mut current, &mut sets);
+                let any = text == "[";
+                current = empty_set(Some(false), any.then_some(false));
+                open = Some(Open {
+                    close: if any { ']' } else { ')' },
+                    pos,
+                });
+            }
+            ")" | "]" => {
+                let Some(opened) = open.take() else {
+                    return Err(ParseError::new(pos, format!("unmatched \"{text}\"")));
+                };
+                if !text.starts_with(opened.close) {
+                    return Err(ParseError::new(
+                        pos,
+                        format!(
+                            "expected \"{}\" to close the set, found \"{text}\"",
+                            opened.close
+                        ),
+                    ));
+                }
+                if current.resources.is_empty() {
+                    return Err(ParseError::new(pos, "empty resource set".to_string()));
+                }
+                flush(&mut current, &mut sets);
+                current = empty_set(None, None);
+            }
+            attr if attr.contains('=') => {
+                let (name, value) = attr.split_once('=').unwrap_or((attr, ""));
+                let flag = || {
+                    parse_bool(value).ok_or_else(|| {
+                        ParseError::new(
+                            pos,
+                            format!("invalid {name} value \"{value}\" (expected true or false)"),
+                        )
+                    })
+                };
+                match name {
+                    "sequential" => current.sequential = (!flag()?).then_some(false),
+                    "require-all" => current.require_all = (!flag()?).then_some(false),
+                    "ordering" => current.ordering = Some(value.to_string()),
+                    _ => {
+                        return Err(ParseError::new(
+                            pos,
+                            format!(
+                                "unknown resource set attribute \"{name}\" (expected sequential, \
+                                 require-all or ordering)"
+                            ),
+                        ));
+                    }
+                }
+            }
+            member => {
+                let (id, suffix) = split_role(member);
+                check_id(&Token {
+                    text: id.clone(),
+                    pos,
+                })?;
+                if let Some(suffix) = &suffix {
+                    check_set_suffix(suffix, is_order, pos)?;
+                }
+                let own = if is_order {
+                    &current.action
+                } else {
+                    &current.role
+                };
+                if !current.resources.is_empty() && *own != suffix {
+                    flush(&mut current, &mut sets);
+                }
+                if is_order {
+                    current.action = suffix;
+                } else {
+                    current.role = suffix;
+                }
+                current.resources.push(id);
+            }
+        }
+    }
+    if let Some(opened) = open {
+        return Err(ParseError::new(
+            opened.pos,
+            format!("resource set not closed (expected \"{}\")", opened.close),
+        ));
+    }
+    flush(&mut current, &mut sets);
+    if sets.is_empty() {
+        let pos = tokens.last().map(|t| t.pos).unwrap_or_default();
+        return Err(ParseError::new(pos, "expected resources".to_string()));
+    }
+    Ok(sets)
+}
+
+fn check_set_suffix(suffix: &str, is_order: bool, pos: Pos) -> Result<(), ParseError> {
+    let known: &[&str] = if is_order {
+        &["start", "stop", "promote", "demote"]
+    } else {
+        &[
+            "Started",
+            "Stopped",
+            "Promoted",
+            "Unpromoted",
+            "Master",
+            "Slave",
+        ]
+    };
+    if known.contains(&suffix) {
+        return Ok(());
+    }
+    let what = if is_order { "action" } else { "role" };
+    Err(ParseError::new(
+        pos,
+        format!(
+            "unknown {what} \"{suffix}\" (expected {})",
+            known.join(", ")
+        ),
+    )
+    .suggest(suffix, known))
+}
+
+fn parse_colocation(words: &mut Words<'_>) -> Result<Change, ParseError> {
     let id = words.expect_id("a constraint id")?;
     let (token, score_text) = take_colon_word(words, "a score (e.g. inf:)")?;
     let score = parse_score(&score_text).ok_or_else(|| {
@@ -1521,15 +1726,25 @@ fn parse_colocation(words: &mut Words<'_>) -> Result<Colocation, ParseError> {
         )
         .suggest(&score_text, &["inf", "-inf"])
     })?;
+    if !is_simple_pair(words) {
+        let sets = parse_resource_sets(&words.tokens[words.next..], false)?;
+        words.next = words.tokens.len();
+        return Ok(Change::ColocationSet(ColocationSet { id, score, sets }));
+    }
+    Ok(Change::Colocation(parse_colocation_pair(id, score, words)?))
+}
+
+fn parse_colocation_pair(
+    id: String,
+    score: Score,
+    words: &mut Words<'_>,
+) -> Result<Colocation, ParseError> {
     let (rsc, rsc_role) = expect_ref(words, "a resource id")?;
     let (with_rsc, with_rsc_role) = expect_ref(words, "the resource to colocate with")?;
     if let Some(extra) = words.peek() {
         return Err(ParseError::new(
             extra.pos,
-            format!(
-                "unexpected \"{}\": colocation takes two resources (resource sets are not supported)",
-                extra.text
-            ),
+            format!("unexpected \"{}\" in colocation", extra.text),
         ));
     }
     Ok(Colocation {
@@ -1542,7 +1757,7 @@ fn parse_colocation(words: &mut Words<'_>) -> Result<Colocation, ParseError> {
     })
 }
 
-fn parse_order(words: &mut Words<'_>) -> Result<Order, ParseError> {
+fn parse_order(words: &mut Words<'_>) -> Result<Change, ParseError> {
     let id = words.expect_id("a constraint id")?;
     let mut kind = OrderKind::Mandatory;
     let mut score = None;
@@ -1574,6 +1789,30 @@ fn parse_order(words: &mut Words<'_>) -> Result<Order, ParseError> {
                 }
             },
         }
+    }
+    if !is_simple_pair(words) {
+        let mut rest = &words.tokens[words.next..];
+        let mut symmetrical = None;
+        if let Some(last) = rest.last()
+            && let Some(value) = last.text.strip_prefix("symmetrical=")
+        {
+            symmetrical = Some(parse_bool(value).ok_or_else(|| {
+                ParseError::new(
+                    last.pos,
+                    format!("invalid symmetrical value \"{value}\" (expected true or false)"),
+                )
+            })?);
+            rest = &rest[..rest.len() - 1];
+        }
+        let sets = parse_resource_sets(rest, true)?;
+        words.next = words.tokens.len();
+        return Ok(Change::OrderSet(OrderSet {
+            id,
+            kind,
+            symmetrical,
+            score,
+            sets,
+        }));
     }
     let (first, first_action) = expect_ref(words, "the first resource")?;
     let (then, then_action) = expect_ref(words, "the resource that follows")?;
@@ -1621,14 +1860,14 @@ fn parse_order(words: &mut Words<'_>) -> Result<Order, ParseError> {
                 return Err(ParseError::new(
                     token.pos,
                     format!(
-                        "unexpected \"{}\" in order (expected symmetrical=true|false or require-all=true|false; resource sets are not supported)",
+                        "unexpected \"{}\" in order (expected symmetrical=true|false or require-all=true|false)",
                         token.text
                     ),
                 ));
             }
         }
     }
-    Ok(order)
+    Ok(Change::Order(order))
 }
 
 /// Reads a Pacemaker boolean: true/false, yes/no, on/off, 1/0 (any case).
@@ -1812,6 +2051,29 @@ mod tests {
         assert_eq!((o.kind, o.score), (OrderKind::Optional, Some(Score::ZERO)));
         let e = error(Level::Configure, "order o3 Mandatroy: a b");
         assert_eq!(e.suggestion.as_deref(), Some("Mandatory"));
+    }
+
+    #[test]
+    fn resource_set_errors_point_at_the_word() {
+        for (text, col, words) in [
+            ("order o Mandatory: a ( b ( c ) )", 26, "nested"),
+            ("order o Mandatory: a b ) c", 24, "unmatched"),
+            ("order o Mandatory: a ( b c", 22, "not closed"),
+            ("colocation c inf: a [ b c ) d", 27, "to close the set"),
+            ("colocation c inf: a ( ) b", 23, "empty resource set"),
+            (
+                "order o Mandatory: a ( b c sequentail=false )",
+                28,
+                "unknown resource set attribute",
+            ),
+            ("order o Mandatory: a b:strat c", 22, "unknown action"),
+        ] {
+            let e = error(Level::Configure, text);
+            assert!(e.message.contains(words), "{text}: {e:?}");
+            assert_eq!(e.pos.col, col, "{text}: {e:?}");
+        }
+        let e = error(Level::Configure, "colocation c inf: a b:Startd c");
+        assert_eq!(e.suggestion.as_deref(), Some("Started"));
     }
 
     #[test]

@@ -7,17 +7,18 @@
 //! (highest first, ties in document order), so the first set's value wins. Option aliases
 //! (`stonith-enabled` for `fencing-enabled` …) are kept as written; the scheduler reads both.
 //!
-//! What the model cannot hold (resource sets, nvset rules, fencing topology, alerts, ACLs) is
-//! skipped; [`parse_cib_with_notes`] says what was skipped and where.
+//! What the model cannot hold (nvset rules, fencing topology, alerts, ACLs; a resource set's own
+//! score or kind) is skipped; [`parse_cib_with_notes`] says what was skipped and where.
 
 use std::fmt;
 
 use quick_xml::events::{BytesStart, Event};
 
 use super::cib::{
-    BooleanOp, Cib, Clone, Colocation, Configuration, Constraint, DATE_ATTRIBUTE, Expression,
-    Group, Location, Node, NodeState, NvList, Op, OpRecord, Order, OrderKind, Primitive, Resource,
-    ResourceHistory, Rule, Status, default_expression_id, default_op_id, default_rule_id,
+    BooleanOp, Cib, Clone, Colocation, ColocationSet, Configuration, Constraint, DATE_ATTRIBUTE,
+    Expression, Group, Location, Node, NodeState, NvList, Op, OpRecord, Order, OrderKind, OrderSet,
+    Primitive, Resource, ResourceHistory, ResourceSet, Rule, Status, default_expression_id,
+    default_op_id, default_rule_id,
 };
 use super::score::Score;
 
@@ -393,17 +394,10 @@ impl CibReader {
     }
 
     fn constraint(&mut self, element: &Element) -> Result<Option<Constraint>, XmlError> {
-        if element.child("resource_set").is_some() {
-            self.note(
-                element,
-                format!(
-                    "<{}> with resource sets skipped (not supported)",
-                    element.name
-                ),
-            );
-            return Ok(None);
-        }
         let id = element.required("id")?.to_string();
+        if element.child("resource_set").is_some() {
+            return self.set_constraint(element, id);
+        }
         match element.name.as_str() {
             "rsc_location" => {
                 let Some(rsc) = element.attr("rsc") else {
@@ -438,20 +432,7 @@ impl CibReader {
                 })))
             }
             "rsc_order" => {
-                // Pacemaker ignores a score beside a kind; keeping only what applies lets the
-                // crm form (kind or score, not both) say everything the model holds.
-                let score = element
-                    .attr("score")
-                    .filter(|_| element.attr("kind").is_none())
-                    .and_then(Score::parse_lenient);
-                let kind = match element.attr("kind") {
-                    Some(k) if k.eq_ignore_ascii_case("optional") => OrderKind::Optional,
-                    Some(k) if k.eq_ignore_ascii_case("serialize") => OrderKind::Serialize,
-                    Some(k) if k.eq_ignore_ascii_case("mandatory") => OrderKind::Mandatory,
-                    Some(k) => return Err(element.error(format!("unknown order kind {k:?}"))),
-                    None if score == Some(Score::ZERO) => OrderKind::Optional,
-                    None => OrderKind::Mandatory,
-                };
+                let (kind, score) = order_kind(element)?;
                 Ok(Some(Constraint::Order(Order {
                     id,
                     kind,
@@ -466,6 +447,71 @@ impl CibReader {
             }
             other => {
                 self.note(element, format!("<{other}> skipped (not supported)"));
+                Ok(None)
+            }
+        }
+    }
+
+    /// A colocation or order made of `<resource_set>`s.
+    fn set_constraint(
+        &mut self,
+        element: &Element,
+        id: String,
+    ) -> Result<Option<Constraint>, XmlError> {
+        let is_order = element.name == "rsc_order";
+        let mut sets = Vec::new();
+        for (index, set) in element.children_named("resource_set").enumerate() {
+            let mut resources = Vec::new();
+            for member in set.children_named("resource_ref") {
+                resources.push(member.required("id")?.to_string());
+            }
+            let (wanted, other) = if is_order {
+                ("action", "role")
+            } else {
+                ("role", "action")
+            };
+            for name in [other, "score", "kind"] {
+                if set.attr(name).is_some() {
+                    self.note(set, format!("{name} of a resource set in {id} skipped"));
+                }
+            }
+            let qualifier = set.attr(wanted).map(str::to_string);
+            sets.push(ResourceSet {
+                id: set
+                    .attr("id")
+                    .filter(|s| *s != ResourceSet::default_id(&id, index))
+                    .map(str::to_string),
+                resources,
+                sequential: set.attr("sequential").and_then(parse_bool),
+                require_all: set.attr("require-all").and_then(parse_bool),
+                role: if is_order { None } else { qualifier.clone() },
+                action: if is_order { qualifier } else { None },
+                ordering: set.attr("ordering").map(str::to_string),
+            });
+        }
+        match element.name.as_str() {
+            "rsc_colocation" => {
+                let score = element.required("score")?;
+                Ok(Some(Constraint::ColocationSet(ColocationSet {
+                    score: Score::parse_lenient(score).ok_or_else(|| {
+                        element.error(format!("colocation score {score:?} is not a score"))
+                    })?,
+                    id,
+                    sets,
+                })))
+            }
+            "rsc_order" => {
+                let (kind, score) = order_kind(element)?;
+                Ok(Some(Constraint::OrderSet(OrderSet {
+                    id,
+                    kind,
+                    symmetrical: element.attr("symmetrical").and_then(parse_bool),
+                    score,
+                    sets,
+                })))
+            }
+            other => {
+                self.note(element, format!("<{other}> with resource sets skipped"));
                 Ok(None)
             }
         }
@@ -534,6 +580,7 @@ impl CibReader {
             if let Some(transient) = node.child("transient_attributes") {
                 state.transient_attributes =
                     nvsets(transient, "instance_attributes", &mut self.notes);
+                state.transient_utilization = nvsets(transient, "utilization", &mut self.notes);
             }
             let resources = node.child("lrm").and_then(|lrm| lrm.child("lrm_resources"));
             for resource in resources
@@ -631,6 +678,25 @@ fn nvsets(parent: &Element, set_name: &str, notes: &mut Vec<XmlNote>) -> NvList 
         }
     }
     out
+}
+
+/// An order constraint's kind, and its legacy score when that is what the input used.
+fn order_kind(element: &Element) -> Result<(OrderKind, Option<Score>), XmlError> {
+    // Pacemaker ignores a score beside a kind; keeping only what applies lets the crm form
+    // (kind or score, not both) say everything the model holds.
+    let score = element
+        .attr("score")
+        .filter(|_| element.attr("kind").is_none())
+        .and_then(Score::parse_lenient);
+    let kind = match element.attr("kind") {
+        Some(k) if k.eq_ignore_ascii_case("optional") => OrderKind::Optional,
+        Some(k) if k.eq_ignore_ascii_case("serialize") => OrderKind::Serialize,
+        Some(k) if k.eq_ignore_ascii_case("mandatory") => OrderKind::Mandatory,
+        Some(k) => return Err(element.error(format!("unknown order kind {k:?}"))),
+        None if score == Some(Score::ZERO) => OrderKind::Optional,
+        None => OrderKind::Mandatory,
+    };
+    Ok((kind, score))
 }
 
 /// Pacemaker's boolean spellings (`pcmk__parse_bool`): true/yes/y/on/1, false/no/n/off/0.
@@ -1012,6 +1078,51 @@ impl Writer {
                 }
                 self.empty("rsc_order", &attrs);
             }
+            Constraint::ColocationSet(c) => {
+                let attrs = vec![("id", c.id.clone()), ("score", c.score.to_string())];
+                self.open("rsc_colocation", &attrs);
+                self.resource_sets(&c.id, &c.sets);
+                self.close("rsc_colocation");
+            }
+            Constraint::OrderSet(o) => {
+                let mut attrs = vec![("id", o.id.clone())];
+                match o.score {
+                    Some(score) => attrs.push(("score", score.to_string())),
+                    None => attrs.push(("kind", o.kind.to_string())),
+                }
+                if let Some(symmetrical) = o.symmetrical {
+                    attrs.push(("symmetrical", symmetrical.to_string()));
+                }
+                self.open("rsc_order", &attrs);
+                self.resource_sets(&o.id, &o.sets);
+                self.close("rsc_order");
+            }
+        }
+    }
+
+    fn resource_sets(&mut self, constraint_id: &str, sets: &[ResourceSet]) {
+        for (index, set) in sets.iter().enumerate() {
+            let mut attrs = vec![("id", set.id_in(constraint_id, index))];
+            if let Some(sequential) = set.sequential {
+                attrs.push(("sequential", sequential.to_string()));
+            }
+            if let Some(require_all) = set.require_all {
+                attrs.push(("require-all", require_all.to_string()));
+            }
+            if let Some(role) = &set.role {
+                attrs.push(("role", role.clone()));
+            }
+            if let Some(action) = &set.action {
+                attrs.push(("action", action.clone()));
+            }
+            if let Some(ordering) = &set.ordering {
+                attrs.push(("ordering", ordering.clone()));
+            }
+            self.open("resource_set", &attrs);
+            for member in &set.resources {
+                self.empty("resource_ref", &[("id", member.clone())]);
+            }
+            self.close("resource_set");
         }
     }
 
@@ -1028,12 +1139,18 @@ impl Writer {
             }
         }
         self.open("node_state", &attrs);
-        if !node.transient_attributes.is_empty() {
+        if !node.transient_attributes.is_empty() || !node.transient_utilization.is_empty() {
             self.open("transient_attributes", &[("id", node.id.clone())]);
             self.nvset(
                 "instance_attributes",
                 &format!("status-{}", node.id),
                 &node.transient_attributes,
+                false,
+            );
+            self.nvset(
+                "utilization",
+                &format!("status-{}-utilization", node.id),
+                &node.transient_utilization,
                 false,
             );
             self.close("transient_attributes");
@@ -1220,6 +1337,21 @@ mod tests {
         let ops = &node.resources[0].ops;
         assert_eq!(ops[0].op_digest.as_deref(), Some("abc"));
         assert_eq!((ops[1].op_status, ops[1].rc_code), (0, 7));
+    }
+
+    #[test]
+    fn transient_utilization_is_read_and_written() {
+        let xml = r#"<cib><configuration><crm_config/><nodes/><resources/><constraints/>
+            </configuration><status><node_state id="1" uname="host2">
+            <transient_attributes id="1"><utilization id="u"><nvpair id="u-cpu" name="cpu" value="2"/>
+            </utilization></transient_attributes></node_state></status></cib>"#;
+        let cib = parse_cib(xml).unwrap();
+        assert_eq!(
+            cib.status.nodes[0].transient_utilization.get("cpu"),
+            Some("2")
+        );
+        assert!(cib.status.nodes[0].transient_attributes.is_empty());
+        assert_eq!(parse_cib(&to_xml(&cib)).unwrap(), cib);
     }
 
     #[test]

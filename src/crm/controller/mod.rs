@@ -771,6 +771,7 @@ impl Controller {
                 join: Some("member".into()),
                 expected: Some("member".into()),
                 transient_attributes: announce.attributes.clone(),
+                transient_utilization: NvList::new(),
                 resources: announce.history.clone(),
             });
         }

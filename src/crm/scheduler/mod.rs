@@ -18,6 +18,7 @@ mod assign;
 mod changes;
 mod clone;
 mod render;
+mod sets;
 mod task;
 mod unpack;
 mod utilization;

@@ -9,6 +9,7 @@ use super::super::cib::{self, Cib, NvList, OpRecord, Resource as CibResource};
 use super::super::score::{INFINITY, Score};
 use super::super::xml::parse_bool;
 use super::EpochSeconds;
+use super::sets;
 use super::task::Task;
 
 /// What the cluster does without quorum.
@@ -771,10 +772,23 @@ pub(super) fn unpack(cib: &Cib, now: EpochSeconds, record_terms: bool, sanitized
         {
             continue;
         }
-        node_capacities.push(super::utilization::intern(
-            &mut util_names,
-            &node.utilization,
-        ));
+        // Capacities set in the status add to the configured ones, which win.
+        let transient = cib
+            .status
+            .node(&node.uname)
+            .map(|state| &state.transient_utilization)
+            .filter(|list| !list.is_empty());
+        let capacity = match transient {
+            Some(transient) => {
+                let mut merged = node.utilization.clone();
+                for (name, value) in transient.iter() {
+                    merged.set_if_absent(name, value);
+                }
+                std::borrow::Cow::Owned(merged)
+            }
+            None => std::borrow::Cow::Borrowed(&node.utilization),
+        };
+        node_capacities.push(super::utilization::intern(&mut util_names, &capacity));
         nodes.push(NodeInfo {
             id: node.id.clone(),
             name: node.uname.clone(),
@@ -1282,8 +1296,93 @@ fn add_orphan_instance(sched: &mut Sched, cib: &Cib, clone: usize, base: &str) -
 fn unpack_constraints(sched: &mut Sched, cib: &Cib) {
     use super::super::cib::Constraint;
     use super::actions::flags;
+    // `one-or-more:<set id>` pseudo-actions by name, shared like Pacemaker's.
+    let mut one_or_more: HashMap<String, usize> = HashMap::new();
     for constraint in &cib.configuration.constraints {
         match constraint {
+            Constraint::ColocationSet(col) => {
+                let expanded = sets::expand_colocation(col);
+                let resolved: Option<Vec<(usize, usize, Score)>> = expanded
+                    .iter()
+                    .map(|c| {
+                        Some((
+                            constraint_rsc(sched, c.dependent)?,
+                            constraint_rsc(sched, c.primary)?,
+                            c.score,
+                        ))
+                    })
+                    .collect();
+                let Some(resolved) = resolved else {
+                    sched.note(format!(
+                        "colocation {}: unknown resource (constraint ignored)",
+                        col.id
+                    ));
+                    continue;
+                };
+                if col.sets.iter().any(|s| s.role.is_some()) {
+                    sched.note(format!("colocation {}: roles are not supported", col.id));
+                }
+                for (dependent, primary, score) in resolved {
+                    new_colocation(sched, &col.id, dependent, primary, score, true, true);
+                }
+            }
+            Constraint::OrderSet(order) => {
+                let expanded = match sets::expand_order(order) {
+                    Ok(expanded) => expanded,
+                    Err(sets::UnknownAction(action)) => {
+                        sched.note(format!(
+                            "order {}: unknown action {action} (expected start, stop, promote \
+                             or demote; constraint ignored)",
+                            order.id
+                        ));
+                        continue;
+                    }
+                };
+                let known = order
+                    .sets
+                    .iter()
+                    .flat_map(|s| &s.resources)
+                    .all(|r| constraint_rsc(sched, r).is_some());
+                if !known {
+                    sched.note(format!(
+                        "order {}: unknown resource (constraint ignored)",
+                        order.id
+                    ));
+                    continue;
+                }
+                for edge in expanded {
+                    let mut end = |end: &sets::SetEnd<'_>| match end {
+                        sets::SetEnd::Member(rsc, task) => {
+                            (constraint_rsc(sched, rsc), *task, None)
+                        }
+                        sets::SetEnd::OneOrMore(name) => {
+                            let action = *one_or_more.entry(name.clone()).or_insert_with(|| {
+                                sched.actions.push(Action {
+                                    task: Task::OneOrMore,
+                                    optional: true,
+                                    pseudo: true,
+                                    note: Some(name.clone()),
+                                    min_runnable_before: 1,
+                                    ..Action::EMPTY
+                                });
+                                sched.actions.len() - 1
+                            });
+                            (None, Task::OneOrMore, Some(action))
+                        }
+                    };
+                    let (rsc1, task1, action1) = end(&edge.first);
+                    let (rsc2, task2, action2) = end(&edge.then);
+                    sched.orderings.push(OrderSpec {
+                        rsc1,
+                        task1,
+                        action1,
+                        rsc2,
+                        task2,
+                        action2,
+                        flags: edge.flags,
+                    });
+                }
+            }
             Constraint::Location(loc) => {
                 let Some(rsc) = constraint_rsc(sched, &loc.rsc) else {
                     sched.note(format!(
