@@ -975,6 +975,15 @@ impl Client {
 
     /// Reads the next line as JSON; `None` at end of stream.
     pub fn read_value(&mut self) -> Result<Option<Value>, Error> {
+        self.read_line_with(|line| serde_json::from_slice(line))
+    }
+
+    /// Reads the next non-blank line and hands it to `parse` without copying it (a client
+    /// that needs only a few fields parses them borrowed); `None` at end of stream.
+    pub fn read_line_with<T>(
+        &mut self,
+        mut parse: impl FnMut(&[u8]) -> serde_json::Result<T>,
+    ) -> Result<Option<T>, Error> {
         let mut chunk = [0u8; 16 * 1024];
         loop {
             match self.lines.next_line_ref() {
@@ -982,7 +991,7 @@ impl Client {
                     if line.iter().all(u8::is_ascii_whitespace) {
                         continue;
                     }
-                    return serde_json::from_slice(line)
+                    return parse(line)
                         .map(Some)
                         .map_err(|e| Error::Protocol(format!("invalid JSON: {e}")));
                 }

@@ -415,7 +415,8 @@ fn write_order_set(out: &mut Writer, o: &OrderSet) {
 /// Resource sets in crmsh's notation: bare members for a set with the defaults, `( … )` for
 /// `sequential=false`, `[ … ]` for `require-all=false` (and `sequential=false`); attributes
 /// the brackets do not imply are written inside them. A bare set after a bare set is written
-/// `( … sequential=true )` so that the two do not merge, and a lone bare set of at most two
+/// `( … sequential=true )` so that the two do not merge, as is a set with an id other than the
+/// generated one (`$id=ID`, hakit's addition), and a lone bare set of at most two
 /// members gets crmsh's `_rsc_set_` marker so that it does not read as the two-resource form.
 /// `qualifier` picks the members' suffix (role or action).
 pub fn set_words(
@@ -429,18 +430,21 @@ pub fn set_words(
             .resources
             .iter()
             .map(|member| with_suffix(member, qualifier(set)));
-        let ordering = set
-            .ordering
-            .as_ref()
-            .map(|o| format!("ordering={}", quote(o)));
-        let (open, close, attrs) = if set.require_all == Some(false) {
+        let mut extra = Vec::new();
+        if let Some(ordering) = &set.ordering {
+            extra.push(format!("ordering={}", quote(ordering)));
+        }
+        if let Some(id) = &set.id {
+            extra.push(format!("$id={}", quote(id)));
+        }
+        let (open, close, implied) = if set.require_all == Some(false) {
             let sequential = (set.sequential != Some(false)).then(|| "sequential=true".to_string());
-            ("[", "]", [sequential, ordering])
+            ("[", "]", sequential)
         } else if set.sequential == Some(false) {
             let require_all = (set.require_all == Some(true)).then(|| "require-all=true".into());
-            ("(", ")", [require_all, ordering])
-        } else if previous_bare || ordering.is_some() {
-            ("(", ")", [Some("sequential=true".to_string()), ordering])
+            ("(", ")", require_all)
+        } else if previous_bare || !extra.is_empty() {
+            ("(", ")", Some("sequential=true".to_string()))
         } else {
             words.extend(members);
             previous_bare = true;
@@ -449,7 +453,8 @@ pub fn set_words(
         previous_bare = false;
         words.push(open.to_string());
         words.extend(members);
-        words.extend(attrs.into_iter().flatten());
+        words.extend(implied);
+        words.extend(extra);
         words.push(close.to_string());
     }
     let lone_pair = words.len() <= 2 && !words.iter().any(|w| w == "(" || w == "[");
@@ -856,13 +861,13 @@ mod tests {
     }
 
     /// Resource sets as the crm language can write them: `sequential` and `require-all`
-    /// unset or false (a written `true` is the default), generated set ids.
+    /// unset or false (a written `true` is the default).
     fn random_sets(rng: &mut Rng, ids: &[String], qualifier: &str) -> Vec<ResourceSet> {
         (0..1 + rng.below(3))
             .map(|_| {
                 let qualifier = rng.chance(30).then(|| qualifier.to_string());
                 ResourceSet {
-                    id: None,
+                    id: rng.chance(20).then(|| format!("s{}", rng.below(1000))),
                     resources: (0..1 + rng.below(3))
                         .map(|_| ids[rng.below(ids.len() as u64) as usize].clone())
                         .collect(),
@@ -950,6 +955,7 @@ mod tests {
               <resource_set id="first-set" sequential="true" action="promote">
                 <resource_ref id="a"/><resource_ref id="b"/></resource_set>
               <resource_set id="o-1" require-all="false"><resource_ref id="c"/></resource_set>
+              <resource_set id="last" sequential="false"><resource_ref id="a"/></resource_set>
             </rsc_order>
             <rsc_colocation id="coloc" score="-INFINITY">
               <resource_set id="coloc-0" role="Started" ordering="listed">
@@ -970,7 +976,8 @@ mod tests {
         let text = show(&cib.configuration);
         assert!(
             text.contains(
-                "order o Mandatory: a:promote b:promote [ c sequential=true ] symmetrical=false\n"
+                "order o Mandatory: ( a:promote b:promote sequential=true $id=first-set ) \
+                 [ c sequential=true ] ( a $id=last ) symmetrical=false\n"
             ),
             "{text}"
         );
@@ -978,9 +985,14 @@ mod tests {
             text.contains("colocation coloc -inf: ( a:Started b:Started c:Started sequential=true ordering=listed )\n"),
             "{text}"
         );
-        // The text form is stable: what it reads back shows the same.
+        // The text form is stable: what it reads back shows the same, set ids included.
         let back = parse_back(&text);
         assert_eq!(show(&back), text);
+        let Constraint::OrderSet(o) = &back.constraints[1] else {
+            panic!("not a set: {:?}", back.constraints[1]);
+        };
+        assert_eq!(o.sets[0].id.as_deref(), Some("first-set"));
+        assert_eq!(o.sets[1].id, None);
     }
 
     #[test]

@@ -1537,7 +1537,11 @@ fn is_simple_pair(words: &Words<'_>) -> bool {
 /// `sequential=`, `require-all=` (and the deprecated `ordering=`) inside a set override those;
 /// a member's `:role` (colocation) or `:action` (order) applies to its set, and a change of it
 /// starts a new set. As in crmsh, a `true` is the default and is not stored.
-fn parse_resource_sets(tokens: &[Token], is_order: bool) -> Result<Vec<ResourceSet>, ParseError> {
+fn parse_resource_sets(
+    constraint_id: &str,
+    tokens: &[Token],
+    is_order: bool,
+) -> Result<Vec<ResourceSet>, ParseError> {
     struct Open {
         close: char,
         pos: Pos,
@@ -1557,6 +1561,7 @@ fn parse_resource_sets(tokens: &[Token], is_order: bool) -> Result<Vec<ResourceS
     let flush = |current: &mut ResourceSet, sets: &mut Vec<ResourceSet>| {
         if !current.resources.is_empty() {
             let next = ResourceSet {
+                id: None,
                 resources: Vec::new(),
                 role: None,
                 action: None,
@@ -1638,12 +1643,21 @@ fn parse_resource_sets(tokens: &[Token], is_order: bool) -> Result<Vec<ResourceS
                     "sequential" => current.sequential = (!flag()?).then_some(false),
                     "require-all" => current.require_all = (!flag()?).then_some(false),
                     "ordering" => current.ordering = Some(value.to_string()),
+                    "$id" => {
+                        check_id(&Token {
+                            text: value.to_string(),
+                            pos,
+                        })?;
+                        // The generated id is not stored, as when read from XML.
+                        let generated = ResourceSet::default_id(constraint_id, sets.len());
+                        current.id = (value != generated).then(|| value.to_string());
+                    }
                     _ => {
                         return Err(ParseError::new(
                             pos,
                             format!(
                                 "unknown resource set attribute \"{name}\" (expected sequential, \
-                                 require-all or ordering)"
+                                 require-all, ordering or $id)"
                             ),
                         ));
                     }
@@ -1727,7 +1741,7 @@ fn parse_colocation(words: &mut Words<'_>) -> Result<Change, ParseError> {
         .suggest(&score_text, &["inf", "-inf"])
     })?;
     if !is_simple_pair(words) {
-        let sets = parse_resource_sets(&words.tokens[words.next..], false)?;
+        let sets = parse_resource_sets(&id, &words.tokens[words.next..], false)?;
         words.next = words.tokens.len();
         return Ok(Change::ColocationSet(ColocationSet { id, score, sets }));
     }
@@ -1804,7 +1818,7 @@ fn parse_order(words: &mut Words<'_>) -> Result<Change, ParseError> {
             })?);
             rest = &rest[..rest.len() - 1];
         }
-        let sets = parse_resource_sets(rest, true)?;
+        let sets = parse_resource_sets(&id, rest, true)?;
         words.next = words.tokens.len();
         return Ok(Change::OrderSet(OrderSet {
             id,

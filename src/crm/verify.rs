@@ -7,7 +7,9 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use serde::Serialize;
 
-use super::cib::{Cib, Configuration, Constraint, Primitive, Resource, parse_duration_ms};
+use super::cib::{
+    Cib, Configuration, Constraint, Primitive, Resource, ResourceSet, parse_duration_ms,
+};
 use super::shell::{CLASSES, parse_bool};
 
 /// Maps keyed by ids. Verify runs on every commit and hashes every id a few times; ids come
@@ -582,6 +584,10 @@ fn check_loops(config: &Configuration, out: &mut Findings) {
             Constraint::Colocation(c) if c.rsc != c.with_rsc => {
                 colocations.push((c.rsc.as_str(), c.with_rsc.as_str(), c.id.as_str()))
             }
+            // Sets reach the same resources as their expansion: in turn within a sequential
+            // set, every member of one set to every member of the next.
+            Constraint::OrderSet(o) => set_edges(&o.sets, &o.id, false, &mut orders),
+            Constraint::ColocationSet(c) => set_edges(&c.sets, &c.id, true, &mut colocations),
             _ => {}
         }
     }
@@ -604,6 +610,46 @@ fn check_loops(config: &Configuration, out: &mut Findings) {
                 path.join(" with ")
             ),
         );
+    }
+}
+
+/// Edges `(from, to, constraint id)` of a set constraint: for orders `first` to `then`, for
+/// colocations (`placed_with`) dependent to primary, where a set's member follows the one
+/// before it and an earlier set follows the later one.
+fn set_edges<'a>(
+    sets: &'a [ResourceSet],
+    id: &'a str,
+    placed_with: bool,
+    edges: &mut Vec<(&'a str, &'a str, &'a str)>,
+) {
+    let mut push = |before: &'a str, after: &'a str| {
+        if before != after {
+            let (from, to) = if placed_with {
+                (after, before)
+            } else {
+                (before, after)
+            };
+            edges.push((from, to, id));
+        }
+    };
+    for (index, set) in sets.iter().enumerate() {
+        if set.sequential != Some(false) {
+            for pair in set.resources.windows(2) {
+                push(&pair[0], &pair[1]);
+            }
+        }
+        if index > 0 {
+            for earlier in &sets[index - 1].resources {
+                for later in &set.resources {
+                    if placed_with {
+                        // The earlier set is placed with the later one.
+                        push(later, earlier);
+                    } else {
+                        push(earlier, later);
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -718,6 +764,31 @@ mod tests {
         for id in ["o1", "o2", "o3"] {
             assert!(errors[0].contains(id), "{errors:?}");
         }
+    }
+
+    #[test]
+    fn loops_through_resource_sets_are_found() {
+        let ordered = cib("primitive a Dummy\nprimitive b Dummy\nprimitive c Dummy\n\
+             order o1 Mandatory: a ( b c )\norder o2 Mandatory: c a\n");
+        let errors = messages(&ordered, Severity::Error);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].contains("o1") && errors[0].contains("o2"),
+            "{errors:?}"
+        );
+        // `a b c` in one set: b with a, c with b; `c` then placed with `a` again is no loop,
+        // `a` placed with `c` is.
+        let quiet = cib("primitive a Dummy\nprimitive b Dummy\nprimitive c Dummy\n\
+             colocation s inf: a b c\ncolocation p inf: c a\n");
+        let warnings = messages(&quiet, Severity::Warning);
+        assert!(!warnings.iter().any(|w| w.contains("loop")), "{warnings:?}");
+        let looped = cib("primitive a Dummy\nprimitive b Dummy\nprimitive c Dummy\n\
+             colocation s inf: a b c\ncolocation p inf: a c\n");
+        let warnings = messages(&looped, Severity::Warning);
+        assert!(
+            warnings.iter().any(|w| w.contains("form a loop")),
+            "{warnings:?}"
+        );
     }
 
     #[test]

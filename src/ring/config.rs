@@ -17,6 +17,9 @@ pub const MAX_NODES: usize = 128;
 /// Bytes of a datagram that are not message data: IPv4 and UDP headers (28), our header
 /// (28), HMAC (32), GCM tag (16) and the ordered-message header of a resent message (86).
 pub const FRAME_OVERHEAD: usize = 190;
+/// Bytes of a datagram around its message body: IPv4 and UDP headers (28), our header (28),
+/// HMAC (32) and GCM tag (16).
+pub const DATAGRAM_FRAMING: usize = 104;
 /// Largest fragment: a maximal UDP datagram less the overhead.
 pub const MAX_FRAGMENT_BYTES: usize = super::wire::MAX_DATAGRAM + 28 - FRAME_OVERHEAD;
 
@@ -117,6 +120,11 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 impl RingConfig {
+    /// Largest encoded message body one datagram may carry: `netmtu` less the framing.
+    pub fn body_budget(&self) -> usize {
+        self.fragment_bytes + FRAME_OVERHEAD - DATAGRAM_FRAMING
+    }
+
     /// Defaults from corosync's totem section for the given nodes: token 1000 ms,
     /// consensus 1.2 × token, join 50 ms, udpu, encryption on.
     pub fn new(cluster_name: &str, local_id: NodeId, nodes: Vec<RingNode>) -> RingConfig {

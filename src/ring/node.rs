@@ -26,8 +26,8 @@ use super::group::{
 use super::quorum::{self, QuorumState};
 use super::timer::{Timer, Timers};
 use super::wire::{
-    Commit, CommitEntry, DropReason, Fragment, Join, MAX_DATAGRAM, Mcast, McastBody, Message,
-    RingId, Token,
+    Commit, CommitEntry, DropReason, Fragment, Join, MAX_DATAGRAM, MCASTS_OVERHEAD, Mcast,
+    McastBody, Message, RingId, Token,
 };
 use crate::rng::Rng;
 
@@ -638,6 +638,11 @@ impl Node {
             Message::Commit(commit) => self.on_commit(commit),
             Message::Token(token) => self.on_token(token),
             Message::Mcast(mcast) => self.on_mcast(mcast),
+            Message::Mcasts(mcasts) => {
+                for mcast in mcasts {
+                    self.on_mcast(mcast);
+                }
+            }
             Message::MergeDetect { ring } => self.on_merge_detect(header.sender, ring),
             Message::Leave { ring: _ } => self.on_leave(header.sender),
             Message::TokenWanted { ring } => self.on_token_wanted(header.sender, ring),
@@ -1393,6 +1398,10 @@ impl Node {
         let outstanding = token.seq.saturating_sub(token.aru);
         let allowed = u64::from(self.config.max_messages)
             .min(u64::from(self.config.window_size).saturating_sub(outstanding));
+        // New messages share datagrams as far as `netmtu` allows.
+        let budget = self.config.body_budget();
+        let mut pack: Vec<Mcast> = Vec::new();
+        let mut pack_bytes = MCASTS_OVERHEAD;
         let mut sent = 0;
         while sent < allowed {
             let body = if recovering {
@@ -1415,12 +1424,15 @@ impl Node {
                 origin: local,
                 body,
             };
-            let message = Message::Mcast(mcast);
-            self.broadcast_members(&members, &message);
-            if let Message::Mcast(mcast) = message {
-                self.accept_mcast(mcast);
+            let len = mcast.encoded_len();
+            if !pack.is_empty() && pack_bytes + len > budget {
+                self.send_new(&members, &mut pack);
+                pack_bytes = MCASTS_OVERHEAD;
             }
+            pack_bytes += len;
+            pack.push(mcast);
         }
+        self.send_new(&members, &mut pack);
         let Some(ring) = self.ring_state() else {
             return;
         };
@@ -1438,6 +1450,28 @@ impl Node {
         }
         if !recovering {
             self.deliver_ready();
+        }
+    }
+
+    /// Sends our new ordered messages of this token visit in one datagram (a lone one as
+    /// `Mcast`) and keeps them as sent.
+    fn send_new(&mut self, members: &[NodeId], pack: &mut Vec<Mcast>) {
+        let message = match pack.len() {
+            0 => return,
+            1 => Message::Mcast(pack.pop().expect("one message")),
+            _ => Message::Mcasts(std::mem::take(pack)),
+        };
+        self.broadcast_members(members, &message);
+        match message {
+            Message::Mcast(mcast) => {
+                self.accept_mcast(mcast);
+            }
+            Message::Mcasts(mcasts) => {
+                for mcast in mcasts {
+                    self.accept_mcast(mcast);
+                }
+            }
+            _ => {}
         }
     }
 
@@ -1461,6 +1495,7 @@ impl Node {
                 _,
                 Message::Join(_)
                 | Message::Mcast(_)
+                | Message::Mcasts(_)
                 | Message::MergeDetect { .. }
                 | Message::Leave { .. }
                 | Message::TokenWanted { .. },

@@ -275,6 +275,9 @@ pub enum Message {
     Token(Token),
     /// Ordered message.
     Mcast(Mcast),
+    /// Consecutive ordered messages of one token visit sharing a datagram (up to `netmtu`),
+    /// so small messages do not each pay for a datagram's seal, send and receive.
+    Mcasts(Vec<Mcast>),
     /// Representative's beacon to non-members, so partitions find each other.
     MergeDetect {
         /// Sender's ring.
@@ -300,6 +303,23 @@ const TAG_MCAST: u8 = 4;
 const TAG_MERGE: u8 = 5;
 const TAG_LEAVE: u8 = 6;
 const TAG_TOKEN_WANTED: u8 = 7;
+const TAG_MCASTS: u8 = 8;
+
+/// Encoded size of the `Mcasts` framing (tag and count) around its messages.
+pub const MCASTS_OVERHEAD: usize = 5;
+
+impl Mcast {
+    /// Exact encoded size of this message inside a `Message::Mcasts`; a lone
+    /// `Message::Mcast` is one byte (its tag) longer.
+    pub fn encoded_len(&self) -> usize {
+        // ring 20, seq 8, origin 4, body kind 1; fragment: id 8, index 4, count 4, length 4.
+        let fixed = 20 + 8 + 4 + 1 + 20;
+        match &self.body {
+            McastBody::App(f) => fixed + f.data.len(),
+            McastBody::Recovered { fragment, .. } => fixed + 32 + fragment.data.len(),
+        }
+    }
+}
 
 impl Message {
     /// Encodes the body (without header and MAC).
@@ -312,7 +332,10 @@ impl Message {
     /// About how many bytes `encode` produces (exact up to the fixed fields).
     pub fn size_hint(&self) -> usize {
         match self {
-            Message::Mcast(mcast) => fragment_len(&mcast.body) + 96,
+            Message::Mcast(mcast) => mcast.encoded_len() + 1,
+            Message::Mcasts(mcasts) => {
+                MCASTS_OVERHEAD + mcasts.iter().map(Mcast::encoded_len).sum::<usize>()
+            }
             Message::Join(_)
             | Message::Commit(_)
             | Message::Token(_)
@@ -365,26 +388,13 @@ impl Message {
             }
             Message::Mcast(mcast) => {
                 w.u8(TAG_MCAST);
-                w.ring(mcast.ring);
-                w.u64(mcast.seq);
-                w.u32(mcast.origin);
-                match &mcast.body {
-                    McastBody::App(fragment) => {
-                        w.u8(0);
-                        w.fragment(fragment);
-                    }
-                    McastBody::Recovered {
-                        old_ring,
-                        old_seq,
-                        old_origin,
-                        fragment,
-                    } => {
-                        w.u8(1);
-                        w.ring(*old_ring);
-                        w.u64(*old_seq);
-                        w.u32(*old_origin);
-                        w.fragment(fragment);
-                    }
+                w.mcast(mcast);
+            }
+            Message::Mcasts(mcasts) => {
+                w.u8(TAG_MCASTS);
+                w.u32(mcasts.len() as u32);
+                for mcast in mcasts {
+                    w.mcast(mcast);
                 }
             }
             Message::MergeDetect { ring } => {
@@ -413,7 +423,8 @@ impl Message {
     pub fn decode_owned(mut bytes: Vec<u8>) -> Result<Message, DropReason> {
         let (mut message, data) = {
             let mut r = Reader::new(&bytes);
-            r.defer_data = true;
+            // Only a lone message keeps the buffer; packed ones are copied out of it.
+            r.defer_data = bytes.first() == Some(&TAG_MCAST);
             let message = Message::read(&mut r)?;
             (message, r.deferred)
         };
@@ -488,26 +499,20 @@ impl Message {
                     recovery_end: r.u64()?,
                 })
             }
-            TAG_MCAST => {
-                let ring = r.ring()?;
-                let seq = r.u64()?;
-                let origin = r.u32()?;
-                let body = match r.u8()? {
-                    0 => McastBody::App(r.fragment()?),
-                    1 => McastBody::Recovered {
-                        old_ring: r.ring()?,
-                        old_seq: r.u64()?,
-                        old_origin: r.u32()?,
-                        fragment: r.fragment()?,
-                    },
-                    _ => return Err(DropReason::Malformed),
-                };
-                Message::Mcast(Mcast {
-                    ring,
-                    seq,
-                    origin,
-                    body,
-                })
+            TAG_MCAST => Message::Mcast(r.mcast()?),
+            TAG_MCASTS => {
+                let count = r.len()?;
+                if count < 2 {
+                    // One message travels as `Mcast`; an empty pack is never sent.
+                    return Err(DropReason::Malformed);
+                }
+                // Each packed message takes at least its fixed fields: bound the allocation
+                // by what the datagram can hold.
+                let mut mcasts = Vec::with_capacity(count.min(r.remaining() / 53));
+                for _ in 0..count {
+                    mcasts.push(r.mcast()?);
+                }
+                Message::Mcasts(mcasts)
             }
             TAG_MERGE => Message::MergeDetect { ring: r.ring()? },
             TAG_LEAVE => Message::Leave {
@@ -520,12 +525,6 @@ impl Message {
             return Err(DropReason::Malformed);
         }
         Ok(message)
-    }
-}
-
-fn fragment_len(body: &McastBody) -> usize {
-    match body {
-        McastBody::App(f) | McastBody::Recovered { fragment: f, .. } => f.data.len(),
     }
 }
 
@@ -578,6 +577,29 @@ impl Writer {
         self.u32(fragment.index);
         self.u32(fragment.count);
         self.bytes(&fragment.data);
+    }
+    fn mcast(&mut self, mcast: &Mcast) {
+        self.ring(mcast.ring);
+        self.u64(mcast.seq);
+        self.u32(mcast.origin);
+        match &mcast.body {
+            McastBody::App(fragment) => {
+                self.u8(0);
+                self.fragment(fragment);
+            }
+            McastBody::Recovered {
+                old_ring,
+                old_seq,
+                old_origin,
+                fragment,
+            } => {
+                self.u8(1);
+                self.ring(*old_ring);
+                self.u64(*old_seq);
+                self.u32(*old_origin);
+                self.fragment(fragment);
+            }
+        }
     }
 }
 
@@ -689,6 +711,30 @@ impl<'a> Reader<'a> {
         }
         Ok(fragment)
     }
+    fn mcast(&mut self) -> Result<Mcast, DropReason> {
+        let ring = self.ring()?;
+        let seq = self.u64()?;
+        let origin = self.u32()?;
+        let body = match self.u8()? {
+            0 => McastBody::App(self.fragment()?),
+            1 => McastBody::Recovered {
+                old_ring: self.ring()?,
+                old_seq: self.u64()?,
+                old_origin: self.u32()?,
+                fragment: self.fragment()?,
+            },
+            _ => return Err(DropReason::Malformed),
+        };
+        Ok(Mcast {
+            ring,
+            seq,
+            origin,
+            body,
+        })
+    }
+    fn remaining(&self) -> usize {
+        self.bytes.len()
+    }
 }
 
 #[cfg(test)]
@@ -757,6 +803,35 @@ mod tests {
                     fragment,
                 },
             }),
+            Message::Mcasts(vec![
+                Mcast {
+                    ring: ring(),
+                    seq: 6,
+                    origin: 2,
+                    body: McastBody::App(Fragment {
+                        msg_id: 4,
+                        index: 0,
+                        count: 1,
+                        data: b"de".to_vec(),
+                    }),
+                },
+                Mcast {
+                    ring: ring(),
+                    seq: 7,
+                    origin: 2,
+                    body: McastBody::Recovered {
+                        old_ring: ring(),
+                        old_seq: 9,
+                        old_origin: 3,
+                        fragment: Fragment {
+                            msg_id: 1,
+                            index: 0,
+                            count: 1,
+                            data: Vec::new(),
+                        },
+                    },
+                },
+            ]),
             Message::MergeDetect { ring: ring() },
             Message::Leave { ring: None },
             Message::TokenWanted { ring: ring() },
@@ -791,6 +866,33 @@ mod tests {
                     "{message:?} cut at {cut}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn size_hint_is_exact_for_ordered_messages() {
+        for message in samples() {
+            if matches!(message, Message::Mcast(_) | Message::Mcasts(_)) {
+                assert_eq!(message.size_hint(), message.encode().len(), "{message:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_pack_of_fewer_than_two_messages_is_malformed() {
+        for count in [0u32, 1] {
+            let Message::Mcasts(mut mcasts) = samples().remove(5) else {
+                panic!("sample 5 is a pack");
+            };
+            mcasts.truncate(count as usize);
+            let mut bytes = vec![TAG_MCASTS];
+            bytes.extend_from_slice(&count.to_be_bytes());
+            for mcast in &mcasts {
+                let mut w = Writer(Vec::new());
+                w.mcast(mcast);
+                bytes.extend_from_slice(&w.0);
+            }
+            assert_eq!(Message::decode(&bytes), Err(DropReason::Malformed));
         }
     }
 
