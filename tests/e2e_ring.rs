@@ -750,6 +750,60 @@ fn doctor_names_the_node_whose_authkey_differs() {
     );
 }
 
+/// The host-name check through the real resolver: in its own UTS, mount and network
+/// namespaces (so nothing it sends leaves them) the host is called n1, and /etc/hosts is
+/// replaced there by one that puts n1 on 127.0.1.1, as Debian's installer writes it.
+#[test]
+fn doctor_flags_a_host_name_that_resolves_to_loopback() {
+    let cluster = Cluster::prepared(2, 0, |_, conf_dir| {
+        let path = conf_dir.join("ha.conf");
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("ring0_addr: 127.0.0.1\n", "ring0_addr: 192.0.2.1\n");
+        std::fs::write(path, text).unwrap();
+    });
+    let doctor_as_n1 = |hosts: &str| -> Value {
+        let hosts_path = cluster.node_dir(1).join("hosts");
+        std::fs::write(&hosts_path, hosts).unwrap();
+        let mut command = Command::new("unshare");
+        command
+            .args(["--uts", "--mount", "--net", "sh", "-c"])
+            .arg(r#"mount --bind "$1" /etc/hosts && hostname n1 && exec "$2" doctor --json"#)
+            .arg("sh")
+            .arg(&hosts_path)
+            .arg(env!("CARGO_BIN_EXE_ha-cfgtool"));
+        cluster.env(&mut command, 1);
+        let out = command.output().unwrap();
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!("{e}: {}", String::from_utf8_lossy(&out.stderr));
+        })
+    };
+
+    let report = doctor_as_n1("127.0.0.1 localhost\n127.0.1.1 n1.example.org n1\n");
+    let hostname = findings(&report, "hostname");
+    assert_eq!(hostname.len(), 1, "{report}");
+    assert_eq!(hostname[0]["severity"], "error", "{report}");
+    assert!(
+        hostname[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("resolves to loopback 127.0.1.1"),
+        "{report}"
+    );
+    assert!(
+        hostname[0]["fix"]
+            .as_str()
+            .unwrap()
+            .contains("`192.0.2.1 n1`"),
+        "{report}"
+    );
+
+    let report = doctor_as_n1("127.0.0.1 localhost\n192.0.2.1 n1\n");
+    let hostname = findings(&report, "hostname");
+    assert_eq!(hostname.len(), 1, "{report}");
+    assert_eq!(hostname[0]["severity"], "ok", "{report}");
+}
+
 #[test]
 fn doctor_without_a_daemon_checks_locally_and_probes_the_port() {
     let cluster = Cluster::listing(2, 0);
