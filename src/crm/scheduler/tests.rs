@@ -159,3 +159,44 @@ fn minimal_fills_nodes_in_name_order_and_balanced_spreads_by_free_capacity() {
     // balanced: the first resource goes where the most cpu is free.
     assert_eq!(node_of("balanced", "a").as_deref(), Some("node3"));
 }
+
+/// An unmanaged resource holds its node with +INFINITY: a resource it must run with is
+/// placed there (checked against `crm_simulate`).
+#[test]
+fn an_unmanaged_resource_draws_what_it_must_run_with_to_its_node() {
+    let xml = r#"<cib have-quorum="1">
+  <configuration>
+    <crm_config><cluster_property_set id="o">
+      <nvpair id="o1" name="stonith-enabled" value="false"/>
+    </cluster_property_set></crm_config>
+    <nodes><node id="1" uname="node1"/><node id="2" uname="node2"/></nodes>
+    <resources>
+      <primitive id="a" class="lsb" type="dummy"/>
+      <primitive id="u" class="lsb" type="dummy">
+        <meta_attributes id="u-m"><nvpair id="u-m1" name="is-managed" value="false"/></meta_attributes>
+      </primitive>
+    </resources>
+    <constraints>
+      <rsc_colocation id="u-with-a" rsc="u" with-rsc="a" score="INFINITY"/>
+    </constraints>
+  </configuration>
+  <status>
+    <node_state id="1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member"/>
+    <node_state id="2" uname="node2" in_ccm="true" crmd="online" join="member" expected="member">
+      <lrm><lrm_resources><lrm_resource id="u" class="lsb" type="dummy"><lrm_rsc_op id="u_last_0" operation_key="u_start_0" operation="start" call-id="1" rc-code="0" op-status="0" interval="0" transition-key="1:1:0:x" transition-magic="0:0;1:1:0:x" last-rc-change="1700000000" crm_feature_set="3.0.7" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/></lrm_resource></lrm_resources></lrm>
+    </node_state>
+  </status>
+</cib>"#;
+    let t = simulate(&parse_cib(xml).unwrap(), 1_800_000_000);
+    let scores = t.scores_text();
+    assert!(
+        scores.contains("pcmk__primitive_assign: u allocation score on node2: INFINITY"),
+        "{scores}"
+    );
+    let words: Vec<Vec<&str>> = t
+        .summary
+        .iter()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(words, [["Start", "a", "(", "node2", ")"]]);
+}

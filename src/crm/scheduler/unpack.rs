@@ -2591,11 +2591,16 @@ fn process_rsc_state(sched: &mut Sched, rsc: usize, node: usize, on_fail: OnFail
         }
     }
     if known_active {
-        if !sched.rscs[rsc].running_on.contains(&node) {
+        let newly_seen = !sched.rscs[rsc].running_on.contains(&node);
+        if newly_seen {
             sched.rscs[rsc].running_on.push(node);
         }
         if sched.nodes[node].maintenance {
             sched.rscs[rsc].managed = false;
+        }
+        if newly_seen && !sched.rscs[rsc].managed {
+            // Where an unmanaged resource runs is a fact the others must live with.
+            sched.resource_location(rsc, node, Score::INFINITY, "not managed, running here");
         }
         match effective {
             OnFail::Ignore => {}
