@@ -465,6 +465,14 @@ impl CibReader {
             for member in set.children_named("resource_ref") {
                 resources.push(member.required("id")?.to_string());
             }
+            if resources.is_empty() {
+                // Pacemaker's schema requires a member; the crm language cannot write none.
+                self.note(
+                    set,
+                    format!("empty resource set in {id}: constraint skipped"),
+                );
+                return Ok(None);
+            }
             let (wanted, other) = if is_order {
                 ("action", "role")
             } else {
@@ -1352,6 +1360,21 @@ mod tests {
         );
         assert!(cib.status.nodes[0].transient_attributes.is_empty());
         assert_eq!(parse_cib(&to_xml(&cib)).unwrap(), cib);
+    }
+
+    #[test]
+    fn a_constraint_with_an_empty_resource_set_is_skipped_with_a_note() {
+        let xml = r#"<cib><configuration><crm_config/><nodes/><resources/><constraints>
+            <rsc_order id="o"><resource_set id="s"/></rsc_order></constraints>
+            </configuration><status/></cib>"#;
+        let (cib, notes) = parse_cib_with_notes(xml).unwrap();
+        assert!(cib.configuration.constraints.is_empty());
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.message.contains("empty resource set in o")),
+            "{notes:?}"
+        );
     }
 
     #[test]

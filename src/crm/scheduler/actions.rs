@@ -985,6 +985,19 @@ fn action_for_ordering(sched: &Sched, first: usize, then: usize) -> usize {
         .unwrap_or(first)
 }
 
+/// The action an ordering from `first` to `then` really starts from (see
+/// [`action_for_ordering`]). When that is a collective's milestone rather than `first` itself,
+/// `first` keeps a link to `then` that orders nothing and changes no flag: a change of `first`
+/// (a clone's start found unrunnable) still re-evaluates `then`, which then reads the
+/// milestone's flags as its instances left them.
+fn wake_on_change(sched: &mut Sched, first: usize, then: usize) -> usize {
+    let milestone = action_for_ordering(sched, first, then);
+    if milestone != first && !sched.after(first).any(|(a, f)| a == then && f == 0) {
+        sched.push_edge(first, then, 0);
+    }
+    milestone
+}
+
 pub(super) fn apply_orderings(sched: &mut Sched) {
     let specs = std::mem::take(&mut sched.orderings);
     // Most specs make one edge: size the edge table once instead of growing (copying) it.
@@ -1028,7 +1041,7 @@ pub(super) fn apply_orderings(sched: &mut Sched) {
         }
         for &first in &firsts {
             for &then in &thens {
-                let first = action_for_ordering(sched, first, then);
+                let first = wake_on_change(sched, first, then);
                 if can_interleave_actions(sched, first, then) {
                     order_actions(sched, first, then, spec.flags | INTERLEAVED);
                     interleave(sched, first, then, spec.flags);
@@ -1139,6 +1152,34 @@ fn interleave(sched: &mut Sched, first: usize, then: usize, flags: u32) {
         };
         order_actions(sched, first_action, then_action, flags);
     }
+}
+
+/// Takes back the placement of every placed instance of `then`'s clone that no longer has a
+/// partner in `first`'s clone, when the ordering requires `first`: an instance of `first`
+/// taken back after the orderings were made takes its partners down with it. Returns whether
+/// any instance changed.
+fn inhibit_unpartnered_instances(sched: &mut Sched, first: usize, then: usize, flags: u32) -> bool {
+    if sched.actions[first].task == Task::Stopped
+        || flags & (UNRUNNABLE_FIRST_BLOCKS | FIRST_IMPLIES_THEN) == 0
+    {
+        return false;
+    }
+    let (Some(first_clone), Some(then_clone)) = (sched.actions[first].rsc, sched.actions[then].rsc)
+    else {
+        return false;
+    };
+    let mut changed = false;
+    for then_instance in sched.rscs[then_clone].children.clone() {
+        if !super::clone::is_placed(sched, then_instance) {
+            continue;
+        }
+        if super::clone::compatible_instance_for(sched, then_instance, first_clone, false).is_none()
+        {
+            super::assign::assign_resource_with(sched, then_instance, None, true, true);
+            changed = true;
+        }
+    }
+    changed
 }
 
 /// The flags of `action` as seen by an ordering: a group action is required when any member's
@@ -1654,7 +1695,13 @@ fn update_action_for_orderings(sched: &mut Sched, then: usize, depth: &mut usize
     while let Some(&e) = sched.edges.get(edge as usize) {
         edge = e.next_before;
         let (first, relation) = (e.first as usize, e.flags);
-        if relation == 0 || relation & INTERLEAVED != 0 {
+        if relation == 0 {
+            continue;
+        }
+        if relation & INTERLEAVED != 0 {
+            if inhibit_unpartnered_instances(sched, first, then, relation) {
+                changed |= CHANGED_THEN;
+            }
             continue;
         }
         // A required `then` abandons `first` (a required stop cancels an agent reload).

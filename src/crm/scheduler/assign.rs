@@ -460,27 +460,45 @@ pub(super) fn add_dependent_scores(sched: &mut Sched, coloc: usize, primary: usi
     let factor = sched.colocs[coloc].score.value() as f32 / INFINITY as f32;
     let mut nodes = sched.rscs[primary].allowed.clone();
     let mut terms = sched.rscs[primary].terms.clone();
-    if add_colocated_node_scores(
-        sched, dependent, &mut nodes, &mut terms, coloc, factor, dependent,
-    ) {
+    // A clone takes from its dependents only what keeps a node's score from turning negative:
+    // one instance somewhere the dependent avoids must not ban the whole clone there.
+    let mut fold = Fold {
+        factor,
+        label: dependent,
+        marked: if sched.rscs[primary].variant == Variant::Clone {
+            Some(vec![false; nodes.len()])
+        } else {
+            None
+        },
+    };
+    if add_colocated_node_scores(sched, dependent, &mut nodes, &mut terms, coloc, &mut fold) {
         sched.rscs[primary].allowed = nodes;
         sched.rscs[primary].terms = terms;
     }
 }
 
+/// How one resource's preferences are folded into another's node scores.
+struct Fold {
+    /// Scale applied to the preferences.
+    factor: f32,
+    /// The resource named in explanation terms.
+    label: usize,
+    /// Only when folding into a clone: scores may not turn negative. A node whose positive
+    /// score would has been marked (true) and takes no further preference; it ends at 1.
+    marked: Option<Vec<bool>>,
+}
+
 /// Folds `source`'s node preferences (and, recursively, its own dependents') into `nodes`,
-/// scaled by `factor`. Returns false when the result would leave no node usable (rolled back).
-/// `label` names the resource in explanation terms.
-#[allow(clippy::too_many_arguments)]
+/// as `fold` says. Returns false when the result would leave no node usable (rolled back).
 fn add_colocated_node_scores(
     sched: &mut Sched,
     source: usize,
     nodes: &mut Vec<Option<Score>>,
     terms: &mut Vec<Vec<(String, Score)>>,
     coloc: usize,
-    factor: f32,
-    label: usize,
+    fold: &mut Fold,
 ) -> bool {
+    let (factor, label) = (fold.factor, fold.label);
     // A group stands in with its first member.
     let source = match sched.rscs[source].variant {
         Variant::Group => match sched.rscs[source].children.first() {
@@ -502,7 +520,8 @@ fn add_colocated_node_scores(
     let mut allowed_on_one: Option<bool> = None;
     // A mandatory colocation's factor of exactly 1 passes every score through unchanged (f32
     // holds ±INFINITY and everything between exactly, so the rounding below is the identity).
-    let identity = factor == 1.0;
+    let mut marked = fold.marked.clone();
+    let identity = factor == 1.0 && marked.is_none();
     // Whether some node can still run the resource (`any_node_available` on the result),
     // noted as each node is settled instead of in a second pass.
     let mut usable = false;
@@ -544,6 +563,9 @@ fn add_colocated_node_scores(
         let source_scores = &source_scores[..work.len()];
         for (node, slot) in work.iter_mut().enumerate() {
             let Some(current) = *slot else { continue };
+            if marked.as_ref().is_some_and(|m| m[node]) {
+                continue;
+            }
             let available = available[node];
             let score = match source_scores[node] {
                 Some(s) if available => s,
@@ -587,6 +609,18 @@ fn add_colocated_node_scores(
             }
             let delta = Score::new(delta);
             let updated = delta + current;
+            if let Some(marked) = marked.as_mut()
+                && updated.value() < 0
+                && current.value() >= 0
+            {
+                // A positive score that would turn negative marks the node; zero stays zero.
+                if current.value() > 0 {
+                    marked[node] = true;
+                } else {
+                    usable |= available;
+                }
+                continue;
+            }
             *slot = Some(updated);
             usable |= available && updated.value() >= 0;
             if delta != Score::ZERO {
@@ -613,22 +647,48 @@ fn add_colocated_node_scores(
                 continue;
             }
             let other = sched.colocs[c].dependent;
-            let other_factor = factor * sched.colocs[c].score.value() as f32 / INFINITY as f32;
-            add_colocated_node_scores(
+            let mut other_fold = Fold {
+                factor: factor * sched.colocs[c].score.value() as f32 / INFINITY as f32,
+                label: other,
+                marked: marked.clone(),
+            };
+            if add_colocated_node_scores(
                 sched,
                 other,
                 &mut work,
                 &mut work_terms,
                 c,
-                other_factor,
-                other,
-            );
+                &mut other_fold,
+            ) {
+                marked = other_fold.marked;
+            }
         }
         sched.with_this_cache[source] = Some(dependents);
     } else {
         sched.rscs[source].updating_nodes = false;
         return false;
     }
+    if let Some(marked) = marked.as_mut() {
+        for (node, mark) in marked.iter_mut().enumerate() {
+            if std::mem::take(mark)
+                && let Some(current) = work[node]
+            {
+                // Usable, barely.
+                let kept = Score::new(1);
+                work[node] = Some(kept);
+                push_term(&mut work_terms, node, || {
+                    (
+                        format!(
+                            "preferences of {} (colocated) would make it negative: kept at 1",
+                            sched.rscs[label].id
+                        ),
+                        Score::new(kept.value() - current.value()),
+                    )
+                });
+            }
+        }
+    }
+    fold.marked = marked;
     *nodes = work;
     *terms = work_terms;
     sched.rscs[source].updating_nodes = false;
@@ -682,7 +742,16 @@ fn node_key(sched: &Sched, rsc: usize, preferred: Option<usize>, n: usize) -> No
 
 /// Allowed nodes sorted best first.
 pub(super) fn sorted_allowed_nodes(sched: &Sched, rsc: usize) -> Vec<usize> {
-    let preferred = current_node(sched, rsc);
+    sorted_nodes_preferring(sched, rsc, current_node(sched, rsc))
+}
+
+/// Allowed nodes sorted best first, `preferred` winning ties that only a node's name would
+/// break.
+pub(super) fn sorted_nodes_preferring(
+    sched: &Sched,
+    rsc: usize,
+    preferred: Option<usize>,
+) -> Vec<usize> {
     let allowed = &sched.rscs[rsc].allowed;
     if sched.options.placement != Placement::Default {
         let mut nodes: Vec<usize> = (0..sched.nodes.len())

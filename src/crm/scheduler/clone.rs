@@ -7,7 +7,7 @@ use std::cmp::Ordering;
 use super::super::score::Score;
 use super::assign::{
     add_dependent_scores, apply_coloc_score, assign, assign_resource_with, assign_with,
-    current_node, unassign,
+    current_node, sorted_nodes_preferring, unassign,
 };
 use super::unpack::{Sched, Variant};
 
@@ -334,6 +334,17 @@ fn placed_node(sched: &Sched, instance: usize) -> Option<usize> {
     }
 }
 
+/// Whether an instance (for a cloned group, its first member) is placed on a node.
+pub(super) fn is_placed(sched: &Sched, instance: usize) -> bool {
+    match sched.rscs[instance].variant {
+        Variant::Primitive => sched.rscs[instance].assigned.is_some(),
+        _ => sched.rscs[instance]
+            .children
+            .first()
+            .is_some_and(|&m| sched.rscs[m].assigned.is_some()),
+    }
+}
+
 /// Whether a colocation between two clones goes instance by instance.
 fn can_interleave(sched: &Sched, coloc: usize) -> bool {
     let c = &sched.colocs[coloc];
@@ -356,16 +367,11 @@ fn compatible_instance(sched: &Sched, dependent: usize, clone: usize) -> Option<
     if let Some(node) = sched.rscs[dependent].assigned {
         return on(node);
     }
-    let mut nodes: Vec<usize> = (0..sched.nodes.len())
-        .filter(|&n| sched.rscs[dependent].allowed[n].is_some())
-        .collect();
-    nodes.sort_by(|&a, &b| {
-        let score = |n: usize| sched.rscs[dependent].allowed[n].unwrap_or(Score::NEG_INFINITY);
-        score(b)
-            .cmp(&score(a))
-            .then_with(|| sched.node_name_rank[a].cmp(&sched.node_name_rank[b]))
-    });
-    nodes.into_iter().find_map(on)
+    // The dependent's nodes in the order it would choose them (score, then the nodes with
+    // fewer resources placed so far, then name), with no node preferred for running it.
+    sorted_nodes_preferring(sched, dependent, None)
+        .into_iter()
+        .find_map(on)
 }
 
 /// The instance of `clone` on the node `instance` (of another clone) is on: the current nodes
@@ -432,5 +438,184 @@ pub(super) fn apply_coloc_with_clone(
     }
     for instance in sched.rscs[primary].children.clone() {
         apply_coloc_score(sched, dependent, instance, coloc);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Clone rules on small CIBs; each expectation was checked against `crm_simulate`.
+
+    use crate::crm::scheduler::{Transition, simulate};
+    use crate::crm::xml::parse_cib;
+
+    /// A CIB with fencing off, `nodes` online, `resources` and `constraints` as given, and
+    /// `history[i]` inside node i's `lrm_resources`.
+    fn cib(nodes: &[&str], resources: &str, constraints: &str, history: &[&str]) -> String {
+        let mut node_list = String::new();
+        let mut states = String::new();
+        for (i, name) in nodes.iter().enumerate() {
+            let id = i + 1;
+            let lrm = history.get(i).copied().unwrap_or("");
+            node_list.push_str(&format!(r#"<node id="{id}" uname="{name}"/>"#));
+            states.push_str(&format!(
+                r#"<node_state id="{id}" uname="{name}" in_ccm="true" crmd="online" join="member" expected="member"><lrm><lrm_resources>{lrm}</lrm_resources></lrm></node_state>"#
+            ));
+        }
+        format!(
+            r#"<cib have-quorum="1"><configuration><crm_config><cluster_property_set id="o">
+<nvpair id="o1" name="stonith-enabled" value="false"/></cluster_property_set></crm_config>
+<nodes>{node_list}</nodes><resources>{resources}</resources>
+<constraints>{constraints}</constraints></configuration><status>{states}</status></cib>"#
+        )
+    }
+
+    /// A successful start of the lsb resource `id`, as the history records it.
+    fn started(id: &str, call: u32) -> String {
+        format!(
+            r#"<lrm_resource id="{id}" class="lsb" type="dummy"><lrm_rsc_op id="{id}_last_0" operation_key="{id}_start_0" operation="start" call-id="{call}" rc-code="0" op-status="0" interval="0" transition-key="1:1:0:x" transition-magic="0:0;1:1:0:x" last-rc-change="1700000000" crm_feature_set="3.0.7" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/></lrm_resource>"#
+        )
+    }
+
+    /// A clone of the lsb primitive `child` with the given meta attributes.
+    fn clone(id: &str, child: &str, meta: &[(&str, &str)]) -> String {
+        let pairs: String = meta
+            .iter()
+            .map(|(k, v)| format!(r#"<nvpair id="{id}-{k}" name="{k}" value="{v}"/>"#))
+            .collect();
+        format!(
+            r#"<clone id="{id}"><meta_attributes id="{id}-m">{pairs}</meta_attributes><primitive id="{child}" class="lsb" type="dummy"/></clone>"#
+        )
+    }
+
+    fn run(xml: &str) -> Transition {
+        simulate(&parse_cib(xml).unwrap(), 1_800_000_000)
+    }
+
+    fn summary(t: &Transition) -> Vec<String> {
+        t.summary
+            .iter()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect()
+    }
+
+    /// An interleaved instance looks for its partner over its nodes in placement order: score,
+    /// then fewer resources already placed, then name.
+    #[test]
+    fn interleaved_partner_is_sought_on_the_least_loaded_node_first() {
+        let resources = format!(
+            r#"<primitive id="p" class="lsb" type="dummy"/>{}{}"#,
+            clone("b-clone", "b", &[("clone-max", "2")]),
+            clone(
+                "a-clone",
+                "a",
+                &[("clone-max", "1"), ("interleave", "true")]
+            ),
+        );
+        let constraints =
+            r#"<rsc_colocation id="a-with-b" rsc="a-clone" with-rsc="b-clone" score="INFINITY"/>"#;
+        let t = run(&cib(&["node1", "node2"], &resources, constraints, &[]));
+        // node1 holds p and b:1, node2 only b:0: a:0 joins b:0.
+        assert_eq!(
+            summary(&t),
+            [
+                "Start p ( node1 )",
+                "Start b:0 ( node2 )",
+                "Start b:1 ( node1 )",
+                "Start a:0 ( node2 )"
+            ]
+        );
+    }
+
+    /// An instance taken back after the orderings were made (no partner in a stopped clone)
+    /// takes its interleaved dependents down too, whatever order the constraints come in.
+    #[test]
+    fn unplaced_instances_take_their_interleaved_dependents_down() {
+        let resources = format!(
+            "{}{}{}",
+            clone(
+                "base-clone",
+                "base",
+                &[("interleave", "true"), ("target-role", "Stopped")]
+            ),
+            clone("mid-clone", "mid", &[("interleave", "true")]),
+            clone("top-clone", "top", &[("interleave", "true")]),
+        );
+        let constraints = r#"<rsc_order id="mid-then-top" first="mid-clone" then="top-clone"/>
+<rsc_order id="base-then-mid" first="base-clone" then="mid-clone"/>"#;
+        let t = run(&cib(&["node1", "node2"], &resources, constraints, &[]));
+        assert_eq!(summary(&t), Vec::<String>::new());
+        assert!(t.placements.iter().all(|p| p.node.is_none()));
+    }
+
+    /// An ordering after a clone starts from its `running` milestone, yet a change of the
+    /// clone's `start` (found unrunnable) must still reach the ordered clone.
+    #[test]
+    fn a_clone_that_cannot_start_stops_the_clones_ordered_after_it() {
+        let resources = format!(
+            "{}{}{}",
+            clone("q-clone", "q", &[("target-role", "Stopped")]),
+            clone("k-clone", "k", &[]),
+            clone("g-clone", "g", &[]),
+        );
+        let constraints = r#"<rsc_order id="q-then-k" first="q-clone" then="k-clone"/>
+<rsc_order id="k-then-g" first="k-clone" then="g-clone"/>"#;
+        let history = [started("q", 1), started("k", 2), started("g", 3)].concat();
+        let t = run(&cib(&["node1"], &resources, constraints, &[&history]));
+        assert_eq!(
+            summary(&t),
+            [
+                "Stop q:0 ( node1 ) due to node availability",
+                "Stop k:0 ( node1 ) due to unrunnable q-clone running",
+                "Stop g:0 ( node1 ) due to required k-clone running"
+            ]
+        );
+    }
+
+    /// A dependent's ban does not ban the clone it is colocated with: the clone keeps a zero
+    /// score there.
+    #[test]
+    fn a_dependents_ban_leaves_a_clone_in_place() {
+        let resources = format!(
+            r#"<primitive id="svc" class="lsb" type="dummy"/>{}"#,
+            clone("t-clone", "t", &[])
+        );
+        let constraints = r#"<rsc_location id="svc-not-node1" rsc="svc" node="node1" score="-INFINITY"/>
+<rsc_colocation id="svc-with-t" rsc="svc" with-rsc="t-clone" score="INFINITY"/>"#;
+        let history = [started("t", 1), started("t", 2)];
+        let t = run(&cib(
+            &["node1", "node2"],
+            &resources,
+            constraints,
+            &[&history[0], &history[1]],
+        ));
+        assert_eq!(summary(&t), ["Start svc ( node2 )"]);
+    }
+
+    /// A positive clone score that a dependent's preference would turn negative ends at 1.
+    #[test]
+    fn a_dependents_ban_turns_a_clones_preference_into_1() {
+        let resources = format!(
+            r#"<primitive id="svc" class="lsb" type="dummy"/>{}"#,
+            clone("t-clone", "t", &[("clone-max", "1")])
+        );
+        let constraints = r#"<rsc_location id="svc-not-node1" rsc="svc" node="node1" score="-INFINITY"/>
+<rsc_location id="t-node1" rsc="t-clone" node="node1" score="50"/>
+<rsc_location id="t-node2" rsc="t-clone" node="node2" score="10"/>
+<rsc_colocation id="svc-with-t" rsc="svc" with-rsc="t-clone" score="INFINITY"/>"#;
+        let t = run(&cib(
+            &["node1", "node2", "node3"],
+            &resources,
+            constraints,
+            &[],
+        ));
+        let scores = t.scores_text();
+        for line in [
+            "pcmk__clone_assign: t-clone allocation score on node1: 1",
+            "pcmk__clone_assign: t-clone allocation score on node2: 10",
+            "pcmk__clone_assign: t-clone allocation score on node3: 0",
+        ] {
+            assert!(scores.contains(line), "{line} missing from\n{scores}");
+        }
+        assert_eq!(summary(&t), ["Start svc ( node2 )", "Start t:0 ( node2 )"]);
     }
 }
