@@ -277,8 +277,16 @@ fn throughput(n: u32, messages: usize, window: usize, extra: &str) {
     let split: Vec<String> = per_node.iter().map(|us| format!("{us:.1}")).collect();
     // Resent messages and tokens on all nodes: datagrams the kernel or the ring dropped.
     let (mut retransmits, mut token_retransmits) = (0, 0);
+    // Node 1 sends the messages; node 2 sends only tokens, one per rotation.
+    let (mut sender_datagrams, mut rotations) = (0, 0);
     for id in 1..=n {
         let status = ring.client(id).call("status", Value::Null).unwrap();
+        let datagrams = status["counters"]["datagrams_out"].as_u64().unwrap_or(0);
+        match id {
+            1 => sender_datagrams = datagrams,
+            2 => rotations = datagrams,
+            _ => {}
+        }
         retransmits += status["counters"]["retransmits"].as_u64().unwrap_or(0);
         token_retransmits += status["counters"]["token_retransmits"]
             .as_u64()
@@ -290,7 +298,7 @@ fn throughput(n: u32, messages: usize, window: usize, extra: &str) {
         extra.trim()
     };
     println!(
-        "ordered 1 KiB messages, {n} nodes, one sender, {window} in flight ({label}): {got} in {:.2} s = {:.0} msg/s; ha-ring CPU {:.1} us per message (all nodes; by node {}); clients {clients_us:.1} us; {retransmits} messages and {token_retransmits} tokens resent",
+        "ordered 1 KiB messages, {n} nodes, one sender, {window} in flight ({label}): {got} in {:.2} s = {:.0} msg/s; ha-ring CPU {:.1} us per message (all nodes; by node {}); clients {clients_us:.1} us; node 1 sent {sender_datagrams} datagrams, the token went round about {rotations} times; {retransmits} messages and {token_retransmits} tokens resent",
         seconds,
         got as f64 / seconds,
         per_node.iter().sum::<f64>(),

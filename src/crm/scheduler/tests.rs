@@ -200,3 +200,39 @@ fn an_unmanaged_resource_draws_what_it_must_run_with_to_its_node() {
         .collect();
     assert_eq!(words, [["Start", "a", "(", "node2", ")"]]);
 }
+
+/// A failure-timeout does not expire a failure of an operation configured with
+/// `on-fail="block"`; the same failure of another resource expires and its fail count is
+/// cleared (Pacemaker's `expire-non-blocked-failure` case shows the same).
+#[test]
+fn a_blocking_failure_does_not_expire() {
+    let xml = r#"<cib have-quorum="1">
+  <configuration>
+    <crm_config><cluster_property_set id="o">
+      <nvpair id="o1" name="stonith-enabled" value="false"/>
+    </cluster_property_set></crm_config>
+    <nodes><node id="1" uname="node1"/></nodes>
+    <resources><primitive id="blocking" class="lsb" type="dummy"><meta_attributes id="blocking-m"><nvpair id="blocking-m1" name="failure-timeout" value="60"/></meta_attributes><operations><op id="blocking-stop" name="stop" interval="0" on-fail="block"/></operations></primitive><primitive id="plain" class="lsb" type="dummy"><meta_attributes id="plain-m"><nvpair id="plain-m1" name="failure-timeout" value="60"/></meta_attributes><operations><op id="plain-stop" name="stop" interval="0" on-fail="ignore"/></operations></primitive></resources>
+    <constraints/>
+  </configuration>
+  <status>
+    <node_state id="1" uname="node1" in_ccm="true" crmd="online" join="member" expected="member">
+      <transient_attributes id="1"><instance_attributes id="s1">
+        <nvpair id="s1-f1" name="fail-count-blocking#stop_0" value="1"/>
+        <nvpair id="s1-l1" name="last-failure-blocking#stop_0" value="1700000000"/>
+        <nvpair id="s1-f2" name="fail-count-plain#stop_0" value="1"/>
+        <nvpair id="s1-l2" name="last-failure-plain#stop_0" value="1700000000"/>
+      </instance_attributes></transient_attributes>
+      <lrm><lrm_resources><lrm_resource id="blocking" class="lsb" type="dummy"><lrm_rsc_op id="blocking_last_0" operation_key="blocking_start_0" operation="start" call-id="1" rc-code="0" op-status="0" interval="0" transition-key="1:1:0:x" transition-magic="0:0;1:1:0:x" last-rc-change="1700000000" crm_feature_set="3.0.7" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/><lrm_rsc_op id="blocking_last_failure_0" operation_key="blocking_stop_0" operation="stop" call-id="2" rc-code="1" op-status="0" interval="0" transition-key="2:1:0:x" transition-magic="0:1;2:1:0:x" last-rc-change="1700000000" crm_feature_set="3.0.7" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/></lrm_resource><lrm_resource id="plain" class="lsb" type="dummy"><lrm_rsc_op id="plain_last_0" operation_key="plain_start_0" operation="start" call-id="1" rc-code="0" op-status="0" interval="0" transition-key="1:1:0:x" transition-magic="0:0;1:1:0:x" last-rc-change="1700000000" crm_feature_set="3.0.7" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/><lrm_rsc_op id="plain_last_failure_0" operation_key="plain_stop_0" operation="stop" call-id="2" rc-code="1" op-status="0" interval="0" transition-key="2:1:0:x" transition-magic="0:1;2:1:0:x" last-rc-change="1700000000" crm_feature_set="3.0.7" op-digest="f2317cad3d54cec5d7d7aa7d0bf35cf8"/></lrm_resource></lrm_resources></lrm>
+    </node_state>
+  </status>
+</cib>"#;
+    let t = simulate(&parse_cib(xml).unwrap(), 1_800_000_000);
+    let cleared: Vec<&str> = t
+        .actions
+        .iter()
+        .filter(|a| a.task == "clear_failcount")
+        .filter_map(|a| a.resource.as_deref())
+        .collect();
+    assert_eq!(cleared, ["plain"]);
+}

@@ -2048,6 +2048,16 @@ fn unpack_lrm_resource(sched: &mut Sched, cib: &Cib, node: usize, history: &cib:
         };
         (op.call_id < 0, op.call_id, changed)
     });
+    // A failure that blocks the resource never expires: its failure-timeout is disregarded
+    // from then on (Pacemaker warns that the two conflict).
+    if sched.rscs[rsc].failure_timeout_s > 0
+        && sched.fail_count(rsc, node, false) > 0
+        && ops
+            .iter()
+            .any(|op| is_blocking_failure(&sched.rscs[rsc].ops, &history.id, op))
+    {
+        sched.rscs[rsc].failure_timeout_s = 0;
+    }
     let mut on_fail = OnFail::Ignore;
     let mut last_failure: Option<&OpRecord> = None;
     for op in &ops {
@@ -2109,6 +2119,23 @@ fn record_recurring(sched: &mut Sched, rsc: usize, node: usize, ops: &[&OpRecord
             });
         }
     }
+}
+
+/// Whether the history entry `op` of resource `id` records a failure of an operation
+/// configured with `on-fail="block"` (same name and interval): its `last_failure` entry, or
+/// the operation's own entry with a result other than the expected one.
+fn is_blocking_failure(configured: &[cib::Op], id: &str, op: &OpRecord) -> bool {
+    configured.iter().any(|conf| {
+        let interval = conf.interval_ms();
+        conf.attrs.get("on-fail") == Some("block")
+            && conf.name.eq_ignore_ascii_case(&op.operation)
+            && interval == op.interval_ms
+            && (op.id.eq_ignore_ascii_case(&format!("{id}_last_failure_0"))
+                || (op
+                    .id
+                    .eq_ignore_ascii_case(&format!("{id}_{}_{interval}", conf.name))
+                    && op.rc_code != expected_rc(op)))
+    })
 }
 
 fn expected_rc(op: &OpRecord) -> i32 {
