@@ -1707,14 +1707,7 @@ fn check_set_suffix(suffix: &str, is_order: bool, pos: Pos) -> Result<(), ParseE
     let known: &[&str] = if is_order {
         &["start", "stop", "promote", "demote"]
     } else {
-        &[
-            "Started",
-            "Stopped",
-            "Promoted",
-            "Unpromoted",
-            "Master",
-            "Slave",
-        ]
+        super::verify::ROLES
     };
     if known.contains(&suffix) {
         return Ok(());

@@ -269,7 +269,8 @@ fn collect_groups<'a>(resource: &'a Resource, out: &mut BTreeMap<&'a str, Vec<&'
     }
 }
 
-const ROLES: &[&str] = &[
+/// Role names a constraint may name (current and legacy spellings).
+pub(crate) const ROLES: &[&str] = &[
     "Started",
     "Stopped",
     "Promoted",
